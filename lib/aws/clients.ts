@@ -1,0 +1,89 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { STSClient } from '@aws-sdk/client-sts';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { InitializeMiddleware, MetadataBearer, RetryStrategyV2 } from '@smithy/types';
+
+/** The AWS clients keyrot uses, built once and passed into lib functions as `deps`. */
+export interface AwsClients {
+  iam: IAMClient;
+  sts: STSClient;
+}
+
+export interface ClientOptions {
+  /** Defaults to AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1 (IAM is global). */
+  region?: string;
+  /** Total attempts per call, including retries of throttling, 5xx and network errors. */
+  maxAttempts?: number;
+  /** Replaces the SDK's adaptive retry strategy (tests use it to make backoff instant). */
+  retryStrategy?: RetryStrategyV2;
+  /** Counts every command sent, by operation name (benchmarks and tests). */
+  callCounter?: CallCounter;
+  /** Replaces the HTTP handler (tests use it to inject throttling or failures below the SDK). */
+  requestHandler?: NodeHttpHandler | { handle: NodeHttpHandler['handle'] };
+}
+
+/** Operation name -> number of calls. Pages and retries of one call count once per page. */
+export type CallCounter = Map<string, number>;
+
+export function totalCalls(counter: CallCounter): number {
+  let total = 0;
+  for (const count of counter.values()) total += count;
+  return total;
+}
+
+/** The endpoint override, if one is set (AWS_ENDPOINT_URL points keyrot at a local emulator). */
+export function endpointOverride(): string | undefined {
+  return process.env.AWS_ENDPOINT_URL || undefined;
+}
+
+export function defaultRegion(): string {
+  return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
+}
+
+export function createClients(options: ClientOptions = {}): AwsClients {
+  const common = {
+    region: options.region ?? defaultRegion(),
+    maxAttempts: options.maxAttempts ?? 8,
+    retryMode: 'adaptive',
+    ...(options.retryStrategy ? { retryStrategy: options.retryStrategy } : {}),
+    requestHandler:
+      options.requestHandler ??
+      new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true }),
+  };
+  const clients: AwsClients = { iam: new IAMClient(common), sts: new STSClient(common) };
+  instrument(clients.iam, options.callCounter);
+  instrument(clients.sts, options.callCounter);
+  return clients;
+}
+
+/** The part of an SDK client that `instrument` needs. */
+interface MiddlewareClient {
+  config: { serviceId?: string };
+  middlewareStack: {
+    add(middleware: InitializeMiddleware<object, MetadataBearer>, options: { step: 'initialize'; name: string; priority: 'high' }): void;
+  };
+}
+
+/**
+ * Adds keyrot's middleware to a client: every error names the operation that failed (`$operation`),
+ * so messages can say "AWS denied iam:ListAccessKeys" instead of a bare "Access denied"; and every
+ * command is counted when a counter is given.
+ */
+export function instrument(client: MiddlewareClient, counter?: CallCounter): void {
+  const service = client.config.serviceId?.toLowerCase() ?? 'aws';
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = `${service}:${String(context.commandName).replace(/Command$/, '')}`;
+      if (counter) counter.set(operation, (counter.get(operation) ?? 0) + 1);
+      try {
+        return await next(args);
+      } catch (error) {
+        if (error instanceof Error && !('$operation' in error)) {
+          Object.defineProperty(error, '$operation', { value: operation, enumerable: false });
+        }
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'keyrotInstrument', priority: 'high' },
+  );
+}
