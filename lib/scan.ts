@@ -1,0 +1,54 @@
+import type { Config } from './config.js';
+import { type InventoryDeps, readInventory, resolveKeyIds } from './inventory/inventory.js';
+import type { Inventory, InventoryStrategy } from './inventory/types.js';
+import { type Plan, plan } from './policy/plan.js';
+
+export interface ScanResult {
+  inventory: Inventory;
+  plan: Plan;
+}
+
+/**
+ * Reads the account and plans. With the report strategy, key ids are then looked up for exactly the
+ * machine users that have a key to act on (rotate or delete), so acting never guesses from a slot,
+ * while an account with nothing to do costs a constant number of calls.
+ */
+export async function scanAccount(
+  deps: InventoryDeps,
+  config: Config,
+  now: Date,
+  strategy: InventoryStrategy = config.inventory.strategy,
+): Promise<ScanResult> {
+  let inventory = await readInventory(deps, config.inventory, strategy);
+  let result = plan(inventory, config, now);
+  const needIds = [...new Set(result.actions.filter((a) => a.kind !== 'report').map((a) => a.userName))];
+  if (needIds.length > 0) {
+    inventory = await resolveKeyIds(deps, inventory, needIds, config.inventory.concurrency);
+    result = plan(inventory, config, now);
+  }
+  return { inventory, plan: result };
+}
+
+/** Counts for logs and metrics; holds no key material. */
+export function summarize(result: ScanResult) {
+  const { plan: p } = result;
+  const count = (kind: string) => p.actions.filter((a) => a.kind === kind).length;
+  return {
+    accountId: p.accountId,
+    strategy: p.strategy,
+    users: p.users.length,
+    machineUsers: p.users.filter((u) => u.isMachineUser).length,
+    keys: p.users.reduce((n, u) => n + u.keys.length, 0),
+    findings: p.findings.length,
+    findingsBySeverity: {
+      high: p.findings.filter((f) => f.severity === 'high').length,
+      medium: p.findings.filter((f) => f.severity === 'medium').length,
+      low: p.findings.filter((f) => f.severity === 'low').length,
+    },
+    rotate: count('rotate'),
+    deleteKey: count('delete-key'),
+    report: count('report'),
+    reportGeneratedAt: result.inventory.reportGeneratedAt?.toISOString(),
+    usersReadExactly: result.inventory.usersReadExactly.length,
+  };
+}

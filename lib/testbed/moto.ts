@@ -1,0 +1,81 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { KeyrotError } from '../errors.js';
+
+/** A local AWS emulator: the endpoint to point SDK clients at, and how to stop it. */
+export interface Emulator {
+  endpoint: string;
+  /** True when this process started moto and will stop it. */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+export const MOTO_INSTALL_HINT =
+  "moto_server is not installed. Install it with: pip install 'moto[server]'  (Python 3.9+), or point AWS_ENDPOINT_URL at a running emulator.";
+
+/**
+ * Starts `moto_server` on a free loopback port (moto binds port 0 and prints the port it got, so there
+ * is no race for a port), with AWS-managed IAM policies loaded. Fails with the install command when
+ * moto_server is missing; never falls back to anything silently.
+ */
+export async function startMoto(options: { timeoutMs?: number } = {}): Promise<Emulator> {
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], {
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new KeyrotError(`moto_server did not start within ${options.timeoutMs ?? 30_000} ms. Output:\n${output}`));
+    }, options.timeoutMs ?? 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(error.code === 'ENOENT' ? new KeyrotError(MOTO_INSTALL_HINT, { cause: error }) : error);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new KeyrotError(code === 127 ? MOTO_INSTALL_HINT : `moto_server exited with code ${code}. Output:\n${output}`));
+    });
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return { endpoint, owned: true, stop: () => stopChild(child) };
+}
+
+/** Uses AWS_ENDPOINT_URL when it already points at an emulator; otherwise starts moto. */
+export async function useOrStartEmulator(): Promise<Emulator> {
+  const existing = process.env.AWS_ENDPOINT_URL;
+  if (existing) return { endpoint: existing, owned: false, stop: async () => {} };
+  return startMoto();
+}
+
+/** Clears all of moto's accounts and regions and turns request authentication off. */
+export async function resetEmulator(endpoint: string): Promise<void> {
+  const reset = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+  if (!reset.ok) {
+    throw new KeyrotError(`Resetting the emulator at ${endpoint} failed (HTTP ${reset.status}); is it moto?`);
+  }
+  await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: 'inf' });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
