@@ -115,9 +115,13 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
   const limits = policy.policy;
   const findings: Finding[] = [];
   const actions: PlannedAction[] = [];
-  const find = (code: FindingCode, detail: string, key?: KeyRef): void => {
-    findings.push({ code, severity: SEVERITY[code], userName: user.userName, ...(key ? { key } : {}), detail });
+  const find = (code: FindingCode, detail: string, key?: KeyRef): Finding => {
+    const finding: Finding = { code, severity: SEVERITY[code], userName: user.userName, ...(key ? { key } : {}), detail };
+    findings.push(finding);
+    return finding;
   };
+  /** Stale active keys, oldest first: the first one is what a rotation replaces. */
+  const stale: Array<{ finding: Finding; key: KeyRef }> = [];
   const keys = [...user.keys]
     .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
     .map((record) => viewKey(record, now));
@@ -126,7 +130,8 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
     const label = keyLabel(view.key);
     if (view.status === 'Active') {
       if (view.ageDays > limits.maxKeyAgeDays) {
-        find('stale-key', `${label} is ${view.ageDays} days old (maxKeyAgeDays ${limits.maxKeyAgeDays})`, view.key);
+        const detail = `${label} is ${view.ageDays} days old (maxKeyAgeDays ${limits.maxKeyAgeDays})`;
+        stale.push({ finding: find('stale-key', detail, view.key), key: view.key });
       }
       if (view.lastUsedAt === undefined) {
         find('never-used-key', `${label} has never been used (created ${view.ageDays} days ago)`, view.key);
@@ -155,21 +160,19 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
   }
 
   // Decide what to do about each finding. Human users (outside the machine path) are report-only.
-  const stale = findings.filter((f) => f.code === 'stale-key');
   const handled = new Set<Finding>();
-  if (machine && stale.length > 0) {
-    const rotation = stale[0] as Finding;
-    if (active.length >= 2) {
-      actions.push({
-        kind: 'report',
-        userName: user.userName,
-        ...(rotation.key ? { key: rotation.key } : {}),
-        reason: `rotation blocked: ${rotation.detail}, but both key slots hold active keys; deactivate the key no consumer uses`,
-      });
-    } else {
-      actions.push({ kind: 'rotate', userName: user.userName, ...(rotation.key ? { key: rotation.key } : {}), reason: rotation.detail });
-    }
-    for (const f of stale) handled.add(f);
+  const [rotation] = stale;
+  if (machine && rotation !== undefined) {
+    const blocked = active.length >= 2;
+    actions.push({
+      kind: blocked ? 'report' : 'rotate',
+      userName: user.userName,
+      key: rotation.key,
+      reason: blocked
+        ? `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`
+        : rotation.finding.detail,
+    });
+    for (const { finding } of stale) handled.add(finding);
   }
   for (const finding of findings) {
     if (handled.has(finding)) continue;

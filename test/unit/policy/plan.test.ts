@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { isMachineUser, keyLabel, plan } from '../../../lib/policy/plan.js';
+import { daysAgo, inventory, key, NOW, policy, user } from '../../helpers/builders.js';
+
+const planFor = (...users: Parameters<typeof user>[0][]) => plan(inventory(users.map((u) => user(u))), policy, NOW);
+const codes = (p: ReturnType<typeof plan>) => p.findings.map((f) => `${f.userName}:${f.code}`);
+
+describe('plan', () => {
+  it('plans nothing for a machine user with one fresh, recently used key and an owner', () => {
+    // Act
+    const result = planFor({});
+    // Assess
+    expect(result.findings).toEqual([]);
+    expect(result.actions).toEqual([]);
+    expect(result.users[0]?.keys[0]).toMatchObject({ ageDays: 10, idleDays: 1, action: 'none', findings: [] });
+    expect(result).toMatchObject({ accountId: '123456789012', strategy: 'exact', machinePath: '/machine/', now: NOW });
+  });
+
+  it('rotates an active key older than maxKeyAgeDays, with the age in the reason', () => {
+    const result = planFor({ keys: [key({ createdAt: daysAgo(91), lastUsedService: 's3' })] });
+    expect(result.actions).toEqual([
+      {
+        kind: 'rotate',
+        userName: 'ci-deploy',
+        key: { accessKeyId: 'AKIAEXAMPLE000000001' },
+        reason: 'AKIAEXAMPLE000000001 is 91 days old (maxKeyAgeDays 90)',
+      },
+    ]);
+    expect(result.users[0]?.keys[0]).toMatchObject({ action: 'rotate', lastUsedService: 's3' });
+    expect(result.findings[0]).toMatchObject({ code: 'stale-key', severity: 'high' });
+  });
+
+  it('does not rotate a key exactly maxKeyAgeDays old', () => {
+    expect(planFor({ keys: [key({ createdAt: daysAgo(90) })] }).actions).toEqual([]);
+  });
+
+  it('honours a configured maxKeyAgeDays', () => {
+    const strict = { ...policy, policy: { ...policy.policy, maxKeyAgeDays: 30 } };
+    const result = plan(inventory([user({ keys: [key({ createdAt: daysAgo(31) })] })]), strict, NOW);
+    expect(result.actions.map((a) => a.kind)).toEqual(['rotate']);
+  });
+
+  it('reports an active key unused for unusedKeyDays, and not one used a day less', () => {
+    const result = planFor(
+      { userName: 'idle', keys: [key({ lastUsedAt: daysAgo(45) })] },
+      { userName: 'busy', keys: [key({ lastUsedAt: daysAgo(44) })] },
+    );
+    expect(codes(result)).toEqual(['idle:unused-key']);
+    expect(result.actions).toEqual([
+      expect.objectContaining({ kind: 'report', userName: 'idle', reason: expect.stringContaining('last used 45 days ago') }),
+    ]);
+  });
+
+  it('reports a never-used active key', () => {
+    const result = planFor({ keys: [key({ lastUsedAt: undefined, createdAt: daysAgo(3) })] });
+    expect(result.findings).toEqual([
+      expect.objectContaining({ code: 'never-used-key', severity: 'low', detail: expect.stringContaining('never been used') }),
+    ]);
+    expect(result.users[0]?.keys[0]).toMatchObject({ idleDays: 3, action: 'report', findings: ['never-used-key'] });
+  });
+
+  it('reports two active keys and refuses to plan a rotation that has no free slot', () => {
+    const result = planFor({
+      keys: [
+        key({ accessKeyId: 'AKIAOLD', createdAt: daysAgo(200) }),
+        key({ accessKeyId: 'AKIANEW', createdAt: daysAgo(5) }),
+      ],
+    });
+    expect(codes(result)).toEqual(['ci-deploy:stale-key', 'ci-deploy:two-active-keys']);
+    expect(result.actions.map((a) => a.kind)).toEqual(['report', 'report']);
+    expect(result.actions[0]?.reason).toMatch(/^rotation blocked: AKIAOLD is 200 days old .* both key slots hold active keys/);
+  });
+
+  it('rotates once per user even when both keys are stale and one is inactive', () => {
+    const result = planFor({
+      keys: [
+        key({ accessKeyId: 'AKIAA', createdAt: daysAgo(300), status: 'Inactive', lastUsedAt: daysAgo(3) }),
+        key({ accessKeyId: 'AKIAB', createdAt: daysAgo(100) }),
+      ],
+    });
+    expect(result.actions).toEqual([expect.objectContaining({ kind: 'rotate', key: { accessKeyId: 'AKIAB' } })]);
+  });
+
+  it('deletes an inactive machine-user key quiet for deleteAfterDays, and keeps one quiet for less', () => {
+    const result = planFor({
+      keys: [
+        key({ accessKeyId: 'AKIAGONE', status: 'Inactive', createdAt: daysAgo(60), lastUsedAt: daysAgo(7) }),
+        key({ accessKeyId: 'AKIAKEEP', status: 'Inactive', createdAt: daysAgo(60), lastUsedAt: daysAgo(6) }),
+      ],
+    });
+    expect(result.actions).toEqual([
+      {
+        kind: 'delete-key',
+        userName: 'ci-deploy',
+        key: { accessKeyId: 'AKIAGONE' },
+        reason: 'AKIAGONE is inactive and has been quiet for 7 days (deleteAfterDays 7)',
+      },
+    ]);
+    expect(result.users[0]?.keys.map((k) => k.action)).toEqual(['delete-key', 'none']);
+  });
+
+  it('counts a never-used inactive key as quiet since its creation', () => {
+    const result = planFor({ keys: [key({ status: 'Inactive', createdAt: daysAgo(8), lastUsedAt: undefined })] });
+    expect(result.actions.map((a) => a.kind)).toEqual(['delete-key']);
+  });
+
+  it('reports a machine user with a console password, admin-level policies and no owner', () => {
+    const result = planFor({
+      tags: {},
+      hasConsolePassword: true,
+      policies: [
+        { name: 'AdministratorAccess', kind: 'aws-managed', via: 'user' },
+        { name: 'everything', kind: 'inline', via: 'group:ops', document: { Statement: { Effect: 'Allow', Action: '*', Resource: '*' } } },
+      ],
+    });
+    expect(codes(result)).toEqual(['ci-deploy:console-password', 'ci-deploy:admin-policy', 'ci-deploy:missing-owner']);
+    expect(result.findings[1]?.detail).toBe('overpowered machine user: admin-level policies AdministratorAccess, everything (via group:ops)');
+    expect(result.actions.every((a) => a.kind === 'report' && a.key === undefined)).toBe(true);
+  });
+
+  it('treats a blank owner tag as missing', () => {
+    expect(codes(planFor({ tags: { owner: '  ' } }))).toEqual(['ci-deploy:missing-owner']);
+    expect(planFor({ tags: { owner: 'data' } }).users[0]?.owner).toBe('data');
+  });
+
+  it('only reports the keys of users outside the machine path, never rotating or deleting them', () => {
+    const result = planFor({
+      userName: 'alice',
+      path: '/',
+      tags: {},
+      hasConsolePassword: true,
+      policies: [{ name: 'AdministratorAccess', kind: 'aws-managed', via: 'user' }],
+      keys: [
+        key({ accessKeyId: 'AKIAHUMAN1', createdAt: daysAgo(500), lastUsedAt: daysAgo(100) }),
+        key({ accessKeyId: 'AKIAHUMAN2', status: 'Inactive', createdAt: daysAgo(500), lastUsedAt: daysAgo(100) }),
+      ],
+    });
+    expect(result.users[0]?.isMachineUser).toBe(false);
+    expect(codes(result)).toEqual(['alice:stale-key', 'alice:unused-key', 'alice:inactive-key-past-retention']);
+    expect(result.actions.map((a) => a.kind)).toEqual(['report', 'report', 'report']);
+    expect(result.actions[0]?.reason).toMatch(/not a machine user \(path \/\), so keyrot only reports it$/);
+  });
+
+  it('orders keys by creation time and names slot-only keys by slot', () => {
+    const result = planFor({
+      keys: [
+        { slot: 2, status: 'Active', createdAt: daysAgo(1) },
+        { slot: 1, status: 'Active', createdAt: daysAgo(200), lastUsedAt: daysAgo(1) },
+      ],
+    });
+    expect(result.users[0]?.keys.map((k) => k.key)).toEqual([{ slot: 1 }, { slot: 2 }]);
+    expect(result.users[0]?.keys.map((k) => k.findings)).toEqual([['stale-key'], ['never-used-key']]);
+    expect(result.actions[0]?.reason).toMatch(/^rotation blocked: key slot 1 is 200 days old/);
+  });
+
+  it('handles a user with no keys', () => {
+    const result = planFor({ keys: [] });
+    expect(result.users[0]?.keys).toEqual([]);
+    expect(result.actions).toEqual([]);
+  });
+});
+
+describe('isMachineUser', () => {
+  it('includes nested paths and excludes look-alike prefixes', () => {
+    expect(isMachineUser({ path: '/machine/' }, '/machine/')).toBe(true);
+    expect(isMachineUser({ path: '/machine/ci/deploy/' }, '/machine/')).toBe(true);
+    expect(isMachineUser({ path: '/machines/' }, '/machine/')).toBe(false);
+    expect(isMachineUser({ path: '/' }, '/machine/')).toBe(false);
+  });
+});
+
+describe('keyLabel', () => {
+  it('prefers the key id, then the slot', () => {
+    expect(keyLabel({ accessKeyId: 'AKIAX', slot: 1 })).toBe('AKIAX');
+    expect(keyLabel({ slot: 2 })).toBe('key slot 2');
+    expect(keyLabel({})).toBe('key');
+  });
+});
