@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The SDK warns once per process that Node 20 support ends in 2027; the README says so instead.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     coverage: {
       provider: 'v8',
       include: ['lib/**/*.ts', 'functions/**/*.ts'],
@@ -13,7 +15,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles: ['test/helpers/unit-setup.ts'] },
       },
       {
         extends: true,
@@ -21,7 +23,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/helpers/emulator-global-setup.ts'],
-          setupFiles: ['test/helpers/emulator-per-file.ts'],
+          setupFiles: ['test/helpers/unit-setup.ts', 'test/helpers/emulator-per-file.ts'],
           // One emulator serves the run and is reset before each file, so files take turns.
           fileParallelism: false,
           testTimeout: 60_000,

@@ -17,7 +17,9 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
   const summary = summarize(result);
   logger.info('scan complete', { summary });
   for (const action of result.plan.actions) {
-    logger.info('planned action', { action: { kind: action.kind, user: action.userName, key: action.key, reason: action.reason } });
+    logger.info('planned action', {
+      action: { kind: action.kind, user: action.userName, key: action.key, reason: action.reason },
+    });
   }
   return summary;
 };

@@ -26,7 +26,8 @@ export function wholeDaysBetween(from: Date, to: Date): number {
 
 /** Parses an ISO-8601 date or date-time for `--now`; returns undefined when it is not one. */
 export function parseIsoDate(text: string): Date | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text))
+    return undefined;
   const date = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }

@@ -70,9 +70,12 @@ export async function loadConfigFile(path: string): Promise<Config> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
-    throw new ConfigError(`Cannot read config file ${path}: ${reason}. Pass an existing file with --config.`, {
-      cause: error,
-    });
+    throw new ConfigError(
+      `Cannot read config file ${path}: ${reason}. Pass an existing file with --config.`,
+      {
+        cause: error,
+      },
+    );
   }
   let document: unknown;
   try {
@@ -124,7 +127,11 @@ function shapeAt(path: readonly PropertyKey[]): z.ZodType | undefined {
 
 function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
   let current = schema;
-  while (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodOptional) {
+  while (
+    current instanceof z.ZodDefault ||
+    current instanceof z.ZodPrefault ||
+    current instanceof z.ZodOptional
+  ) {
     current = current.unwrap() as z.ZodType;
   }
   return current;
@@ -138,7 +145,8 @@ function allowedKeys(path: readonly PropertyKey[]): string[] {
 function numberBounds(path: readonly PropertyKey[]): string {
   const shape = shapeAt(path);
   if (shape instanceof z.ZodNumber) return `a whole number from ${shape.minValue} to ${shape.maxValue}`;
-  if (shape instanceof z.ZodString) return `a string of ${shape.minLength ?? 0} to ${shape.maxLength} characters`;
+  if (shape instanceof z.ZodString)
+    return `a string of ${shape.minLength ?? 0} to ${shape.maxLength} characters`;
   return 'a value in range';
 }
 
@@ -159,7 +167,9 @@ function closest(word: string, candidates: readonly string[]): string | undefine
     const distance = n.startsWith(w) || w.startsWith(n) ? 0 : editDistance(w, n);
     if (best === undefined || distance < best.distance) best = { name, distance };
   }
-  return best !== undefined && best.distance <= Math.max(2, Math.floor(word.length / 3)) ? best.name : undefined;
+  return best !== undefined && best.distance <= Math.max(2, Math.floor(word.length / 3))
+    ? best.name
+    : undefined;
 }
 
 function editDistance(a: string, b: string): number {

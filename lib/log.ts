@@ -7,7 +7,8 @@ export interface Log {
   error(message: string, ...extra: object[]): void;
 }
 
-const SECRET_KEYS = /secretaccesskey|secret_access_key|secretstring|secretbinary|sessiontoken|password|authorization|^token$/i;
+const SECRET_KEYS =
+  /secretaccesskey|secret_access_key|secretstring|secretbinary|sessiontoken|password|authorization|^token$/i;
 /** 40 characters of the base64 alphabet standing alone: the shape of an AWS secret access key. */
 const SECRET_SHAPE = /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/g;
 

@@ -60,7 +60,10 @@ export function createClients(options: ClientOptions = {}): AwsClients {
 interface MiddlewareClient {
   config: { serviceId?: string };
   middlewareStack: {
-    add(middleware: InitializeMiddleware<object, MetadataBearer>, options: { step: 'initialize'; name: string; priority: 'high' }): void;
+    add(
+      middleware: InitializeMiddleware<object, MetadataBearer>,
+      options: { step: 'initialize'; name: string; priority: 'high' },
+    ): void;
   };
 }
 

@@ -1,7 +1,12 @@
 import { AwsAccessError, KeyrotError } from '../errors.js';
 import { endpointOverride } from './clients.js';
 
-const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError']);
+const DENIED = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'AuthorizationError',
+]);
 const BAD_CREDENTIALS = new Set([
   'InvalidClientTokenId',
   'SignatureDoesNotMatch',
@@ -10,7 +15,14 @@ const BAD_CREDENTIALS = new Set([
   'ExpiredTokenException',
   'InvalidAccessKeyId',
 ]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
 
 interface AwsErrorShape {
   name?: string;
@@ -56,8 +68,9 @@ export function classifyAwsError(error: unknown): unknown {
     );
   }
   if (DENIED.has(name) || shape.$metadata?.httpStatusCode === 403) {
+    const known = shape.$operation !== undefined;
     return new AwsAccessError(
-      `AWS denied ${operation} (${name || 'HTTP 403'}). Grant this identity ${operation} — the README's "Permissions" section lists what each command needs.`,
+      `AWS denied ${operation} (${DENIED.has(name) ? name : 'HTTP 403'}). Grant this identity ${known ? operation : 'the permissions keyrot needs'} — the README's "Permissions" section lists what each command needs.`,
       { cause: error },
     );
   }

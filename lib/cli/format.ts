@@ -6,7 +6,11 @@ const date = (d: Date | undefined) => (d === undefined ? 'never' : d.toISOString
 export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
+  return rows
+    .map((row) =>
+      row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  '),
+    )
+    .join('\n');
 }
 
 /** The human-readable plan: one row per key (or per user finding), then the actions with reasons. */
@@ -23,30 +27,51 @@ export function formatPlan(
   for (const user of plan.users) {
     const name = user.isMachineUser ? user.userName : `${user.userName} (human)`;
     for (const key of user.keys) {
-      const used = key.lastUsedAt ? `${date(key.lastUsedAt)}${key.lastUsedService ? ` ${key.lastUsedService}` : ''}` : 'never';
-      rows.push([name, keyLabel(key.key), key.status, `${key.ageDays}d`, used, key.findings.join(',') || '-', action(key.action)]);
+      const used = key.lastUsedAt
+        ? `${date(key.lastUsedAt)}${key.lastUsedService ? ` ${key.lastUsedService}` : ''}`
+        : 'never';
+      rows.push([
+        name,
+        keyLabel(key.key),
+        key.status,
+        `${key.ageDays}d`,
+        used,
+        key.findings.join(',') || '-',
+        action(key.action),
+      ]);
     }
     for (const finding of user.findings.filter((f) => f.key === undefined)) {
       rows.push([name, '-', '-', '-', '-', finding.code, 'report']);
     }
-    if (user.keys.length === 0 && user.findings.length === 0) rows.push([name, '(no keys)', '-', '-', '-', '-', '-']);
+    if (user.keys.length === 0 && user.findings.length === 0)
+      rows.push([name, '(no keys)', '-', '-', '-', '-', '-']);
   }
   lines.push('', table(rows));
   const acting = plan.actions.filter((a) => a.kind !== 'report');
   const reports = plan.actions.filter((a) => a.kind === 'report');
-  lines.push('', `Planned: ${count(plan, 'rotate')} rotate, ${count(plan, 'delete-key')} delete, ${reports.length} to report.`);
+  lines.push(
+    '',
+    `Planned: ${count(plan, 'rotate')} rotate, ${count(plan, 'delete-key')} delete, ${reports.length} to report.`,
+  );
   for (const a of [...acting, ...reports]) {
-    lines.push(`  ${action(a.kind).padEnd(6)}  ${a.userName}${a.key ? ` ${keyLabel(a.key)}` : ''}: ${a.reason}`);
+    lines.push(
+      `  ${action(a.kind).padEnd(6)}  ${a.userName}${a.key ? ` ${keyLabel(a.key)}` : ''}: ${a.reason}`,
+    );
   }
   if (plan.users.some((u) => u.keys.some((k) => k.key.accessKeyId === undefined))) {
-    lines.push('', '"key slot N": the credential report names keys by slot; keyrot looks up the ids of keys it acts on (--strategy exact shows all ids).');
+    lines.push(
+      '',
+      '"key slot N": the credential report names keys by slot; keyrot looks up the ids of keys it acts on (--strategy exact shows all ids).',
+    );
   }
   const reportAgeMinutes = context.reportGeneratedAt
     ? Math.floor((context.collectedAt.getTime() - context.reportGeneratedAt.getTime()) / 60_000)
     : 0;
   // IAM serves a report for up to 4 hours; an age outside (5 minutes, 1 day) is an emulator's placeholder.
   if (reportAgeMinutes > 5 && reportAgeMinutes < 24 * 60) {
-    lines.push(`Key data is from a credential report generated ${Math.floor(reportAgeMinutes / 60)}h ${reportAgeMinutes % 60}m ago (IAM reuses one for up to 4 hours; --strategy exact reads live data).`);
+    lines.push(
+      `Key data is from a credential report generated ${Math.floor(reportAgeMinutes / 60)}h ${reportAgeMinutes % 60}m ago (IAM reuses one for up to 4 hours; --strategy exact reads live data).`,
+    );
   }
   lines.push('keyrot plan changes nothing.');
   return `${lines.join('\n')}\n`;

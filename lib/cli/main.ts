@@ -47,7 +47,9 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   }
   const command = commands[name];
   if (command === undefined) {
-    io.stderr(`keyrot: unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}. See keyrot --help.\n`);
+    io.stderr(
+      `keyrot: unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}. See keyrot --help.\n`,
+    );
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -83,7 +85,10 @@ function describeStack(error: unknown): string {
 function packageVersion(): string {
   for (let dir = new URL('.', import.meta.url); dir.pathname !== '/'; dir = new URL('..', dir)) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'keyrot' && pkg.version) return pkg.version;
     } catch {
       // not here; look one folder up

@@ -61,14 +61,19 @@ export async function readUserIdentities(iam: IAMClient): Promise<UserIdentity[]
   }));
 }
 
-function managedGrant(policy: AttachedPolicy, via: string, local: Map<string, ManagedPolicyDetail>): PolicyGrant {
+function managedGrant(
+  policy: AttachedPolicy,
+  via: string,
+  local: Map<string, ManagedPolicyDetail>,
+): PolicyGrant {
   const arn = policy.PolicyArn ?? '';
   const name = policy.PolicyName ?? arn;
   if (arn.startsWith('arn:aws:iam::aws:') || /^arn:aws[\w-]*:iam::aws:/.test(arn)) {
     return { name, arn, kind: 'aws-managed', via };
   }
   const detail = local.get(arn);
-  const version = detail?.PolicyVersionList?.find((v) => v.IsDefaultVersion) ?? detail?.PolicyVersionList?.[0];
+  const version =
+    detail?.PolicyVersionList?.find((v) => v.IsDefaultVersion) ?? detail?.PolicyVersionList?.[0];
   const document = parsePolicyDocument(version?.Document);
   return { name, arn, kind: 'customer-managed', via, ...(document === undefined ? {} : { document }) };
 }

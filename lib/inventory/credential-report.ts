@@ -1,4 +1,8 @@
-import { GenerateCredentialReportCommand, GetCredentialReportCommand, type IAMClient } from '@aws-sdk/client-iam';
+import {
+  GenerateCredentialReportCommand,
+  GetCredentialReportCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
 import { errorName, isThrottling } from '../aws/errors.js';
 import type { Clock } from '../clock.js';
 import { InventoryError } from '../errors.js';
@@ -27,7 +31,14 @@ export interface ReportOptions {
 }
 
 /** Errors of GetCredentialReport that mean "generate it and ask again". */
-const NOT_READY = new Set(['ReportInProgress', 'ReportNotPresent', 'ReportExpired', 'CredentialReportNotReadyException', 'CredentialReportNotPresentException', 'CredentialReportExpiredException']);
+const NOT_READY = new Set([
+  'ReportInProgress',
+  'ReportNotPresent',
+  'ReportExpired',
+  'CredentialReportNotReadyException',
+  'CredentialReportNotPresentException',
+  'CredentialReportExpiredException',
+]);
 
 /**
  * Asks IAM for a credential report and waits until it is complete. IAM generates at most one report
@@ -35,7 +46,10 @@ const NOT_READY = new Set(['ReportInProgress', 'ReportNotPresent', 'ReportExpire
  * 4 hours old (`generatedAt` says how old). A report that is still being generated, missing or expired
  * is asked for again with backoff; throttling beyond the SDK's own retries is waited out the same way.
  */
-export async function fetchCredentialReport(iam: IAMClient, options: ReportOptions): Promise<CredentialReport> {
+export async function fetchCredentialReport(
+  iam: IAMClient,
+  options: ReportOptions,
+): Promise<CredentialReport> {
   const { clock } = options;
   const deadline = clock.now().getTime() + options.timeoutMs;
   let wait = options.initialPollMs ?? 500;
@@ -54,7 +68,12 @@ export async function fetchCredentialReport(iam: IAMClient, options: ReportOptio
       }
     } catch (error) {
       const name = errorName(error) ?? '';
-      if (!NOT_READY.has(name) && !isThrottling(error) && name !== 'LimitExceeded' && name !== 'LimitExceededException') {
+      if (
+        !NOT_READY.has(name) &&
+        !isThrottling(error) &&
+        name !== 'LimitExceeded' &&
+        name !== 'LimitExceededException'
+      ) {
         throw error;
       }
       lastState = name;
@@ -75,7 +94,13 @@ function decodeContent(content: Uint8Array | string | undefined): string {
   return new TextDecoder().decode(content);
 }
 
-const KEY_COLUMNS = ['active', 'last_rotated', 'last_used_date', 'last_used_region', 'last_used_service'] as const;
+const KEY_COLUMNS = [
+  'active',
+  'last_rotated',
+  'last_used_date',
+  'last_used_region',
+  'last_used_service',
+] as const;
 
 /**
  * Parses the report's CSV. Quirks handled: `N/A`, `no_information` and `not_supported` mean "no value";
@@ -109,13 +134,19 @@ export function parseCredentialReport(csv: string): CredentialReportRow[] {
         ...(lastUsedAt && service ? { lastUsedService: service } : {}),
       });
     }
-    rows.push({ userName, arn: record.get('arn') ?? '', passwordEnabled: value(record.get('password_enabled')) === 'true', keys });
+    rows.push({
+      userName,
+      arn: record.get('arn') ?? '',
+      passwordEnabled: value(record.get('password_enabled')) === 'true',
+      keys,
+    });
   }
   return rows;
 }
 
 function value(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw === '' || raw === 'N/A' || raw === 'no_information' || raw === 'not_supported') return undefined;
+  if (raw === undefined || raw === '' || raw === 'N/A' || raw === 'no_information' || raw === 'not_supported')
+    return undefined;
   return raw;
 }
 

@@ -30,14 +30,24 @@ export async function readInventory(
   const accountId = identity.Account ?? 'unknown';
   const identities = await readUserIdentities(iam);
   const collectedAt = deps.clock.now();
-  const exactly = (user: UserIdentity) => readUserCredentials(iam, user.userName).then((c) => ({ ...user, ...c }));
+  const exactly = (user: UserIdentity) =>
+    readUserCredentials(iam, user.userName).then((c) => ({ ...user, ...c }));
 
   if (strategy === 'exact') {
     const users = await mapLimit(identities, settings.concurrency, exactly);
-    return { accountId, strategy, collectedAt, usersReadExactly: users.map((u) => u.userName), users: sortUsers(users) };
+    return {
+      accountId,
+      strategy,
+      collectedAt,
+      usersReadExactly: users.map((u) => u.userName),
+      users: sortUsers(users),
+    };
   }
 
-  const report = await fetchCredentialReport(iam, { clock: deps.clock, timeoutMs: settings.reportTimeoutSeconds * 1000 });
+  const report = await fetchCredentialReport(iam, {
+    clock: deps.clock,
+    timeoutMs: settings.reportTimeoutSeconds * 1000,
+  });
   const rows = new Map(report.rows.map((row) => [row.userName, row]));
   // A user created after the report was generated has no row yet (IAM reuses a report for 4 hours):
   // read those few users exactly rather than report them as keyless.
@@ -72,9 +82,15 @@ export async function resolveKeyIds(
   concurrency: number,
 ): Promise<Inventory> {
   const wanted = new Set(userNames);
-  const targets = inventory.users.filter((u) => wanted.has(u.userName) && u.keys.some((k) => k.accessKeyId === undefined));
+  const targets = inventory.users.filter(
+    (u) => wanted.has(u.userName) && u.keys.some((k) => k.accessKeyId === undefined),
+  );
   const listed = new Map(
-    await mapLimit(targets, concurrency, async (u) => [u.userName, await listAccessKeys(deps.clients.iam, u.userName)] as const),
+    await mapLimit(
+      targets,
+      concurrency,
+      async (u) => [u.userName, await listAccessKeys(deps.clients.iam, u.userName)] as const,
+    ),
   );
   return {
     ...inventory,
@@ -91,7 +107,9 @@ function matchKeys(keys: AccessKeyRecord[], listed: AccessKeyRecord[]): AccessKe
   const pool = [...listed];
   return keys.map((key) => {
     if (key.accessKeyId !== undefined) return key;
-    const index = pool.findIndex((k) => second(k.createdAt) === second(key.createdAt) && k.status === key.status);
+    const index = pool.findIndex(
+      (k) => second(k.createdAt) === second(key.createdAt) && k.status === key.status,
+    );
     const [match] = index < 0 ? [] : pool.splice(index, 1);
     return match?.accessKeyId ? { ...key, accessKeyId: match.accessKeyId } : key;
   });

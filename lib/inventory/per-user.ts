@@ -25,7 +25,9 @@ export async function listAccessKeys(iam: IAMClient, userName: string): Promise<
 /** Adds the last-use date and service of one key (GetAccessKeyLastUsed). */
 export async function withLastUse(iam: IAMClient, key: AccessKeyRecord): Promise<AccessKeyRecord> {
   if (key.accessKeyId === undefined) return key;
-  const { AccessKeyLastUsed: used } = await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: key.accessKeyId }));
+  const { AccessKeyLastUsed: used } = await iam.send(
+    new GetAccessKeyLastUsedCommand({ AccessKeyId: key.accessKeyId }),
+  );
   const service = used?.ServiceName && used.ServiceName !== 'N/A' ? used.ServiceName : undefined;
   return {
     ...key,

@@ -116,7 +116,13 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
   const findings: Finding[] = [];
   const actions: PlannedAction[] = [];
   const find = (code: FindingCode, detail: string, key?: KeyRef): Finding => {
-    const finding: Finding = { code, severity: SEVERITY[code], userName: user.userName, ...(key ? { key } : {}), detail };
+    const finding: Finding = {
+      code,
+      severity: SEVERITY[code],
+      userName: user.userName,
+      ...(key ? { key } : {}),
+      detail,
+    };
     findings.push(finding);
     return finding;
   };
@@ -136,7 +142,11 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
       if (view.lastUsedAt === undefined) {
         find('never-used-key', `${label} has never been used (created ${view.ageDays} days ago)`, view.key);
       } else if (view.idleDays >= limits.unusedKeyDays) {
-        find('unused-key', `${label} was last used ${view.idleDays} days ago (unusedKeyDays ${limits.unusedKeyDays})`, view.key);
+        find(
+          'unused-key',
+          `${label} was last used ${view.idleDays} days ago (unusedKeyDays ${limits.unusedKeyDays})`,
+          view.key,
+        );
       }
     } else if (view.idleDays >= limits.deleteAfterDays) {
       find(
@@ -150,13 +160,15 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
   if (active.length >= 2) find('two-active-keys', 'both key slots hold active keys');
   const owner = user.tags[policy.ownerTag];
   if (machine) {
-    if (user.hasConsolePassword) find('console-password', 'a machine user can sign in to the console; delete its login profile');
+    if (user.hasConsolePassword)
+      find('console-password', 'a machine user can sign in to the console; delete its login profile');
     const admin = adminGrants(user.policies);
     if (admin.length > 0) {
       const names = admin.map((g) => (g.via === 'user' ? g.name : `${g.name} (via ${g.via})`)).join(', ');
       find('admin-policy', `overpowered machine user: admin-level policies ${names}`);
     }
-    if (owner === undefined || owner.trim() === '') find('missing-owner', `no "${policy.ownerTag}" tag names who owns this user`);
+    if (owner === undefined || owner.trim() === '')
+      find('missing-owner', `no "${policy.ownerTag}" tag names who owns this user`);
   }
 
   // Decide what to do about each finding. Human users (outside the machine path) are report-only.
@@ -181,14 +193,22 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
       kind: deletable ? 'delete-key' : 'report',
       userName: user.userName,
       ...(finding.key ? { key: finding.key } : {}),
-      reason: machine ? finding.detail : `${finding.detail}; not a machine user (path ${user.path}), so keyrot only reports it`,
+      reason: machine
+        ? finding.detail
+        : `${finding.detail}; not a machine user (path ${user.path}), so keyrot only reports it`,
     });
   }
 
   for (const view of keys) {
     view.findings = findings.filter((f) => sameKey(f.key, view.key)).map((f) => f.code);
     const own = actions.filter((a) => sameKey(a.key, view.key)).map((a) => a.kind);
-    view.action = own.includes('rotate') ? 'rotate' : own.includes('delete-key') ? 'delete-key' : own.length > 0 ? 'report' : 'none';
+    view.action = own.includes('rotate')
+      ? 'rotate'
+      : own.includes('delete-key')
+        ? 'delete-key'
+        : own.length > 0
+          ? 'report'
+          : 'none';
   }
   return {
     userName: user.userName,

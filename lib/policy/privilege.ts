@@ -29,7 +29,9 @@ export function documentIsAdmin(document: unknown): boolean {
     const everyResource = statement.NotResource !== undefined || asArray(statement.Resource).includes('*');
     const broadAction =
       statement.NotAction !== undefined ||
-      asArray(statement.Action).some((action) => typeof action === 'string' && ADMIN_ACTIONS.has(action.toLowerCase()));
+      asArray(statement.Action).some(
+        (action) => typeof action === 'string' && ADMIN_ACTIONS.has(action.toLowerCase()),
+      );
     return everyResource && broadAction;
   });
 }

@@ -26,7 +26,11 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<E
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new KeyrotError(`moto_server did not start within ${options.timeoutMs ?? 30_000} ms. Output:\n${output}`));
+      reject(
+        new KeyrotError(
+          `moto_server did not start within ${options.timeoutMs ?? 30_000} ms. Output:\n${output}`,
+        ),
+      );
     }, options.timeoutMs ?? 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -44,7 +48,11 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<E
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new KeyrotError(code === 127 ? MOTO_INSTALL_HINT : `moto_server exited with code ${code}. Output:\n${output}`));
+      reject(
+        new KeyrotError(
+          code === 127 ? MOTO_INSTALL_HINT : `moto_server exited with code ${code}. Output:\n${output}`,
+        ),
+      );
     });
   });
   child.stdout?.resume();

@@ -29,23 +29,43 @@ export interface SeededKey {
  * Creates users and keys in an emulator. A key marked `used` signs sts:GetCallerIdentity, so IAM
  * records a real last-used date. Returns the key ids (secrets stay in this function).
  */
-export async function seedUsers(iam: IAMClient, endpoint: string, users: readonly SeedUser[]): Promise<SeededKey[]> {
+export async function seedUsers(
+  iam: IAMClient,
+  endpoint: string,
+  users: readonly SeedUser[],
+): Promise<SeededKey[]> {
   const seeded: SeededKey[] = [];
   for (const user of users) {
     const Tags: Tag[] = Object.entries(user.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
-    await iam.send(new CreateUserCommand({ UserName: user.userName, Path: user.path, ...(Tags.length ? { Tags } : {}) }));
+    await iam.send(
+      new CreateUserCommand({ UserName: user.userName, Path: user.path, ...(Tags.length ? { Tags } : {}) }),
+    );
     if (user.password) {
-      await iam.send(new CreateLoginProfileCommand({ UserName: user.userName, Password: `Demo-${user.userName}-Pw1!` }));
+      await iam.send(
+        new CreateLoginProfileCommand({ UserName: user.userName, Password: `Demo-${user.userName}-Pw1!` }),
+      );
     }
     for (const policy of user.managedPolicies ?? []) {
-      await iam.send(new AttachUserPolicyCommand({ UserName: user.userName, PolicyArn: `arn:aws:iam::aws:policy/${policy}` }));
+      await iam.send(
+        new AttachUserPolicyCommand({
+          UserName: user.userName,
+          PolicyArn: `arn:aws:iam::aws:policy/${policy}`,
+        }),
+      );
     }
     for (const spec of user.keys ?? []) {
       const { AccessKey: key } = await iam.send(new CreateAccessKeyCommand({ UserName: user.userName }));
-      if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error(`CreateAccessKey returned no key for ${user.userName}`);
+      if (!key?.AccessKeyId || !key.SecretAccessKey)
+        throw new Error(`CreateAccessKey returned no key for ${user.userName}`);
       if (spec.used) await signWith(endpoint, key.AccessKeyId, key.SecretAccessKey);
       if (spec.inactive) {
-        await iam.send(new UpdateAccessKeyCommand({ UserName: user.userName, AccessKeyId: key.AccessKeyId, Status: 'Inactive' }));
+        await iam.send(
+          new UpdateAccessKeyCommand({
+            UserName: user.userName,
+            AccessKeyId: key.AccessKeyId,
+            Status: 'Inactive',
+          }),
+        );
       }
       seeded.push({ userName: user.userName, accessKeyId: key.AccessKeyId });
     }
@@ -54,7 +74,11 @@ export async function seedUsers(iam: IAMClient, endpoint: string, users: readonl
 }
 
 /** Signs sts:GetCallerIdentity with a key and returns the ARN the emulator says it belongs to. */
-export async function signWith(endpoint: string, accessKeyId: string, secretAccessKey: string): Promise<string> {
+export async function signWith(
+  endpoint: string,
+  accessKeyId: string,
+  secretAccessKey: string,
+): Promise<string> {
   const sts = new STSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId, secretAccessKey } });
   try {
     const identity = await sts.send(new GetCallerIdentityCommand({}));
@@ -75,7 +99,12 @@ export const demoAccount: readonly SeedUser[] = [
     keys: [{ used: true, inactive: true }, { used: true }],
   },
   { userName: 'metrics-export', path: '/machine/', tags: { owner: 'observability' }, keys: [{}] },
-  { userName: 'legacy-etl', path: '/machine/', tags: { owner: 'data-team' }, keys: [{ used: true }, { used: true }] },
+  {
+    userName: 'legacy-etl',
+    path: '/machine/',
+    tags: { owner: 'data-team' },
+    keys: [{ used: true }, { used: true }],
+  },
   {
     userName: 'reporting-bot',
     path: '/machine/',

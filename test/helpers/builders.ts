@@ -5,7 +5,13 @@ export const NOW = new Date('2026-06-01T12:00:00Z');
 export const daysAgo = (days: number, from = NOW) => new Date(from.getTime() - days * 86_400_000);
 
 export function key(overrides: Partial<AccessKeyRecord> = {}): AccessKeyRecord {
-  return { accessKeyId: 'AKIAEXAMPLE000000001', status: 'Active', createdAt: daysAgo(10), lastUsedAt: daysAgo(1), ...overrides };
+  return {
+    accessKeyId: 'AKIAEXAMPLE000000001',
+    status: 'Active',
+    createdAt: daysAgo(10),
+    lastUsedAt: daysAgo(1),
+    ...overrides,
+  };
 }
 
 export function user(overrides: Partial<UserRecord> = {}): UserRecord {
@@ -25,7 +31,14 @@ export function user(overrides: Partial<UserRecord> = {}): UserRecord {
 }
 
 export function inventory(users: UserRecord[], overrides: Partial<Inventory> = {}): Inventory {
-  return { accountId: '123456789012', strategy: 'exact', collectedAt: NOW, usersReadExactly: [], users, ...overrides };
+  return {
+    accountId: '123456789012',
+    strategy: 'exact',
+    collectedAt: NOW,
+    usersReadExactly: [],
+    users,
+    ...overrides,
+  };
 }
 
 export const policy = defaultConfig;

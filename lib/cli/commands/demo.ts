@@ -15,7 +15,14 @@ no owner, a human user) and signs calls with some keys, then prints "keyrot plan
 `;
 
 /** Variables the demo sets while it runs, so it talks only to its own emulator with dummy keys. */
-const DEMO_ENV = ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION'];
+const DEMO_ENV = [
+  'AWS_ENDPOINT_URL',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_REGION',
+];
 
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   parseFlags('demo', argv, {});

@@ -30,15 +30,24 @@ export async function planCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const { config } = await resolveConfig(values.config);
   const clock = now ? simulatedClock(now) : systemClock;
-  const result = await scanAccount({ clients: createClients(), clock: systemClock }, config, clock.now(), strategy);
+  const result = await scanAccount(
+    { clients: createClients(), clock: systemClock },
+    config,
+    clock.now(),
+    strategy,
+  );
   if (values.json) {
-    io.stdout(`${JSON.stringify({ ...result.plan, reportGeneratedAt: result.inventory.reportGeneratedAt }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify({ ...result.plan, reportGeneratedAt: result.inventory.reportGeneratedAt }, null, 2)}\n`,
+    );
   } else {
     io.stdout(
       formatPlan(result.plan, {
         simulated: now !== undefined,
         collectedAt: result.inventory.collectedAt,
-        ...(result.inventory.reportGeneratedAt ? { reportGeneratedAt: result.inventory.reportGeneratedAt } : {}),
+        ...(result.inventory.reportGeneratedAt
+          ? { reportGeneratedAt: result.inventory.reportGeneratedAt }
+          : {}),
       }),
     );
   }

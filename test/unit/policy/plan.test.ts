@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isMachineUser, keyLabel, plan } from '../../../lib/policy/plan.js';
 import { daysAgo, inventory, key, NOW, policy, user } from '../../helpers/builders.js';
 
-const planFor = (...users: Parameters<typeof user>[0][]) => plan(inventory(users.map((u) => user(u))), policy, NOW);
+const planFor = (...users: Parameters<typeof user>[0][]) =>
+  plan(inventory(users.map((u) => user(u))), policy, NOW);
 const codes = (p: ReturnType<typeof plan>) => p.findings.map((f) => `${f.userName}:${f.code}`);
 
 describe('plan', () => {
@@ -12,8 +13,18 @@ describe('plan', () => {
     // Assess
     expect(result.findings).toEqual([]);
     expect(result.actions).toEqual([]);
-    expect(result.users[0]?.keys[0]).toMatchObject({ ageDays: 10, idleDays: 1, action: 'none', findings: [] });
-    expect(result).toMatchObject({ accountId: '123456789012', strategy: 'exact', machinePath: '/machine/', now: NOW });
+    expect(result.users[0]?.keys[0]).toMatchObject({
+      ageDays: 10,
+      idleDays: 1,
+      action: 'none',
+      findings: [],
+    });
+    expect(result).toMatchObject({
+      accountId: '123456789012',
+      strategy: 'exact',
+      machinePath: '/machine/',
+      now: NOW,
+    });
   });
 
   it('rotates an active key older than maxKeyAgeDays, with the age in the reason', () => {
@@ -47,16 +58,28 @@ describe('plan', () => {
     );
     expect(codes(result)).toEqual(['idle:unused-key']);
     expect(result.actions).toEqual([
-      expect.objectContaining({ kind: 'report', userName: 'idle', reason: expect.stringContaining('last used 45 days ago') }),
+      expect.objectContaining({
+        kind: 'report',
+        userName: 'idle',
+        reason: expect.stringContaining('last used 45 days ago'),
+      }),
     ]);
   });
 
   it('reports a never-used active key', () => {
     const result = planFor({ keys: [key({ lastUsedAt: undefined, createdAt: daysAgo(3) })] });
     expect(result.findings).toEqual([
-      expect.objectContaining({ code: 'never-used-key', severity: 'low', detail: expect.stringContaining('never been used') }),
+      expect.objectContaining({
+        code: 'never-used-key',
+        severity: 'low',
+        detail: expect.stringContaining('never been used'),
+      }),
     ]);
-    expect(result.users[0]?.keys[0]).toMatchObject({ idleDays: 3, action: 'report', findings: ['never-used-key'] });
+    expect(result.users[0]?.keys[0]).toMatchObject({
+      idleDays: 3,
+      action: 'report',
+      findings: ['never-used-key'],
+    });
   });
 
   it('reports two active keys and refuses to plan a rotation that has no free slot', () => {
@@ -68,7 +91,9 @@ describe('plan', () => {
     });
     expect(codes(result)).toEqual(['ci-deploy:stale-key', 'ci-deploy:two-active-keys']);
     expect(result.actions.map((a) => a.kind)).toEqual(['report', 'report']);
-    expect(result.actions[0]?.reason).toMatch(/^rotation blocked: AKIAOLD is 200 days old .* both key slots hold active keys/);
+    expect(result.actions[0]?.reason).toMatch(
+      /^rotation blocked: AKIAOLD is 200 days old .* both key slots hold active keys/,
+    );
   });
 
   it('rotates once per user even when both keys are stale and one is inactive', () => {
@@ -78,7 +103,9 @@ describe('plan', () => {
         key({ accessKeyId: 'AKIAB', createdAt: daysAgo(100) }),
       ],
     });
-    expect(result.actions).toEqual([expect.objectContaining({ kind: 'rotate', key: { accessKeyId: 'AKIAB' } })]);
+    expect(result.actions).toEqual([
+      expect.objectContaining({ kind: 'rotate', key: { accessKeyId: 'AKIAB' } }),
+    ]);
   });
 
   it('deletes an inactive machine-user key quiet for deleteAfterDays, and keeps one quiet for less', () => {
@@ -100,7 +127,9 @@ describe('plan', () => {
   });
 
   it('counts a never-used inactive key as quiet since its creation', () => {
-    const result = planFor({ keys: [key({ status: 'Inactive', createdAt: daysAgo(8), lastUsedAt: undefined })] });
+    const result = planFor({
+      keys: [key({ status: 'Inactive', createdAt: daysAgo(8), lastUsedAt: undefined })],
+    });
     expect(result.actions.map((a) => a.kind)).toEqual(['delete-key']);
   });
 
@@ -110,11 +139,22 @@ describe('plan', () => {
       hasConsolePassword: true,
       policies: [
         { name: 'AdministratorAccess', kind: 'aws-managed', via: 'user' },
-        { name: 'everything', kind: 'inline', via: 'group:ops', document: { Statement: { Effect: 'Allow', Action: '*', Resource: '*' } } },
+        {
+          name: 'everything',
+          kind: 'inline',
+          via: 'group:ops',
+          document: { Statement: { Effect: 'Allow', Action: '*', Resource: '*' } },
+        },
       ],
     });
-    expect(codes(result)).toEqual(['ci-deploy:console-password', 'ci-deploy:admin-policy', 'ci-deploy:missing-owner']);
-    expect(result.findings[1]?.detail).toBe('overpowered machine user: admin-level policies AdministratorAccess, everything (via group:ops)');
+    expect(codes(result)).toEqual([
+      'ci-deploy:console-password',
+      'ci-deploy:admin-policy',
+      'ci-deploy:missing-owner',
+    ]);
+    expect(result.findings[1]?.detail).toBe(
+      'overpowered machine user: admin-level policies AdministratorAccess, everything (via group:ops)',
+    );
     expect(result.actions.every((a) => a.kind === 'report' && a.key === undefined)).toBe(true);
   });
 
@@ -132,11 +172,20 @@ describe('plan', () => {
       policies: [{ name: 'AdministratorAccess', kind: 'aws-managed', via: 'user' }],
       keys: [
         key({ accessKeyId: 'AKIAHUMAN1', createdAt: daysAgo(500), lastUsedAt: daysAgo(100) }),
-        key({ accessKeyId: 'AKIAHUMAN2', status: 'Inactive', createdAt: daysAgo(500), lastUsedAt: daysAgo(100) }),
+        key({
+          accessKeyId: 'AKIAHUMAN2',
+          status: 'Inactive',
+          createdAt: daysAgo(500),
+          lastUsedAt: daysAgo(100),
+        }),
       ],
     });
     expect(result.users[0]?.isMachineUser).toBe(false);
-    expect(codes(result)).toEqual(['alice:stale-key', 'alice:unused-key', 'alice:inactive-key-past-retention']);
+    expect(codes(result)).toEqual([
+      'alice:stale-key',
+      'alice:unused-key',
+      'alice:inactive-key-past-retention',
+    ]);
     expect(result.actions.map((a) => a.kind)).toEqual(['report', 'report', 'report']);
     expect(result.actions[0]?.reason).toMatch(/not a machine user \(path \/\), so keyrot only reports it$/);
   });

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyGrant } from '../../../lib/inventory/types.js';
 import { adminGrants, documentIsAdmin } from '../../../lib/policy/privilege.js';
 
-const allow = (statement: Record<string, unknown>) => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', ...statement }] });
+const allow = (statement: Record<string, unknown>) => ({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', ...statement }],
+});
 
 describe('documentIsAdmin', () => {
   it.each([
@@ -32,7 +35,12 @@ describe('adminGrants', () => {
       { name: 'AdministratorAccess', kind: 'aws-managed', via: 'user' },
       { name: 'ReadOnlyAccess', kind: 'aws-managed', via: 'user' },
       { name: 'IAMFullAccess', kind: 'aws-managed', via: 'group:ops' },
-      { name: 'deploy', kind: 'customer-managed', via: 'user', document: allow({ Action: 's3:PutObject', Resource: '*' }) },
+      {
+        name: 'deploy',
+        kind: 'customer-managed',
+        via: 'user',
+        document: allow({ Action: 's3:PutObject', Resource: '*' }),
+      },
       { name: 'god', kind: 'inline', via: 'user', document: allow({ Action: '*', Resource: '*' }) },
       { name: 'unknown', kind: 'inline', via: 'user' },
     ];

@@ -1,0 +1,91 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, loadConfigFile, parseConfig } from '../../lib/config.js';
+import { ConfigError } from '../../lib/errors.js';
+
+const write = async (name: string, text: string) => {
+  const path = join(await mkdtemp(join(tmpdir(), 'keyrot-config-')), name);
+  await writeFile(path, text);
+  return path;
+};
+
+const problems = (document: unknown) => {
+  try {
+    parseConfig(document, 'keyrot.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('parseConfig', () => {
+  it('fills every default', () => {
+    expect(defaultConfig).toEqual({
+      machinePath: '/machine/',
+      ownerTag: 'owner',
+      secretPrefix: 'keyrot/',
+      inventory: { strategy: 'report', concurrency: 8, reportTimeoutSeconds: 120 },
+      policy: { maxKeyAgeDays: 90, unusedKeyDays: 45, deleteAfterDays: 7 },
+    });
+    expect(parseConfig(null, 'empty.yaml')).toEqual(defaultConfig);
+  });
+
+  it('keeps given values and defaults the rest', () => {
+    const config = parseConfig({ machinePath: '/svc/ci/', policy: { maxKeyAgeDays: 30 } }, 'k.yaml');
+    expect(config.machinePath).toBe('/svc/ci/');
+    expect(config.policy).toEqual({ maxKeyAgeDays: 30, unusedKeyDays: 45, deleteAfterDays: 7 });
+  });
+
+  it.each([
+    [{ policy: { maxKeyAge: 30 } }, 'policy.maxKeyAge: unknown field (did you mean "maxKeyAgeDays"?); allowed: maxKeyAgeDays, unusedKeyDays, deleteAfterDays'],
+    [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
+    [{ zzz: 1 }, 'zzz: unknown field; allowed: machinePath, ownerTag, secretPrefix, inventory, policy'],
+    [{ policy: { maxKeyAgeDays: 'ninety' } }, 'policy.maxKeyAgeDays: expected a number, got "ninety"'],
+    [{ policy: { maxKeyAgeDays: 1.5 } }, 'policy.maxKeyAgeDays: expected a whole number, got 1.5'],
+    [{ policy: { unusedKeyDays: 0 } }, 'policy.unusedKeyDays: 0 is out of range; use a whole number from 1 to 3650'],
+    [{ inventory: { concurrency: 99 } }, 'inventory.concurrency: 99 is out of range; use a whole number from 1 to 32'],
+    [{ ownerTag: '' }, 'ownerTag: "" is out of range; use a string of 1 to 128 characters'],
+    [{ machinePath: 'machine' }, 'machinePath: must be an IAM path that starts and ends with "/", e.g. "/machine/" (got "machine")'],
+    [{ inventory: { strategy: 'fast' } }, 'inventory.strategy: "fast" is not allowed; use one of "report", "exact"'],
+    [[1, 2], '(top level): expected an object, got [1,2]'],
+  ])('rejects %j naming the field and what is allowed', (document, expected) => {
+    const message = problems(document);
+    expect(message).toContain('keyrot.yaml is not a valid keyrot config:');
+    expect(message).toContain(`  - ${expected}`);
+  });
+
+  it('lists every problem at once', () => {
+    const message = problems({ policy: { maxKeyAgeDays: 0, unusedKeyDays: 'x' }, machinePath: 'no' });
+    expect(message.split('\n').filter((line) => line.startsWith('  - '))).toHaveLength(3);
+  });
+});
+
+describe('loadConfigFile', () => {
+  it('reads YAML and JSON files', async () => {
+    const yaml = await write('k.yaml', 'policy:\n  maxKeyAgeDays: 60\n');
+    const json = await write('k.json', '{"inventory": {"strategy": "exact"}}');
+    expect((await loadConfigFile(yaml)).policy.maxKeyAgeDays).toBe(60);
+    expect((await loadConfigFile(json)).inventory.strategy).toBe('exact');
+  });
+
+  it('names a missing file', async () => {
+    await expect(loadConfigFile('/nonexistent/keyrot.yaml')).rejects.toThrow(
+      'Cannot read config file /nonexistent/keyrot.yaml: no such file. Pass an existing file with --config.',
+    );
+  });
+
+  it('names the file and the syntax error', async () => {
+    const yaml = await write('bad.yaml', 'policy: [unclosed\n');
+    const json = await write('bad.json', '{"policy": ');
+    await expect(loadConfigFile(yaml)).rejects.toThrow(new RegExp(`^${yaml} is not valid YAML: `));
+    await expect(loadConfigFile(json)).rejects.toThrow(new RegExp(`^${json} is not valid JSON: `));
+  });
+
+  it('names the file in schema errors', async () => {
+    const path = await write('typo.yaml', 'policy:\n  maxKeyAgeDays: 0\n');
+    await expect(loadConfigFile(path)).rejects.toThrow(`${path} is not a valid keyrot config:`);
+  });
+});
