@@ -29,5 +29,9 @@ export function parseIsoDate(text: string): Date | undefined {
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text))
     return undefined;
   const date = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  if (Number.isNaN(date.getTime())) return undefined;
+  // Date rolls impossible days over (2027-02-30 becomes March 2): reject them instead.
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number);
+  const noon = new Date(Date.UTC(year ?? 0, (month ?? 1) - 1, day ?? 0, 12));
+  return noon.getUTCMonth() + 1 === month && noon.getUTCDate() === day ? date : undefined;
 }

@@ -1,0 +1,9 @@
+import { main } from '../../lib/cli/main.js';
+
+/** Runs the CLI in-process and captures what it prints. */
+export async function runCli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text) });
+  return { code, stdout, stderr };
+}

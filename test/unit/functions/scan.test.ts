@@ -1,0 +1,94 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  GenerateCredentialReportCommand,
+  GetAccountAuthorizationDetailsCommand,
+  GetCredentialReportCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+} from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+const iam = mockClient(IAMClient);
+const sts = mockClient(STSClient);
+
+const event = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} } as unknown as ScheduledEvent;
+const context = {
+  functionName: 'keyrot-dev-scan',
+  awsRequestId: 'req-1',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:keyrot-dev-scan',
+  memoryLimitInMB: '256',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
+
+const header =
+  'user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated';
+
+function logLines(spy: { mock: { calls: unknown[][] } }): Array<Record<string, unknown>> {
+  return spy.mock.calls
+    .map((call) => String(call[0]))
+    .filter((text) => text.startsWith('{'))
+    .map((text) => JSON.parse(text) as Record<string, unknown>);
+}
+
+beforeEach(() => {
+  iam.reset();
+  sts.reset();
+  vi.resetModules();
+  sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
+  iam.on(GetAccountAuthorizationDetailsCommand).resolves({
+    UserDetailList: [
+      { UserName: 'ci-deploy', Path: '/machine/', Arn: 'arn:aws:iam::123456789012:user/machine/ci-deploy', Tags: [{ Key: 'owner', Value: 'p' }] },
+    ],
+  });
+  iam.on(GenerateCredentialReportCommand).resolves({ State: 'COMPLETE' });
+  iam.on(GetCredentialReportCommand).resolves({
+    Content: new TextEncoder().encode(
+      `${header}\nci-deploy,arn:aws:iam::123456789012:user/machine/ci-deploy,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2020-01-01T00:00:00+00:00,2020-02-01T00:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n`,
+    ),
+  });
+  iam.on(ListAccessKeysCommand).resolves({
+    AccessKeyMetadata: [{ AccessKeyId: 'AKIASTALE', Status: 'Active', CreateDate: new Date('2020-01-01T00:00:00Z') }],
+  });
+});
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+describe('scan handler', () => {
+  it('plans the account and logs a structured summary with each planned action', async () => {
+    // Prepare
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const { handler } = await import('../../../functions/scan.js');
+    // Act
+    const summary = await handler(event, context);
+    // Assess
+    expect(summary).toMatchObject({ accountId: '123456789012', users: 1, machineUsers: 1, keys: 1, rotate: 1, deleteKey: 0 });
+    const logs = logLines(stdout);
+    expect(logs.find((l) => l.message === 'scan complete')).toMatchObject({
+      level: 'INFO',
+      function_name: 'keyrot-dev-scan',
+      summary: { rotate: 1, accountId: '123456789012' },
+    });
+    expect(logs.find((l) => l.message === 'planned action')).toMatchObject({
+      action: { kind: 'rotate', user: 'ci-deploy', key: { accessKeyId: 'AKIASTALE', slot: 1 } },
+    });
+    expect(iam).toHaveReceivedCommandWith(ListAccessKeysCommand, { UserName: 'ci-deploy' });
+  });
+
+  it('fails every invocation, changing nothing, when the packaged config is invalid', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyrot-'));
+    await writeFile(join(dir, 'keyrot.yaml'), 'policy:\n  maxKeyAgeDays: -1\n');
+    vi.stubEnv('KEYROT_CONFIG_FILE', join(dir, 'keyrot.yaml'));
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const { handler } = await import('../../../functions/scan.js');
+    await expect(handler(event, context)).rejects.toThrow(/policy\.maxKeyAgeDays: -1 is out of range/);
+    expect(iam.calls()).toHaveLength(0);
+  });
+});
