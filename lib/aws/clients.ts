@@ -40,10 +40,16 @@ export function defaultRegion(): string {
   return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
 }
 
+/** AWS_MAX_ATTEMPTS (the SDK's own variable) when set to a whole number, else 8. */
+function maxAttemptsFromEnv(): number {
+  const value = Number(process.env.AWS_MAX_ATTEMPTS);
+  return Number.isInteger(value) && value > 0 ? value : 8;
+}
+
 export function createClients(options: ClientOptions = {}): AwsClients {
   const common = {
     region: options.region ?? defaultRegion(),
-    maxAttempts: options.maxAttempts ?? 8,
+    maxAttempts: options.maxAttempts ?? maxAttemptsFromEnv(),
     retryMode: 'adaptive',
     ...(options.retryStrategy ? { retryStrategy: options.retryStrategy } : {}),
     requestHandler:

@@ -1,8 +1,8 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../aws/clients.js';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
 import { mapLimit } from '../concurrency.js';
+import type { Config } from '../config.js';
 import { readUserIdentities, type UserIdentity } from './authorization-details.js';
 import { fetchCredentialReport } from './credential-report.js';
 import { listAccessKeys, readUserCredentials } from './per-user.js';

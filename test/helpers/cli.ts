@@ -4,6 +4,13 @@ import { main } from '../../lib/cli/main.js';
 export async function runCli(...argv: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text) });
+  const code = await main(argv, {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+  });
   return { code, stdout, stderr };
 }

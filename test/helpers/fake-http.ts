@@ -33,7 +33,15 @@ export function scriptedHandler(script: (action: string, attempt: number) => Fak
 export const queryError = (code: string, message = code) =>
   `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`;
 
-export const listAccessKeysXml = (user: string, keys: Array<{ id: string; status: string; created: string }>) =>
+export const listAccessKeysXml = (
+  user: string,
+  keys: Array<{ id: string; status: string; created: string }>,
+) =>
   `<ListAccessKeysResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListAccessKeysResult><UserName>${user}</UserName><AccessKeyMetadata>${keys
-    .map((k) => `<member><UserName>${user}</UserName><AccessKeyId>${k.id}</AccessKeyId><Status>${k.status}</Status><CreateDate>${k.created}</CreateDate></member>`)
-    .join('')}</AccessKeyMetadata><IsTruncated>false</IsTruncated></ListAccessKeysResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></ListAccessKeysResponse>`;
+    .map(
+      (k) =>
+        `<member><UserName>${user}</UserName><AccessKeyId>${k.id}</AccessKeyId><Status>${k.status}</Status><CreateDate>${k.created}</CreateDate></member>`,
+    )
+    .join(
+      '',
+    )}</AccessKeyMetadata><IsTruncated>false</IsTruncated></ListAccessKeysResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></ListAccessKeysResponse>`;

@@ -10,9 +10,12 @@ describe('parseIsoDate', () => {
     ['2028-02-29', '2028-02-29T00:00:00.000Z'],
   ])('reads %s', (text, iso) => expect(parseIsoDate(text)?.toISOString()).toBe(iso));
 
-  it.each(['2027-02-30', '2027-02-29', '2027-13-01', 'tomorrow', '03/01/2027', '2027-3-1', ''])('rejects %j', (text) => {
-    expect(parseIsoDate(text)).toBeUndefined();
-  });
+  it.each(['2027-02-30', '2027-02-29', '2027-13-01', 'tomorrow', '03/01/2027', '2027-3-1', ''])(
+    'rejects %j',
+    (text) => {
+      expect(parseIsoDate(text)).toBeUndefined();
+    },
+  );
 });
 
 describe('wholeDaysBetween', () => {

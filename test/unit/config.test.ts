@@ -40,16 +40,31 @@ describe('parseConfig', () => {
   });
 
   it.each([
-    [{ policy: { maxKeyAge: 30 } }, 'policy.maxKeyAge: unknown field (did you mean "maxKeyAgeDays"?); allowed: maxKeyAgeDays, unusedKeyDays, deleteAfterDays'],
+    [
+      { policy: { maxKeyAge: 30 } },
+      'policy.maxKeyAge: unknown field (did you mean "maxKeyAgeDays"?); allowed: maxKeyAgeDays, unusedKeyDays, deleteAfterDays',
+    ],
     [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
     [{ zzz: 1 }, 'zzz: unknown field; allowed: machinePath, ownerTag, secretPrefix, inventory, policy'],
     [{ policy: { maxKeyAgeDays: 'ninety' } }, 'policy.maxKeyAgeDays: expected a number, got "ninety"'],
     [{ policy: { maxKeyAgeDays: 1.5 } }, 'policy.maxKeyAgeDays: expected a whole number, got 1.5'],
-    [{ policy: { unusedKeyDays: 0 } }, 'policy.unusedKeyDays: 0 is out of range; use a whole number from 1 to 3650'],
-    [{ inventory: { concurrency: 99 } }, 'inventory.concurrency: 99 is out of range; use a whole number from 1 to 32'],
+    [
+      { policy: { unusedKeyDays: 0 } },
+      'policy.unusedKeyDays: 0 is out of range; use a whole number from 1 to 3650',
+    ],
+    [
+      { inventory: { concurrency: 99 } },
+      'inventory.concurrency: 99 is out of range; use a whole number from 1 to 32',
+    ],
     [{ ownerTag: '' }, 'ownerTag: "" is out of range; use a string of 1 to 128 characters'],
-    [{ machinePath: 'machine' }, 'machinePath: must be an IAM path that starts and ends with "/", e.g. "/machine/" (got "machine")'],
-    [{ inventory: { strategy: 'fast' } }, 'inventory.strategy: "fast" is not allowed; use one of "report", "exact"'],
+    [
+      { machinePath: 'machine' },
+      'machinePath: must be an IAM path that starts and ends with "/", e.g. "/machine/" (got "machine")',
+    ],
+    [
+      { inventory: { strategy: 'fast' } },
+      'inventory.strategy: "fast" is not allowed; use one of "report", "exact"',
+    ],
     [[1, 2], '(top level): expected an object, got [1,2]'],
   ])('rejects %j naming the field and what is allowed', (document, expected) => {
     const message = problems(document);

@@ -6,7 +6,12 @@ const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 describe('redact', () => {
   it('removes secret-named fields wherever they sit', () => {
     const text = JSON.stringify(
-      { AccessKey: { AccessKeyId: 'AKIAEXAMPLE', SecretAccessKey: secret }, SecretString: '{"x":1}', token: 'abc', Password: 'p' },
+      {
+        AccessKey: { AccessKeyId: 'AKIAEXAMPLE', SecretAccessKey: secret },
+        SecretString: '{"x":1}',
+        token: 'abc',
+        Password: 'p',
+      },
       redact,
     );
     expect(text).not.toContain(secret);
@@ -19,7 +24,11 @@ describe('redact', () => {
   });
 
   it('removes secret-shaped strings inside messages, and leaves ordinary text', () => {
-    expect(JSON.stringify({ message: `failed with ${secret} inside` }, redact)).toBe(`{"message":"failed with ${REDACTED} inside"}`);
-    expect(JSON.stringify({ arn: 'arn:aws:iam::123456789012:user/machine/ci-deploy' }, redact)).toContain('ci-deploy');
+    expect(JSON.stringify({ message: `failed with ${secret} inside` }, redact)).toBe(
+      `{"message":"failed with ${REDACTED} inside"}`,
+    );
+    expect(JSON.stringify({ arn: 'arn:aws:iam::123456789012:user/machine/ci-deploy' }, redact)).toContain(
+      'ci-deploy',
+    );
   });
 });

@@ -14,10 +14,19 @@ describe('createClients', () => {
     const handler = scriptedHandler((_action, attempt) =>
       attempt <= 3
         ? { status: 400, body: queryError('Throttling', 'Rate exceeded') }
-        : { status: 200, body: listAccessKeysXml('ci', [{ id: 'AKIAOK', status: 'Active', created: '2026-01-01T00:00:00Z' }]) },
+        : {
+            status: 200,
+            body: listAccessKeysXml('ci', [
+              { id: 'AKIAOK', status: 'Active', created: '2026-01-01T00:00:00Z' },
+            ]),
+          },
     );
     const counter: CallCounter = new Map();
-    const { iam } = createClients({ requestHandler: handler, retryStrategy: noWait(8), callCounter: counter });
+    const { iam } = createClients({
+      requestHandler: handler,
+      retryStrategy: noWait(8),
+      callCounter: counter,
+    });
     iam.config.credentials = async () => credentials;
     // Act
     const keys = await listAccessKeys(iam, 'ci');
@@ -39,7 +48,10 @@ describe('createClients', () => {
   });
 
   it('does not retry an access-denied error', async () => {
-    const handler = scriptedHandler(() => ({ status: 403, body: queryError('AccessDenied', 'not authorized') }));
+    const handler = scriptedHandler(() => ({
+      status: 403,
+      body: queryError('AccessDenied', 'not authorized'),
+    }));
     const { iam } = createClients({ requestHandler: handler, retryStrategy: noWait(8) });
     iam.config.credentials = async () => credentials;
     await expect(listAccessKeys(iam, 'ci')).rejects.toMatchObject({ name: 'AccessDenied' });

@@ -31,12 +31,24 @@ describe('keyrot CLI usage', () => {
   });
 
   it.each([
-    [['rotate-everything'], 'keyrot: unknown command "rotate-everything". Commands: plan, validate, demo. See keyrot --help.'],
+    [
+      ['rotate-everything'],
+      'keyrot: unknown command "rotate-everything". Commands: plan, validate, demo. See keyrot --help.',
+    ],
     [['plan', '--bogus'], `keyrot: Unknown option '--bogus'. Run "keyrot plan --help" for its options.`],
-    [['plan', '--now', 'next tuesday'], 'keyrot: --now "next tuesday" is not an ISO date; use e.g. --now 2027-03-01 or --now 2027-03-01T12:00:00Z.'],
-    [['plan', '--now', '2027-02-30'], 'keyrot: --now "2027-02-30" is not an ISO date; use e.g. --now 2027-03-01 or --now 2027-03-01T12:00:00Z.'],
+    [
+      ['plan', '--now', 'next tuesday'],
+      'keyrot: --now "next tuesday" is not an ISO date; use e.g. --now 2027-03-01 or --now 2027-03-01T12:00:00Z.',
+    ],
+    [
+      ['plan', '--now', '2027-02-30'],
+      'keyrot: --now "2027-02-30" is not an ISO date; use e.g. --now 2027-03-01 or --now 2027-03-01T12:00:00Z.',
+    ],
     [['plan', '--strategy', 'fast'], 'keyrot: --strategy "fast" is not one of "report", "exact".'],
-    [['plan', '--config', '/nonexistent.yaml'], 'keyrot: Cannot read config file /nonexistent.yaml: no such file. Pass an existing file with --config.'],
+    [
+      ['plan', '--config', '/nonexistent.yaml'],
+      'keyrot: Cannot read config file /nonexistent.yaml: no such file. Pass an existing file with --config.',
+    ],
   ])('keyrot %j exits 2 with one line saying what to do', async (argv, message) => {
     const result = await runCli(...argv);
     expect(result).toEqual({ code: 2, stdout: '', stderr: `${message}\n` });

@@ -16,7 +16,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
 
-const event = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} } as unknown as ScheduledEvent;
+const event = {
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  detail: {},
+} as unknown as ScheduledEvent;
 const context = {
   functionName: 'keyrot-dev-scan',
   awsRequestId: 'req-1',
@@ -42,7 +46,12 @@ beforeEach(() => {
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
   iam.on(GetAccountAuthorizationDetailsCommand).resolves({
     UserDetailList: [
-      { UserName: 'ci-deploy', Path: '/machine/', Arn: 'arn:aws:iam::123456789012:user/machine/ci-deploy', Tags: [{ Key: 'owner', Value: 'p' }] },
+      {
+        UserName: 'ci-deploy',
+        Path: '/machine/',
+        Arn: 'arn:aws:iam::123456789012:user/machine/ci-deploy',
+        Tags: [{ Key: 'owner', Value: 'p' }],
+      },
     ],
   });
   iam.on(GenerateCredentialReportCommand).resolves({ State: 'COMPLETE' });
@@ -52,7 +61,9 @@ beforeEach(() => {
     ),
   });
   iam.on(ListAccessKeysCommand).resolves({
-    AccessKeyMetadata: [{ AccessKeyId: 'AKIASTALE', Status: 'Active', CreateDate: new Date('2020-01-01T00:00:00Z') }],
+    AccessKeyMetadata: [
+      { AccessKeyId: 'AKIASTALE', Status: 'Active', CreateDate: new Date('2020-01-01T00:00:00Z') },
+    ],
   });
 });
 
@@ -69,7 +80,14 @@ describe('scan handler', () => {
     // Act
     const summary = await handler(event, context);
     // Assess
-    expect(summary).toMatchObject({ accountId: '123456789012', users: 1, machineUsers: 1, keys: 1, rotate: 1, deleteKey: 0 });
+    expect(summary).toMatchObject({
+      accountId: '123456789012',
+      users: 1,
+      machineUsers: 1,
+      keys: 1,
+      rotate: 1,
+      deleteKey: 0,
+    });
     const logs = logLines(stdout);
     expect(logs.find((l) => l.message === 'scan complete')).toMatchObject({
       level: 'INFO',

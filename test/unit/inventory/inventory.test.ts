@@ -161,15 +161,13 @@ describe('readInventory', () => {
         markers,
       ),
     );
-    iam
-      .on(GetAccessKeyLastUsedCommand, { AccessKeyId: 'AKIA1' })
-      .resolves({
-        AccessKeyLastUsed: {
-          LastUsedDate: new Date('2026-05-01T00:00:00Z'),
-          ServiceName: 'sts',
-          Region: 'us-east-1',
-        },
-      });
+    iam.on(GetAccessKeyLastUsedCommand, { AccessKeyId: 'AKIA1' }).resolves({
+      AccessKeyLastUsed: {
+        LastUsedDate: new Date('2026-05-01T00:00:00Z'),
+        ServiceName: 'sts',
+        Region: 'us-east-1',
+      },
+    });
     iam
       .on(GetAccessKeyLastUsedCommand, { AccessKeyId: 'AKIA2' })
       .resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
@@ -225,7 +223,9 @@ describe('readInventory', () => {
         { AccessKeyId: 'AKIANEW', Status: 'Active', CreateDate: new Date('2026-05-31T00:00:00Z') },
       ],
     });
-    iam.on(GetAccessKeyLastUsedCommand).resolves({ AccessKeyLastUsed: {} });
+    iam
+      .on(GetAccessKeyLastUsedCommand)
+      .resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
     iam.on(GetLoginProfileCommand).rejects(awsError('NoSuchEntity', 404));
 
     const result = await readInventory(deps(), settings, 'report');
