@@ -23,6 +23,11 @@ export default defineConfig({
       },
       {
         extends: true,
+        // Packages serverless.yml with osls (offline) and checks the CloudFormation it generates.
+        test: { name: 'package', include: ['test/package/**/*.test.ts'], testTimeout: 30_000 },
+      },
+      {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

@@ -64,6 +64,12 @@ describe('keyrot CLI usage', () => {
     expect(result.stdout).toContain('unusedKeyDays: 45');
   });
 
+  it('validates the config file shipped with the service', async () => {
+    const result = await runCli('validate', '--config', 'keyrot.config.yaml');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^keyrot\.config\.yaml is valid\./);
+  });
+
   it('validate exits 2 naming the file, the field and what is allowed', async () => {
     const path = await tempFile('bad.yaml', 'policy:\n  maxKeyAgeDayz: 30\n');
     const result = await runCli('validate', '--config', path);
