@@ -25,13 +25,20 @@ async function seed(endpoint: string, users: number): Promise<number> {
     8,
     async (i) => {
       const UserName = `bench-${String(i).padStart(5, '0')}`;
-      await iam.send(new CreateUserCommand({ UserName, Path: '/machine/bench/', Tags: [{ Key: 'owner', Value: 'bench' }] }));
+      await iam.send(
+        new CreateUserCommand({
+          UserName,
+          Path: '/machine/bench/',
+          Tags: [{ Key: 'owner', Value: 'bench' }],
+        }),
+      );
       for (let k = 0; k < 2; k++) {
         const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName }));
         keys++;
         const id = AccessKey?.AccessKeyId ?? '';
         if ((i * 2 + k) % 10 === 0) await signWith(endpoint, id, AccessKey?.SecretAccessKey ?? '');
-        if (k === 0 && i % 4 === 0) await iam.send(new UpdateAccessKeyCommand({ UserName, AccessKeyId: id, Status: 'Inactive' }));
+        if (k === 0 && i % 4 === 0)
+          await iam.send(new UpdateAccessKeyCommand({ UserName, AccessKeyId: id, Status: 'Inactive' }));
       }
     },
   );
@@ -56,7 +63,8 @@ async function measure(users: number, keys: number, strategy: InventoryStrategy)
     const start = performance.now();
     const result = await scanAccount({ clients, clock: systemClock }, defaultConfig, new Date(), strategy);
     times.push(performance.now() - start);
-    if (result.inventory.users.length !== users) throw new Error(`expected ${users} users, read ${result.inventory.users.length}`);
+    if (result.inventory.users.length !== users)
+      throw new Error(`expected ${users} users, read ${result.inventory.users.length}`);
   }
   times.sort((a, b) => a - b);
   return {
@@ -70,7 +78,12 @@ async function measure(users: number, keys: number, strategy: InventoryStrategy)
 }
 
 const emulator = await startMoto();
-Object.assign(process.env, { AWS_ENDPOINT_URL: emulator.endpoint, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1' });
+Object.assign(process.env, {
+  AWS_ENDPOINT_URL: emulator.endpoint,
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  AWS_REGION: 'us-east-1',
+});
 const rows: Row[] = [];
 try {
   for (const users of SIZES) {
@@ -83,23 +96,32 @@ try {
   await emulator.stop();
 }
 
-const find = (users: number, strategy: InventoryStrategy) => rows.find((r) => r.users === users && r.strategy === strategy);
+const find = (users: number, strategy: InventoryStrategy) =>
+  rows.find((r) => r.users === users && r.strategy === strategy);
 console.log(`keyrot scan benchmark: moto 5 on loopback, median of ${RUNS} runs, node ${process.version}\n`);
 console.log('| users | keys | strategy | AWS calls | calls by operation | wall time | time vs report |');
 console.log('|---:|---:|---|---:|---|---:|---:|');
 for (const row of rows) {
   const base = find(row.users, 'report');
-  const ops = Object.entries(row.byOperation).map(([op, n]) => `${op.replace(/^\w+:/, '')} ${n}`).join(', ');
+  const ops = Object.entries(row.byOperation)
+    .map(([op, n]) => `${op.replace(/^\w+:/, '')} ${n}`)
+    .join(', ');
   const ratio = base ? (row.medianMs / base.medianMs).toFixed(1) : '-';
-  console.log(`| ${row.users} | ${row.keys} | ${row.strategy} | ${row.calls} | ${ops} | ${Math.round(row.medianMs)} ms | ${ratio}× |`);
+  console.log(
+    `| ${row.users} | ${row.keys} | ${row.strategy} | ${row.calls} | ${ops} | ${Math.round(row.medianMs)} ms | ${ratio}× |`,
+  );
 }
 const [small, large] = [Math.min(...SIZES), Math.max(...SIZES)];
 const reportSmall = find(small, 'report');
 const reportLarge = find(large, 'report');
 const exactLarge = find(large, 'exact');
 if (reportSmall && reportLarge && exactLarge) {
-  console.log(`\nreport strategy: ${reportSmall.calls} calls at ${small} users, ${reportLarge.calls} at ${large} users.`);
-  console.log(`exact / report calls at ${large} users: ${(exactLarge.calls / reportLarge.calls).toFixed(0)}× (target ≥ 100×).`);
+  console.log(
+    `\nreport strategy: ${reportSmall.calls} calls at ${small} users, ${reportLarge.calls} at ${large} users.`,
+  );
+  console.log(
+    `exact / report calls at ${large} users: ${(exactLarge.calls / reportLarge.calls).toFixed(0)}× (target ≥ 100×).`,
+  );
   const ok = reportLarge.calls <= reportSmall.calls && exactLarge.calls >= 100 * reportLarge.calls;
   console.log(ok ? 'targets met' : 'TARGETS MISSED');
   process.exitCode = ok ? 0 : 1;

@@ -21,10 +21,17 @@ describe('serverless.yml packaged with osls', () => {
   beforeAll(async () => {
     const out = await mkdtemp(join(tmpdir(), 'keyrot-package-'));
     await run('npx', ['osls', 'package', '--stage', 'ci', '--package', out], {
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', AWS_ENDPOINT_URL: '' },
+      env: {
+        ...process.env,
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        AWS_ENDPOINT_URL: '',
+      },
       timeout: 120_000,
     });
-    const template = JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+    const template = JSON.parse(
+      await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
+    );
     resources = template.Resources as Resources;
   }, 180_000);
 
@@ -46,12 +53,18 @@ describe('serverless.yml packaged with osls', () => {
   });
 
   it('gives the scan role read-only IAM actions, no wildcards, and "*" only where IAM has no resource', () => {
-    const role = resources.ScanRole?.Properties as { Policies: Array<{ PolicyDocument: { Statement: Statement[] } }> };
+    const role = resources.ScanRole?.Properties as {
+      Policies: Array<{ PolicyDocument: { Statement: Statement[] } }>;
+    };
     const statements = role.Policies.flatMap((p) => p.PolicyDocument.Statement);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     expect(actions.every((a) => /^iam:(Get|List|Generate)/.test(a))).toBe(true);
     const starred = statements.filter((s) => s.Resource === '*').flatMap((s) => s.Action);
-    expect(starred.sort()).toEqual(['iam:GenerateCredentialReport', 'iam:GetAccountAuthorizationDetails', 'iam:GetCredentialReport']);
+    expect(starred.sort()).toEqual([
+      'iam:GenerateCredentialReport',
+      'iam:GetAccountAuthorizationDetails',
+      'iam:GetCredentialReport',
+    ]);
   });
 });
