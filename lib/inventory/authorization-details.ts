@@ -5,18 +5,10 @@ import {
   paginateGetAccountAuthorizationDetails,
   type UserDetail,
 } from '@aws-sdk/client-iam';
-import type { PolicyGrant } from './types.js';
+import type { PolicyGrant, UserRecord } from './types.js';
 
 /** A user as GetAccountAuthorizationDetails describes it: everything but keys and password. */
-export interface UserIdentity {
-  userName: string;
-  userId: string;
-  arn: string;
-  path: string;
-  createdAt: Date;
-  tags: Record<string, string>;
-  policies: PolicyGrant[];
-}
+export type UserIdentity = Omit<UserRecord, 'hasConsolePassword' | 'keys'>;
 
 /**
  * Reads every user with its path, tags and the policies that reach it (attached, inline, and through

@@ -67,13 +67,22 @@ export async function useOrStartEmulator(): Promise<Emulator> {
   return startMoto();
 }
 
-/** Clears all of moto's accounts and regions and turns request authentication off. */
+/**
+ * Clears the emulator's state: moto's accounts and regions (and its request authentication, which is
+ * turned off), or LocalStack's state. Any other endpoint can't be reset, which is an error.
+ */
 export async function resetEmulator(endpoint: string): Promise<void> {
-  const reset = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
-  if (!reset.ok) {
-    throw new KeyrotError(`Resetting the emulator at ${endpoint} failed (HTTP ${reset.status}); is it moto?`);
+  const moto = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+  if (moto.ok) {
+    await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: 'inf' });
+    return;
   }
-  await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: 'inf' });
+  const localstack = await fetch(`${endpoint}/_localstack/state/reset`, { method: 'POST' });
+  if (!localstack.ok) {
+    throw new KeyrotError(
+      `Cannot reset the emulator at ${endpoint} (moto: HTTP ${moto.status}, LocalStack: HTTP ${localstack.status}). Point AWS_ENDPOINT_URL at moto or LocalStack, or unset it to let the tests start moto.`,
+    );
+  }
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,
+  type IAMClient,
   ListAccessKeysCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
@@ -15,6 +16,19 @@ const endpoint = () => process.env.AWS_ENDPOINT_URL ?? '';
 /** Turns moto's request authentication and IAM policy checks on or off. */
 const setAuth = (on: boolean) =>
   fetch(`${endpoint()}/moto-api/reset-auth`, { method: 'POST', body: on ? '0' : 'inf' });
+
+/** Creates a user with one inline policy that allows `action` on everything. */
+async function userAllowed(iam: IAMClient, userName: string, action: string): Promise<void> {
+  await iam.send(new CreateUserCommand({ UserName: userName }));
+  const statement = { Effect: 'Allow', Action: action, Resource: '*' };
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: userName,
+      PolicyName: 'inline',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [statement] }),
+    }),
+  );
+}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -104,29 +118,9 @@ describe('keyrot plan against moto', () => {
 
     beforeAll(async () => {
       // An admin must exist before auth is turned on (moto rejects everything else then).
-      await iam.send(new CreateUserCommand({ UserName: 'admin' }));
-      await iam.send(
-        new PutUserPolicyCommand({
-          UserName: 'admin',
-          PolicyName: 'all',
-          PolicyDocument: JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
-          }),
-        }),
-      );
+      await userAllowed(iam, 'admin', '*');
       // keyrot runs as an identity that may not read the account's authorization details.
-      await iam.send(new CreateUserCommand({ UserName: 'auditor' }));
-      await iam.send(
-        new PutUserPolicyCommand({
-          UserName: 'auditor',
-          PolicyName: 'too-little',
-          PolicyDocument: JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }],
-          }),
-        }),
-      );
+      await userAllowed(iam, 'auditor', 'sts:GetCallerIdentity');
       const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'auditor' }));
       limited = { id: AccessKey?.AccessKeyId ?? '', secret: AccessKey?.SecretAccessKey ?? '' };
       keysBefore = (await iam.send(new ListAccessKeysCommand({ UserName: 'ci-deploy' }))).AccessKeyMetadata;

@@ -12,6 +12,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { reportContent } from '../../helpers/credential-report.js';
 
 const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
@@ -28,9 +29,6 @@ const context = {
   memoryLimitInMB: '256',
   getRemainingTimeInMillis: () => 60_000,
 } as unknown as Context;
-
-const header =
-  'user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated';
 
 function logLines(spy: { mock: { calls: unknown[][] } }): Array<Record<string, unknown>> {
   return spy.mock.calls
@@ -56,9 +54,9 @@ beforeEach(() => {
   });
   iam.on(GenerateCredentialReportCommand).resolves({ State: 'COMPLETE' });
   iam.on(GetCredentialReportCommand).resolves({
-    Content: new TextEncoder().encode(
-      `${header}\nci-deploy,arn:aws:iam::123456789012:user/machine/ci-deploy,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2020-01-01T00:00:00+00:00,2020-02-01T00:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n`,
-    ),
+    Content: reportContent([
+      'ci-deploy,arn:aws:iam::123456789012:user/machine/ci-deploy,2020-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2020-01-01T00:00:00+00:00,2020-02-01T00:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A',
+    ]),
   });
   iam.on(ListAccessKeysCommand).resolves({
     AccessKeyMetadata: [

@@ -5,16 +5,15 @@ import { InventoryError } from '../../../lib/errors.js';
 import { fetchCredentialReport, parseCredentialReport } from '../../../lib/inventory/credential-report.js';
 import { awsError } from '../../helpers/aws-errors.js';
 import { manualClock } from '../../helpers/clock.js';
+import { REPORT_HEADER } from '../../helpers/credential-report.js';
 
-const HEADER =
-  'user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated';
 const ROOT =
   '<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2026-01-01T00:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A';
 const TWO_KEYS =
   'ci-deploy,arn:aws:iam::123456789012:user/machine/ci-deploy,2025-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2025-02-01T10:00:00+00:00,2026-05-30T08:15:00+00:00,us-east-1,s3,false,2025-01-01T09:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A';
 const NO_KEYS =
   'alice,arn:aws:iam::123456789012:user/alice,2025-01-01T00:00:00+00:00,true,no_information,2025-01-01T00:00:00+00:00,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A';
-const csv = (...rows: string[]) => `${[HEADER, ...rows].join('\n')}\n`;
+const csv = (...rows: string[]) => `${[REPORT_HEADER, ...rows].join('\n')}\n`;
 const encode = (text: string) => new TextEncoder().encode(text);
 
 describe('parseCredentialReport', () => {

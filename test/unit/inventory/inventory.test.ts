@@ -15,6 +15,7 @@ import { parsePolicyDocument } from '../../../lib/inventory/authorization-detail
 import { readInventory, resolveKeyIds } from '../../../lib/inventory/inventory.js';
 import { awsError } from '../../helpers/aws-errors.js';
 import { manualClock } from '../../helpers/clock.js';
+import { reportContent } from '../../helpers/credential-report.js';
 
 const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
@@ -40,13 +41,6 @@ function pages<T>(list: T[], markers: Array<string | undefined>) {
   };
 }
 
-const reportFor = (rows: string[]) =>
-  new TextEncoder().encode(
-    [
-      'user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated',
-      ...rows,
-    ].join('\n'),
-  );
 const reportRow = (name: string, created: string, password = 'false') =>
   `${name},arn:aws:iam::123456789012:user/machine/${name},2025-01-01T00:00:00+00:00,${password},N/A,N/A,N/A,false,true,${created},N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A`;
 
@@ -200,7 +194,7 @@ describe('readInventory', () => {
     iam.on(GenerateCredentialReportCommand).resolves({ State: 'COMPLETE' });
     iam
       .on(GetCredentialReportCommand)
-      .resolves({ Content: reportFor(names.map((n) => reportRow(n, '2026-01-01T00:00:00+00:00'))) });
+      .resolves({ Content: reportContent(names.map((n) => reportRow(n, '2026-01-01T00:00:00+00:00'))) });
 
     const result = await readInventory(deps(), settings, 'report');
 
@@ -217,7 +211,7 @@ describe('readInventory', () => {
     iam.on(GenerateCredentialReportCommand).resolves({ State: 'COMPLETE' });
     iam
       .on(GetCredentialReportCommand)
-      .resolves({ Content: reportFor([reportRow('old', '2026-01-01T00:00:00+00:00', 'true')]) });
+      .resolves({ Content: reportContent([reportRow('old', '2026-01-01T00:00:00+00:00', 'true')]) });
     iam.on(ListAccessKeysCommand, { UserName: 'new' }).resolves({
       AccessKeyMetadata: [
         { AccessKeyId: 'AKIANEW', Status: 'Active', CreateDate: new Date('2026-05-31T00:00:00Z') },
