@@ -5,6 +5,7 @@ import { createClients } from '../lib/aws/clients.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger } from '../lib/log.js';
+import { startRotations } from '../lib/rotation/start.js';
 import { scanAccount, summarize } from '../lib/scan.js';
 
 const logger = createLogger();

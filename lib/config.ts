@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { defaultRegistry, type TargetRegistry, targetSpecSchema } from './targets/registry.js';
 
 /** IAM path syntax: starts and ends with '/', segments of IAM path characters. */
 const IAM_PATH = /^\/(?:[\w+=,.@-]+\/)*$/;
@@ -30,6 +31,21 @@ const inventorySchema = z.strictObject({
   reportTimeoutSeconds: z.number().int().min(5).max(900).default(120),
 });
 
+const rotationSchema = z.strictObject({
+  /** How long testSecret waits for IAM to accept a new key (IAM is eventually consistent). */
+  propagationTimeoutSeconds: z.number().int().min(10).max(600).default(120),
+  /**
+   * A key created by a rotation attempt that never stored it is deleted once the attempt is this old:
+   * long enough that a slow but live attempt is never mistaken for a crashed one.
+   */
+  abandonAfterMinutes: z.number().int().min(1).max(1440).default(15),
+});
+
+const userSchema = z.strictObject({
+  /** Where the user's new key is pushed on rotation (see "Writing an adapter"). */
+  targets: z.array(targetSpecSchema).default([]),
+});
+
 export const configSchema = z.strictObject({
   /** Machine users are the IAM users under this path (nested paths included). */
   machinePath: z
@@ -45,6 +61,9 @@ export const configSchema = z.strictObject({
     .default('keyrot/'),
   inventory: inventorySchema.prefault({}),
   policy: policySchema.prefault({}),
+  rotation: rotationSchema.prefault({}),
+  /** Per machine user settings, by IAM user name. */
+  users: z.record(z.string().regex(/^[\w+=,.@-]{1,64}$/, { error: 'is not an IAM user name' }), userSchema).default({}),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -54,17 +73,20 @@ export type PolicySettings = Config['policy'];
 export const defaultConfig: Config = configSchema.parse({});
 
 /** Validates a parsed config document; `source` names it in errors (a file path or "KEYROT_CONFIG"). */
-export function parseConfig(document: unknown, source: string): Config {
+export function parseConfig(document: unknown, source: string, registry: TargetRegistry = defaultRegistry): Config {
   const result = configSchema.safeParse(document ?? {});
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  - ${describeIssue(issue, document)}`);
+  const problems = result.success
+    ? Object.entries(result.data.users).flatMap(([user, settings]) => registry.check(settings.targets, `users.${user}.targets`))
+    : result.error.issues.map((issue) => describeIssue(issue, document));
+  if (result.success && problems.length === 0) return result.data;
+  const lines = problems.map((problem) => `  - ${problem}`);
   throw new ConfigError(
     `${source} is not a valid keyrot config:\n${lines.join('\n')}\nSee "Configuration reference" in the README.`,
   );
 }
 
 /** Reads and validates a config file (.yaml, .yml or .json). */
-export async function loadConfigFile(path: string): Promise<Config> {
+export async function loadConfigFile(path: string, registry: TargetRegistry = defaultRegistry): Promise<Config> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -86,7 +108,7 @@ export async function loadConfigFile(path: string): Promise<Config> {
       cause: error,
     });
   }
-  return parseConfig(document, path);
+  return parseConfig(document, path, registry);
 }
 
 function describeIssue(issue: z.core.$ZodIssue, document: unknown): string {

@@ -45,3 +45,46 @@ export class InventoryError extends KeyrotError {
     this.name = 'InventoryError';
   }
 }
+
+/** The user or secret is not one keyrot may rotate (outside the machine path, or not keyrot's). */
+export class NotManagedError extends KeyrotError {
+  override readonly exitCode = 2;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NotManagedError';
+  }
+}
+
+/** A rotation can't go ahead now: another one is under way. Nothing was changed; try again later. */
+export class RotationInProgressError extends KeyrotError {
+  override readonly exitCode = 4;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RotationInProgressError';
+  }
+}
+
+/** The user has no free key slot that keyrot may use. Nothing was deleted. */
+export class KeyLimitError extends KeyrotError {
+  override readonly exitCode = 4;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KeyLimitError';
+  }
+}
+
+/** Pushing the new key to a target, or verifying it there, failed. The old key stays current. */
+export class TargetError extends KeyrotError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TargetError';
+  }
+}
+
+/** The new key did not prove itself (sts:GetCallerIdentity) in time. The old key stays current. */
+export class KeyTestError extends KeyrotError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KeyTestError';
+  }
+}

@@ -1,4 +1,5 @@
 import { IAMClient } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { InitializeMiddleware, MetadataBearer, RetryStrategyV2 } from '@smithy/types';
@@ -7,6 +8,9 @@ import type { InitializeMiddleware, MetadataBearer, RetryStrategyV2 } from '@smi
 export interface AwsClients {
   iam: IAMClient;
   sts: STSClient;
+  secrets: SecretsManagerClient;
+  /** An STS client that signs with the given key (to prove a new key works). One attempt per call. */
+  stsWith(credentials: { accessKeyId: string; secretAccessKey: string }): STSClient;
 }
 
 export interface ClientOptions {
@@ -56,10 +60,17 @@ export function createClients(options: ClientOptions = {}): AwsClients {
       options.requestHandler ??
       new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true }),
   };
-  const clients: AwsClients = { iam: new IAMClient(common), sts: new STSClient(common) };
-  instrument(clients.iam, options.callCounter);
-  instrument(clients.sts, options.callCounter);
-  return clients;
+  const iam = new IAMClient(common);
+  const sts = new STSClient(common);
+  const secrets = new SecretsManagerClient(common);
+  for (const client of [iam, sts, secrets]) instrument(client, options.callCounter);
+  const stsWith: AwsClients['stsWith'] = (credentials) => {
+    // The caller polls for IAM's eventual consistency itself, so the SDK must not retry on its own.
+    const client = new STSClient({ ...common, maxAttempts: 1, retryStrategy: undefined, credentials });
+    instrument(client, options.callCounter);
+    return client;
+  };
+  return { iam, sts, secrets, stsWith };
 }
 
 /** The part of an SDK client that `instrument` needs. */

@@ -3,6 +3,7 @@ import { classifyAwsError } from '../aws/errors.js';
 import { KeyrotError } from '../errors.js';
 import { demoCommand, demoHelp } from './commands/demo.js';
 import { planCommand, planHelp } from './commands/plan.js';
+import { rotateCommand, rotateHelp } from './commands/rotate.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
 import { type CliIo, processIo } from './io.js';
 
@@ -12,6 +13,7 @@ Usage: keyrot <command> [options]
 
 Commands:
   plan       show every user's keys, findings and planned actions (read-only)
+  rotate     rotate machine users' keys into Secrets Manager (--user NAME or --due)
   validate   check a config file against the schema
   demo       run keyrot against a local moto emulator with a demo account
 
@@ -22,6 +24,7 @@ Exit codes:
   1  AWS or keyrot failed after retries (a bug, an outage); re-run, or re-run with --verbose
   2  bad usage or invalid config: the message names the flag or field; nothing was changed
   3  AWS unreachable, credentials missing or rejected, or permission denied; nothing was changed
+  4  a rotation could not go ahead now (another is in progress, or no free key slot); try later
 
 AWS access comes from the standard SDK chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, a role, ...).
 AWS_ENDPOINT_URL points keyrot at an emulator such as moto or LocalStack.
@@ -29,6 +32,7 @@ AWS_ENDPOINT_URL points keyrot at an emulator such as moto or LocalStack.
 
 const commands: Record<string, { run: (argv: string[], io: CliIo) => Promise<number>; help: string }> = {
   plan: { run: planCommand, help: planHelp },
+  rotate: { run: rotateCommand, help: rotateHelp },
   validate: { run: validateCommand, help: validateHelp },
   demo: { run: demoCommand, help: demoHelp },
 };

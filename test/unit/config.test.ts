@@ -29,6 +29,8 @@ describe('parseConfig', () => {
       secretPrefix: 'keyrot/',
       inventory: { strategy: 'report', concurrency: 8, reportTimeoutSeconds: 120 },
       policy: { maxKeyAgeDays: 90, unusedKeyDays: 45, deleteAfterDays: 7 },
+      rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15 },
+      users: {},
     });
     expect(parseConfig(null, 'empty.yaml')).toEqual(defaultConfig);
   });
@@ -45,7 +47,7 @@ describe('parseConfig', () => {
       'policy.maxKeyAge: unknown field (did you mean "maxKeyAgeDays"?); allowed: maxKeyAgeDays, unusedKeyDays, deleteAfterDays',
     ],
     [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
-    [{ zzz: 1 }, 'zzz: unknown field; allowed: machinePath, ownerTag, secretPrefix, inventory, policy'],
+    [{ zzz: 1 }, 'zzz: unknown field; allowed: machinePath, ownerTag, secretPrefix, inventory, policy, rotation, users'],
     [{ policy: { maxKeyAgeDays: 'ninety' } }, 'policy.maxKeyAgeDays: expected a number, got "ninety"'],
     [{ policy: { maxKeyAgeDays: 1.5 } }, 'policy.maxKeyAgeDays: expected a whole number, got 1.5'],
     [

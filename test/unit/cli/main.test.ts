@@ -33,7 +33,7 @@ describe('keyrot CLI usage', () => {
   it.each([
     [
       ['rotate-everything'],
-      'keyrot: unknown command "rotate-everything". Commands: plan, validate, demo. See keyrot --help.',
+      'keyrot: unknown command "rotate-everything". Commands: plan, rotate, validate, demo. See keyrot --help.',
     ],
     [['plan', '--bogus'], `keyrot: Unknown option '--bogus'. Run "keyrot plan --help" for its options.`],
     [

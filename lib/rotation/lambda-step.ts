@@ -1,0 +1,75 @@
+import type { Config } from '../config.js';
+import { KeyrotError, NotManagedError } from '../errors.js';
+import { describeSecret, STAGE, TAG } from './secret-state.js';
+import { createSecret, finishSecret, type RotationDeps, STEPS, type StepName, setSecret, testSecret } from './steps.js';
+
+/** What Secrets Manager sends the rotation function. */
+export interface RotationEvent {
+  Step: StepName;
+  SecretId: string;
+  ClientRequestToken: string;
+}
+
+/** The request itself is wrong (not ours, rotation off, foreign token, unknown step). Nothing was changed. */
+export class RotationRequestError extends KeyrotError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RotationRequestError';
+  }
+}
+
+export function parseRotationEvent(event: unknown): RotationEvent {
+  const e = (event ?? {}) as Record<string, unknown>;
+  if (typeof e.Step !== 'string' || !(STEPS as readonly string[]).includes(e.Step)) {
+    throw new RotationRequestError(`Unknown rotation step ${JSON.stringify(e.Step ?? null)}; expected one of ${STEPS.join(', ')}.`);
+  }
+  for (const field of ['SecretId', 'ClientRequestToken'] as const) {
+    if (typeof e[field] !== 'string' || e[field] === '') {
+      throw new RotationRequestError(`The rotation event has no ${field}.`);
+    }
+  }
+  return e as unknown as RotationEvent;
+}
+
+/**
+ * Checks a Secrets Manager rotation request, then runs its step. Refused before anything changes:
+ * a secret outside the prefix or without keyrot's tag, a secret with rotation off, and a token that
+ * is not this secret's pending version (for finishSecret, its current one is accepted as a replay;
+ * for createSecret, a token with no version yet is accepted, as the step creates it).
+ */
+export async function runRotationStep(deps: RotationDeps, config: Pick<Config, 'secretPrefix'>, raw: unknown): Promise<{ step: StepName; user: string }> {
+  const event = parseRotationEvent(raw);
+  const snapshot = await describeSecret(deps.clients.secrets, event.SecretId);
+  if (!snapshot.name.startsWith(config.secretPrefix) || !snapshot.userName || !snapshot.userArn) {
+    throw new NotManagedError(
+      `Secret ${snapshot.name} is not a keyrot secret (it needs the prefix "${config.secretPrefix}" and the tags ${TAG.user} and ${TAG.userArn}); refusing to rotate it.`,
+    );
+  }
+  if (!snapshot.rotationEnabled) throw new RotationRequestError(`Rotation is not enabled on secret ${snapshot.name}.`);
+  const stages = snapshot.versions.get(event.ClientRequestToken);
+  const acceptable =
+    stages?.includes(STAGE.pending) ||
+    (event.Step === 'finishSecret' && stages?.includes(STAGE.current)) ||
+    (event.Step === 'createSecret' && stages === undefined);
+  if (!acceptable) {
+    throw new RotationRequestError(
+      `Token ${event.ClientRequestToken} is not the pending version of ${snapshot.name} (its stages: ${stages === undefined ? 'no such version' : JSON.stringify(stages)}).`,
+    );
+  }
+  const input = { secretId: snapshot.arn, token: event.ClientRequestToken, snapshot };
+  switch (event.Step) {
+    case 'createSecret':
+      await createSecret(deps, input);
+      break;
+    case 'setSecret':
+      await setSecret(deps, { ...input, userName: snapshot.userName });
+      break;
+    case 'testSecret':
+      await testSecret(deps, { ...input, userArn: snapshot.userArn });
+      break;
+    case 'finishSecret':
+      await finishSecret(deps, input);
+      break;
+  }
+  return { step: event.Step, user: snapshot.userName };
+}

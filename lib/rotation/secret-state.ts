@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { DescribeSecretCommand, type DescribeSecretCommandOutput, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+/** Tags keyrot keeps on a machine user's secret. Versions are immutable, so lifecycle facts live here. */
+export const TAG = {
+  /** Marks the secret as keyrot's; its value is the IAM user name. */
+  user: 'keyrot:user',
+  /** The user's ARN, which a new key's sts:GetCallerIdentity must return. */
+  userArn: 'keyrot:user-arn',
+  /** Written before a key is created: `<token> <epoch seconds> <ids of the keys that existed>`. */
+  intent: 'keyrot:intent',
+  /** Written when a rotation finishes: `<version id> <ISO time>`. */
+  cutover: 'keyrot:cutover',
+} as const;
+
+export const STAGE = { current: 'AWSCURRENT', pending: 'AWSPENDING', previous: 'AWSPREVIOUS' } as const;
+
+export interface Intent {
+  token: string;
+  at: Date;
+  knownKeyIds: string[];
+}
+
+/** What DescribeSecret says about a secret, in the shape the rotation steps reason about. */
+export interface SecretSnapshot {
+  arn: string;
+  name: string;
+  rotationEnabled: boolean;
+  /** Version id -> staging labels. */
+  versions: Map<string, string[]>;
+  tags: Record<string, string>;
+  userName?: string;
+  userArn?: string;
+  intent?: Intent;
+  cutover?: { versionId: string; at: Date };
+}
+
+export async function describeSecret(secrets: SecretsManagerClient, secretId: string): Promise<SecretSnapshot> {
+  return toSnapshot(await secrets.send(new DescribeSecretCommand({ SecretId: secretId })));
+}
+
+export function toSnapshot(output: DescribeSecretCommandOutput): SecretSnapshot {
+  const tags = Object.fromEntries((output.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  const intent = parseIntent(tags[TAG.intent]);
+  const cutover = parseCutover(tags[TAG.cutover]);
+  return {
+    arn: output.ARN ?? '',
+    name: output.Name ?? '',
+    rotationEnabled: output.RotationEnabled === true,
+    versions: new Map(Object.entries(output.VersionIdsToStages ?? {})),
+    tags,
+    ...(tags[TAG.user] ? { userName: tags[TAG.user] } : {}),
+    ...(tags[TAG.userArn] ? { userArn: tags[TAG.userArn] } : {}),
+    ...(intent ? { intent } : {}),
+    ...(cutover ? { cutover } : {}),
+  };
+}
+
+export function versionWith(snapshot: SecretSnapshot, stage: string): string | undefined {
+  for (const [id, stages] of snapshot.versions) if (stages.includes(stage)) return id;
+  return undefined;
+}
+
+/**
+ * The token of a rotation that was started and not finished, whoever started it: a pending version
+ * that is not current, or one that became current (the first version of a secret always does) but
+ * whose cut-over was never recorded.
+ */
+export function unfinishedToken(snapshot: SecretSnapshot): string | undefined {
+  const pending = versionWith(snapshot, STAGE.pending);
+  if (pending === undefined) return undefined;
+  if (pending !== versionWith(snapshot, STAGE.current)) return pending;
+  return snapshot.cutover?.versionId === pending ? undefined : pending;
+}
+
+/**
+ * The token a locally driven rotation uses: derived from the secret and where it stands, so drivers
+ * racing on one user pick the same token and only one can store a key under it.
+ */
+export function derivedToken(snapshot: SecretSnapshot): string {
+  const current = versionWith(snapshot, STAGE.current) ?? '-';
+  const hex = createHash('sha256').update(`${snapshot.arn}|${current}|${snapshot.tags[TAG.cutover] ?? '-'}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function formatIntent(intent: Intent): string {
+  return `${intent.token} ${Math.floor(intent.at.getTime() / 1000)} ${intent.knownKeyIds.join(',') || '-'}`;
+}
+
+function parseIntent(value: string | undefined): Intent | undefined {
+  const [token, seconds, ids] = (value ?? '').split(' ');
+  if (!token || !seconds || ids === undefined || !/^\d+$/.test(seconds)) return undefined;
+  return { token, at: new Date(Number(seconds) * 1000), knownKeyIds: ids === '-' ? [] : ids.split(',') };
+}
+
+function parseCutover(value: string | undefined): SecretSnapshot['cutover'] {
+  const [versionId, iso] = (value ?? '').split(' ');
+  const at = iso ? new Date(iso) : undefined;
+  return versionId && at && !Number.isNaN(at.getTime()) ? { versionId, at } : undefined;
+}

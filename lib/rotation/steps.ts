@@ -1,0 +1,306 @@
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand } from '@aws-sdk/client-iam';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  TagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { AwsClients } from '../aws/clients.js';
+import { errorName } from '../aws/errors.js';
+import type { Clock } from '../clock.js';
+import { KeyLimitError, KeyrotError, KeyTestError, NotManagedError, RotationInProgressError, TargetError } from '../errors.js';
+import { listAccessKeys } from '../inventory/per-user.js';
+import type { AccessKeyRecord } from '../inventory/types.js';
+import type { Target } from '../targets/target.js';
+import { describeSecret, formatIntent, STAGE, type SecretSnapshot, TAG, versionWith } from './secret-state.js';
+import { formatSecretValue, parseSecretValue, type SecretValue } from './secret-value.js';
+
+export interface RotationDeps {
+  clients: Pick<AwsClients, 'iam' | 'secrets' | 'stsWith'>;
+  /** The real clock: it stamps intents and cut-overs and paces polling. */
+  clock: Clock;
+  targetsFor(userName: string): readonly Target[];
+  settings: { propagationTimeoutMs: number; abandonAfterMs: number };
+}
+
+/** One step's input: what Secrets Manager sends, plus what a local driver already knows. */
+export interface StepInput {
+  secretId: string;
+  token: string;
+  /** A fresh DescribeSecret of the secret; read when absent. */
+  snapshot?: SecretSnapshot;
+  /** The pending value, when the caller holds it from createSecret; read when absent. */
+  pending?: SecretValue;
+}
+
+export const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type StepName = (typeof STEPS)[number];
+
+function userOf(snapshot: SecretSnapshot): string {
+  if (!snapshot.userName) {
+    throw new NotManagedError(`Secret ${snapshot.name} has no "${TAG.user}" tag, so it is not a keyrot secret.`);
+  }
+  return snapshot.userName;
+}
+
+/** A stored version's value, or undefined when the version has no value (or does not exist). */
+async function readValue(deps: RotationDeps, secretId: string, versionId: string): Promise<SecretValue | undefined> {
+  try {
+    const { SecretString } = await deps.clients.secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }));
+    const value = parseSecretValue(SecretString);
+    if (value === undefined) throw new KeyrotError(`Version ${versionId} of ${secretId} does not hold a keyrot credential.`);
+    return value;
+  } catch (error) {
+    if (errorName(error) === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+/** Key ids stored in the secret's current and pending versions (read, never taken from tags). */
+async function heldKeyIds(deps: RotationDeps, snapshot: SecretSnapshot): Promise<Set<string>> {
+  const held = new Set<string>();
+  for (const stage of [STAGE.current, STAGE.pending]) {
+    const version = versionWith(snapshot, stage);
+    const value = version === undefined ? undefined : await readValue(deps, snapshot.arn, version);
+    if (value) held.add(value.AccessKeyId);
+  }
+  return held;
+}
+
+/**
+ * createSecret: make sure a new key for the user is stored as AWSPENDING under `token`.
+ * Idempotent: a stored version for the token is returned as it is. Otherwise, in order:
+ * 1. keys created by an earlier attempt that never stored them (those the last unfinished intent did
+ *    not know) are deleted once that attempt is older than `abandonAfterMs`; before that, another
+ *    attempt may still be running, so this one stops with RotationInProgressError;
+ * 2. room is made: with two keys, only an inactive key held by neither AWSCURRENT nor AWSPENDING may
+ *    be deleted; two active keys stop the rotation with KeyLimitError, deleting nothing;
+ * 3. the intent (token, time, the keys that exist) is tagged on the secret, then the key is created
+ *    and stored at once. Only one writer can store a value under a token; a loser deletes the key it
+ *    just made (never stored, so never seen) and reports that a rotation is in progress.
+ */
+export async function createSecret(deps: RotationDeps, input: StepInput): Promise<{ value: SecretValue; created: boolean }> {
+  const { iam, secrets } = deps.clients;
+  const snapshot = input.snapshot ?? (await describeSecret(secrets, input.secretId));
+  const userName = userOf(snapshot);
+  if (snapshot.versions.has(input.token)) {
+    const stored = await readValue(deps, snapshot.arn, input.token);
+    if (stored) return { value: stored, created: false };
+  }
+
+  let keys = await listAccessKeys(iam, userName);
+  const intent = snapshot.intent;
+  if (intent && snapshot.cutover?.versionId !== intent.token) {
+    const unexplained = keys.filter((k) => !intent.knownKeyIds.includes(k.accessKeyId ?? ''));
+    if (unexplained.length > 0) {
+      const held = await heldKeyIds(deps, snapshot);
+      const orphans = unexplained.filter((k) => !held.has(k.accessKeyId ?? ''));
+      const age = deps.clock.now().getTime() - intent.at.getTime();
+      if (orphans.length > 0 && age < deps.settings.abandonAfterMs) {
+        throw new RotationInProgressError(
+          `A rotation of ${userName} is in progress: key ${orphans.map((k) => k.accessKeyId).join(', ')} was created ${Math.round(age / 1000)} s ago and is not stored yet. If that attempt crashed, keyrot deletes the key once the attempt is ${Math.round(deps.settings.abandonAfterMs / 60_000)} minutes old; run again then.`,
+        );
+      }
+      for (const orphan of orphans) await deleteKey(deps, userName, orphan);
+      keys = keys.filter((k) => !orphans.includes(k));
+    }
+  }
+
+  if (keys.length >= 2) keys = await makeRoom(deps, snapshot, userName, keys);
+
+  await secrets.send(
+    new TagResourceCommand({
+      SecretId: snapshot.arn,
+      Tags: [
+        {
+          Key: TAG.intent,
+          Value: formatIntent({ token: input.token, at: deps.clock.now(), knownKeyIds: keys.map((k) => k.accessKeyId ?? '') }),
+        },
+      ],
+    }),
+  );
+  let created: { AccessKeyId?: string; SecretAccessKey?: string } | undefined;
+  try {
+    ({ AccessKey: created } = await iam.send(new CreateAccessKeyCommand({ UserName: userName })));
+  } catch (error) {
+    if (errorName(error) === 'LimitExceeded' || errorName(error) === 'LimitExceededException') {
+      throw new RotationInProgressError(`A rotation of ${userName} is in progress: another process created a key just now.`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (!created?.AccessKeyId || !created.SecretAccessKey) throw new KeyrotError(`IAM returned no key for ${userName}.`);
+  const value: SecretValue = {
+    Version: 1,
+    AccessKeyId: created.AccessKeyId,
+    SecretAccessKey: created.SecretAccessKey,
+    UserName: userName,
+    CreatedAt: deps.clock.now().toISOString(),
+  };
+  try {
+    await secrets.send(
+      new PutSecretValueCommand({
+        SecretId: snapshot.arn,
+        ClientRequestToken: input.token,
+        SecretString: formatSecretValue(value),
+        VersionStages: [STAGE.pending],
+      }),
+    );
+  } catch (error) {
+    if (errorName(error) === 'ResourceExistsException') {
+      await deleteKey(deps, userName, { accessKeyId: value.AccessKeyId, status: 'Active', createdAt: new Date() });
+      throw new RotationInProgressError(`A rotation of ${userName} is in progress: another process stored its new key first.`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  return { value, created: true };
+}
+
+async function makeRoom(deps: RotationDeps, snapshot: SecretSnapshot, userName: string, keys: AccessKeyRecord[]) {
+  const held = await heldKeyIds(deps, snapshot);
+  const removable = keys.filter((k) => k.status === 'Inactive' && !held.has(k.accessKeyId ?? ''));
+  const [oldest] = removable;
+  if (oldest === undefined) {
+    const described = keys
+      .map((k) => `${k.accessKeyId} (${k.status}${held.has(k.accessKeyId ?? '') ? ', in the secret' : ''})`)
+      .join(' and ');
+    throw new KeyLimitError(
+      `${userName} has no free key slot: ${described}. keyrot only deletes an inactive key that the secret does not hold. Retire the previous key first (deactivate it once nothing uses it), then rotate again.`,
+    );
+  }
+  await deleteKey(deps, userName, oldest);
+  return keys.filter((k) => k !== oldest);
+}
+
+async function deleteKey(deps: RotationDeps, userName: string, key: AccessKeyRecord): Promise<void> {
+  try {
+    await deps.clients.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.accessKeyId }));
+  } catch (error) {
+    if (errorName(error) !== 'NoSuchEntity' && errorName(error) !== 'NoSuchEntityException') throw error;
+  }
+}
+
+async function pendingValue(deps: RotationDeps, input: StepInput): Promise<SecretValue> {
+  if (input.pending) return input.pending;
+  const value = await readValue(deps, input.secretId, input.token);
+  if (value === undefined) throw new KeyrotError(`Version ${input.token} of ${input.secretId} has no value; run createSecret first.`);
+  return value;
+}
+
+const credentialOf = (value: SecretValue) => ({
+  userName: value.UserName,
+  accessKeyId: value.AccessKeyId,
+  secretAccessKey: value.SecretAccessKey,
+});
+
+/** setSecret: push the pending key to every target of the user. With no targets it does nothing. */
+export async function setSecret(deps: RotationDeps, input: StepInput & { userName: string }): Promise<void> {
+  const targets = deps.targetsFor(input.userName);
+  if (targets.length === 0) return;
+  const credential = credentialOf(await pendingValue(deps, input));
+  for (const target of targets) {
+    try {
+      await target.push(credential);
+    } catch (error) {
+      throw new TargetError(
+        `Pushing the new key of ${input.userName} to ${target.type} target "${target.name}" failed: ${describe(error)}. The old key stays current; the rotation is retried.`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/**
+ * testSecret: sts:GetCallerIdentity signed with the pending key must return the user's ARN. IAM is
+ * eventually consistent, so a new key may be refused for a while: the call is retried with backoff
+ * until `propagationTimeoutMs`. Then each target verifies it holds the key.
+ */
+export async function testSecret(deps: RotationDeps, input: StepInput & { userArn: string }): Promise<{ attempts: number }> {
+  const value = await pendingValue(deps, input);
+  const sts = deps.clients.stsWith({ accessKeyId: value.AccessKeyId, secretAccessKey: value.SecretAccessKey });
+  const deadline = deps.clock.now().getTime() + deps.settings.propagationTimeoutMs;
+  let wait = 1_000;
+  let attempts = 0;
+  let last = '';
+  try {
+    for (;;) {
+      attempts++;
+      try {
+        const identity = await sts.send(new GetCallerIdentityCommand({}));
+        if (identity.Arn === input.userArn) break;
+        last = `it authenticated as ${identity.Arn ?? 'nobody'}`;
+      } catch (error) {
+        last = describe(error);
+      }
+      if (deps.clock.now().getTime() + wait > deadline) {
+        throw new KeyTestError(
+          `The new key ${value.AccessKeyId} did not authenticate as ${input.userArn} within ${Math.round(deps.settings.propagationTimeoutMs / 1000)} s (${attempts} attempts; last: ${last}). The old key stays current; the rotation is retried.`,
+        );
+      }
+      await deps.clock.sleep(wait);
+      wait = Math.min(wait * 2, 16_000);
+    }
+  } finally {
+    sts.destroy();
+  }
+  for (const target of deps.targetsFor(value.UserName)) {
+    try {
+      await target.verify(credentialOf(value));
+    } catch (error) {
+      throw new TargetError(
+        `${target.type} target "${target.name}" does not hold the new key of ${value.UserName}: ${describe(error)}. The old key stays current; the rotation is retried.`,
+        { cause: error },
+      );
+    }
+  }
+  return { attempts };
+}
+
+/**
+ * finishSecret: move AWSCURRENT to the token's version (Secrets Manager moves AWSPREVIOUS along) and
+ * record the cut-over on the secret. Already current: only the cut-over record is made sure of.
+ */
+export async function finishSecret(deps: RotationDeps, input: StepInput): Promise<{ moved: boolean }> {
+  const { secrets } = deps.clients;
+  let snapshot = input.snapshot ?? (await describeSecret(secrets, input.secretId));
+  let moved = false;
+  if (versionWith(snapshot, STAGE.current) !== input.token) {
+    if (!snapshot.versions.get(input.token)?.includes(STAGE.pending)) {
+      throw new KeyrotError(`Version ${input.token} of ${snapshot.name} is not AWSPENDING, so it can't be made current.`);
+    }
+    const current = versionWith(snapshot, STAGE.current);
+    try {
+      await secrets.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: snapshot.arn,
+          VersionStage: STAGE.current,
+          MoveToVersionId: input.token,
+          ...(current ? { RemoveFromVersionId: current } : {}),
+        }),
+      );
+      moved = true;
+    } catch (error) {
+      // What we knew of AWSCURRENT may be stale (another driver finished first): look again.
+      snapshot = await describeSecret(secrets, snapshot.arn);
+      if (versionWith(snapshot, STAGE.current) !== input.token) throw error;
+    }
+  }
+  if (snapshot.cutover?.versionId !== input.token || moved) {
+    await secrets.send(
+      new TagResourceCommand({
+        SecretId: snapshot.arn,
+        Tags: [{ Key: TAG.cutover, Value: `${input.token} ${deps.clock.now().toISOString()}` }],
+      }),
+    );
+  }
+  return { moved };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${errorName(error) ?? error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import type { Target, TargetDeps, TargetFactory } from './target.js';
+
+/** A target as configured: its type, a name unique for the user, and the type's own options. */
+export interface TargetSpec {
+  type: string;
+  name: string;
+  options: unknown;
+}
+
+export interface TargetRegistry {
+  types(): string[];
+  /** Problems with one user's target list, each naming the field; empty when valid. */
+  check(specs: readonly TargetSpec[], field: string): string[];
+  build(spec: TargetSpec, deps: TargetDeps): Target;
+}
+
+/**
+ * The registry of target types. It rejects at load time what would otherwise fail mid-rotation: an
+ * unknown type, a duplicate name, and options its strict schema refuses (typos included).
+ */
+export function createRegistry(factories: readonly TargetFactory[]): TargetRegistry {
+  const byType = new Map<string, TargetFactory>();
+  for (const factory of factories) {
+    if (byType.has(factory.type)) throw new Error(`target type "${factory.type}" is registered twice`);
+    byType.set(factory.type, factory);
+  }
+  const known = () => (byType.size > 0 ? [...byType.keys()].join(', ') : 'none are available yet');
+  return {
+    types: () => [...byType.keys()],
+    check(specs, field) {
+      const problems: string[] = [];
+      const names = new Set<string>();
+      specs.forEach((spec, index) => {
+        const at = `${field}[${index}]`;
+        if (names.has(spec.name)) problems.push(`${at}.name: "${spec.name}" is used twice; target names must be unique per user`);
+        names.add(spec.name);
+        const factory = byType.get(spec.type);
+        if (factory === undefined) {
+          problems.push(`${at}.type: unknown target type "${spec.type}"; known types: ${known()}`);
+          return;
+        }
+        const result = factory.options.safeParse(spec.options);
+        if (!result.success) {
+          for (const issue of result.error.issues) {
+            problems.push(`${at}${issue.path.length > 0 ? `.${issue.path.join('.')}` : ''}: ${issue.message}`);
+          }
+        }
+      });
+      return problems;
+    },
+    build(spec, deps) {
+      const factory = byType.get(spec.type);
+      if (factory === undefined) throw new Error(`unknown target type "${spec.type}"; known types: ${known()}`);
+      return factory.create(spec.name, factory.options.parse(spec.options), deps);
+    },
+  };
+}
+
+/** The target types keyrot ships with. The adapters (GitHub Actions, GitLab, ...) come next. */
+export const builtInTargets: readonly TargetFactory[] = [];
+
+export const defaultRegistry: TargetRegistry = createRegistry(builtInTargets);
+
+/** The raw shape of one configured target before its type checks its options. */
+export const targetSpecSchema = z
+  .looseObject({ type: z.string().min(1), name: z.string().min(1).max(64) })
+  .transform(({ type, name, ...options }): TargetSpec => ({ type, name, options }));
