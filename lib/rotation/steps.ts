@@ -60,8 +60,9 @@ async function readValue(deps: RotationDeps, secretId: string, versionId: string
 /** Key ids stored in the secret's current and pending versions (read, never taken from tags). */
 async function heldKeyIds(deps: RotationDeps, snapshot: SecretSnapshot): Promise<Set<string>> {
   const held = new Set<string>();
-  for (const stage of [STAGE.current, STAGE.pending]) {
-    const version = versionWith(snapshot, stage);
+  // After a driven rotation the current version keeps its AWSPENDING label: read each version once.
+  const versions = new Set([versionWith(snapshot, STAGE.current), versionWith(snapshot, STAGE.pending)]);
+  for (const version of versions) {
     const value = version === undefined ? undefined : await readValue(deps, snapshot.arn, version);
     if (value) held.add(value.AccessKeyId);
   }
@@ -234,6 +235,9 @@ export async function testSecret(deps: RotationDeps, input: StepInput & { userAr
         if (identity.Arn === input.userArn) break;
         last = `it authenticated as ${identity.Arn ?? 'nobody'}`;
       } catch (error) {
+        // A new key is refused (InvalidClientTokenId, ...) until IAM has propagated it; ride that out,
+        // and network trouble. Anything else is not about propagation.
+        if (!isAwsOrNetworkError(error)) throw error;
         last = describe(error);
       }
       if (deps.clock.now().getTime() + wait > deadline) {
@@ -284,7 +288,8 @@ export async function finishSecret(deps: RotationDeps, input: StepInput): Promis
       );
       moved = true;
     } catch (error) {
-      // What we knew of AWSCURRENT may be stale (another driver finished first): look again.
+      // RemoveFromVersionId was stale: another driver finished this rotation first. Look again.
+      if (errorName(error) !== 'InvalidParameterException') throw error;
       snapshot = await describeSecret(secrets, snapshot.arn);
       if (versionWith(snapshot, STAGE.current) !== input.token) throw error;
     }
@@ -298,6 +303,12 @@ export async function finishSecret(deps: RotationDeps, input: StepInput): Promis
     );
   }
   return { moved };
+}
+
+function isAwsOrNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const shape = error as { $metadata?: unknown; code?: string };
+  return shape.$metadata !== undefined || error.name === 'TimeoutError' || /^E[A-Z]+$/.test(shape.code ?? '');
 }
 
 function describe(error: unknown): string {
