@@ -14,7 +14,10 @@ const clients = createClients();
 export const lambdaHandler = async (event: unknown) => {
   const config = await lambdaConfig();
   const result = await runRotationStep(rotationDeps(clients, systemClock, config), config, event);
-  logger.info('rotation step done', { ...result, token: (event as { ClientRequestToken?: string }).ClientRequestToken });
+  logger.info('rotation step done', {
+    ...result,
+    token: (event as { ClientRequestToken?: string }).ClientRequestToken,
+  });
 };
 
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

@@ -10,18 +10,35 @@ import { scanAccount, summarize } from '../lib/scan.js';
 
 const logger = createLogger();
 const clients = createClients();
+/** The rotate function; serverless.yml sets it. Without it the scan only reports. */
+const rotateFunctionArn = process.env.ROTATE_FUNCTION_ARN || undefined;
 
-/** EventBridge schedule -> inventory and plan of the account -> a structured summary. Changes nothing yet. */
+/**
+ * EventBridge schedule -> inventory and plan of the account -> Secrets Manager rotations started for
+ * the machine users that are due -> a structured summary.
+ */
 export const lambdaHandler = async (_event: ScheduledEvent) => {
   const config = await lambdaConfig();
   const result = await scanAccount({ clients, clock: systemClock }, config, systemClock.now());
-  const summary = summarize(result);
-  logger.info('scan complete', { summary });
   for (const action of result.plan.actions) {
     logger.info('planned action', {
       action: { kind: action.kind, user: action.userName, key: action.key, reason: action.reason },
     });
   }
+  const rotations = rotateFunctionArn
+    ? await startRotations(clients.secrets, result.plan, config, rotateFunctionArn)
+    : [];
+  for (const rotation of rotations) {
+    if (rotation.outcome === 'failed') logger.error('rotation not started', { rotation });
+    else logger.info('rotation started', { rotation });
+  }
+  const summary = {
+    ...summarize(result),
+    rotationsStarted: rotations.filter((r) => r.outcome === 'started' || r.outcome === 'onboarded').length,
+    rotationsInProgress: rotations.filter((r) => r.outcome === 'in-progress').length,
+    rotationsFailed: rotations.filter((r) => r.outcome === 'failed').length,
+  };
+  logger.info('scan complete', { summary });
   return summary;
 };
 

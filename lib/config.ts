@@ -63,7 +63,9 @@ export const configSchema = z.strictObject({
   policy: policySchema.prefault({}),
   rotation: rotationSchema.prefault({}),
   /** Per machine user settings, by IAM user name. */
-  users: z.record(z.string().regex(/^[\w+=,.@-]{1,64}$/, { error: 'is not an IAM user name' }), userSchema).default({}),
+  users: z
+    .record(z.string().regex(/^[\w+=,.@-]{1,64}$/, { error: 'is not an IAM user name' }), userSchema)
+    .default({}),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -73,10 +75,16 @@ export type PolicySettings = Config['policy'];
 export const defaultConfig: Config = configSchema.parse({});
 
 /** Validates a parsed config document; `source` names it in errors (a file path or "KEYROT_CONFIG"). */
-export function parseConfig(document: unknown, source: string, registry: TargetRegistry = defaultRegistry): Config {
+export function parseConfig(
+  document: unknown,
+  source: string,
+  registry: TargetRegistry = defaultRegistry,
+): Config {
   const result = configSchema.safeParse(document ?? {});
   const problems = result.success
-    ? Object.entries(result.data.users).flatMap(([user, settings]) => registry.check(settings.targets, `users.${user}.targets`))
+    ? Object.entries(result.data.users).flatMap(([user, settings]) =>
+        registry.check(settings.targets, `users.${user}.targets`),
+      )
     : result.error.issues.map((issue) => describeIssue(issue, document));
   if (result.success && problems.length === 0) return result.data;
   const lines = problems.map((problem) => `  - ${problem}`);
@@ -86,7 +94,10 @@ export function parseConfig(document: unknown, source: string, registry: TargetR
 }
 
 /** Reads and validates a config file (.yaml, .yml or .json). */
-export async function loadConfigFile(path: string, registry: TargetRegistry = defaultRegistry): Promise<Config> {
+export async function loadConfigFile(
+  path: string,
+  registry: TargetRegistry = defaultRegistry,
+): Promise<Config> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -3,6 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { InitializeMiddleware, MetadataBearer, RetryStrategyV2 } from '@smithy/types';
+import { AdaptiveRetryStrategy } from '@smithy/util-retry';
 
 /** The AWS clients keyrot uses, built once and passed into lib functions as `deps`. */
 export interface AwsClients {
@@ -50,17 +51,38 @@ function maxAttemptsFromEnv(): number {
   return Number.isInteger(value) && value > 0 ? value : 8;
 }
 
+/**
+ * IAM's LimitExceeded is a quota (two keys per user), not a rate, but the SDK classes it with
+ * throttling and backs off for ~25 s before giving up. Give it up at once; retry everything else.
+ */
+export function withoutQuotaRetries(inner: RetryStrategyV2): RetryStrategyV2 {
+  return {
+    acquireInitialRetryToken: (scope) => inner.acquireInitialRetryToken(scope),
+    refreshRetryTokenForRetry: (token, info) => {
+      if (/^LimitExceeded/.test(info.error?.name ?? '')) throw info.error;
+      return inner.refreshRetryTokenForRetry(token, info);
+    },
+    recordSuccess: (token) => inner.recordSuccess(token),
+  };
+}
+
 export function createClients(options: ClientOptions = {}): AwsClients {
+  const maxAttempts = options.maxAttempts ?? maxAttemptsFromEnv();
   const common = {
     region: options.region ?? defaultRegion(),
-    maxAttempts: options.maxAttempts ?? maxAttemptsFromEnv(),
+    maxAttempts,
     retryMode: 'adaptive',
     ...(options.retryStrategy ? { retryStrategy: options.retryStrategy } : {}),
     requestHandler:
       options.requestHandler ??
       new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true }),
   };
-  const iam = new IAMClient(common);
+  const iam = new IAMClient({
+    ...common,
+    retryStrategy: withoutQuotaRetries(
+      options.retryStrategy ?? new AdaptiveRetryStrategy(async () => maxAttempts),
+    ),
+  });
   const sts = new STSClient(common);
   const secrets = new SecretsManagerClient(common);
   for (const client of [iam, sts, secrets]) instrument(client, options.callCounter);

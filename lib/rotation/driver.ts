@@ -4,7 +4,14 @@ import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
 import { NotManagedError } from '../errors.js';
 import { isMachineUser } from '../policy/plan.js';
-import { derivedToken, describeSecret, STAGE, type SecretSnapshot, TAG, unfinishedToken } from './secret-state.js';
+import {
+  derivedToken,
+  describeSecret,
+  type SecretSnapshot,
+  STAGE,
+  TAG,
+  unfinishedToken,
+} from './secret-state.js';
 import { createSecret, finishSecret, type RotationDeps, setSecret, testSecret } from './steps.js';
 
 export interface RotationResult {
@@ -36,7 +43,11 @@ export function pathOfArn(arn: string, userName: string): string {
  * token, as Secrets Manager would. An unfinished rotation (anyone's) is resumed with its token;
  * otherwise the token is derived from the secret's state, so racing drivers agree on it.
  */
-export async function rotateUser(deps: RotationDeps, config: Config, userName: string): Promise<RotationResult> {
+export async function rotateUser(
+  deps: RotationDeps,
+  config: Config,
+  userName: string,
+): Promise<RotationResult> {
   const { snapshot, onboarded } = await secretFor(deps, config, userName);
   const userArn = snapshot.userArn;
   if (snapshot.userName !== userName || !userArn) {
@@ -52,8 +63,12 @@ export async function rotateUser(deps: RotationDeps, config: Config, userName: s
   const { value, created } = await createSecret(deps, input);
   // What createSecret just did, so later steps need not ask again. The first version of a secret is
   // made current by Secrets Manager itself.
-  const stages = created ? [STAGE.pending, ...(snapshot.versions.size === 0 ? [STAGE.current] : [])] : undefined;
-  const after: SecretSnapshot = stages ? { ...snapshot, versions: new Map([...snapshot.versions, [token, stages]]) } : await describeSecret(deps.clients.secrets, snapshot.arn);
+  const stages = created
+    ? [STAGE.pending, ...(snapshot.versions.size === 0 ? [STAGE.current] : [])]
+    : undefined;
+  const after: SecretSnapshot = stages
+    ? { ...snapshot, versions: new Map([...snapshot.versions, [token, stages]]) }
+    : await describeSecret(deps.clients.secrets, snapshot.arn);
   await setSecret(deps, { ...input, pending: value, userName });
   const { attempts } = await testSecret(deps, { ...input, pending: value, userArn });
   await finishSecret(deps, { ...input, snapshot: after });
@@ -77,7 +92,11 @@ function requireMachineUser(config: Config, userName: string, path: string): voi
 }
 
 /** The user's secret, created (onboarding) when it does not exist yet. */
-async function secretFor(deps: RotationDeps, config: Config, userName: string): Promise<{ snapshot: SecretSnapshot; onboarded: boolean }> {
+async function secretFor(
+  deps: RotationDeps,
+  config: Config,
+  userName: string,
+): Promise<{ snapshot: SecretSnapshot; onboarded: boolean }> {
   const name = secretNameFor(config, userName);
   try {
     return { snapshot: await describeSecret(deps.clients.secrets, name), onboarded: false };

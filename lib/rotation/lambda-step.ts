@@ -1,7 +1,15 @@
 import type { Config } from '../config.js';
 import { KeyrotError, NotManagedError } from '../errors.js';
 import { describeSecret, STAGE, TAG } from './secret-state.js';
-import { createSecret, finishSecret, type RotationDeps, STEPS, type StepName, setSecret, testSecret } from './steps.js';
+import {
+  createSecret,
+  finishSecret,
+  type RotationDeps,
+  STEPS,
+  type StepName,
+  setSecret,
+  testSecret,
+} from './steps.js';
 
 /** What Secrets Manager sends the rotation function. */
 export interface RotationEvent {
@@ -21,7 +29,9 @@ export class RotationRequestError extends KeyrotError {
 export function parseRotationEvent(event: unknown): RotationEvent {
   const e = (event ?? {}) as Record<string, unknown>;
   if (typeof e.Step !== 'string' || !(STEPS as readonly string[]).includes(e.Step)) {
-    throw new RotationRequestError(`Unknown rotation step ${JSON.stringify(e.Step ?? null)}; expected one of ${STEPS.join(', ')}.`);
+    throw new RotationRequestError(
+      `Unknown rotation step ${JSON.stringify(e.Step ?? null)}; expected one of ${STEPS.join(', ')}.`,
+    );
   }
   for (const field of ['SecretId', 'ClientRequestToken'] as const) {
     if (typeof e[field] !== 'string' || e[field] === '') {
@@ -37,7 +47,11 @@ export function parseRotationEvent(event: unknown): RotationEvent {
  * is not this secret's pending version (for finishSecret, its current one is accepted as a replay;
  * for createSecret, a token with no version yet is accepted, as the step creates it).
  */
-export async function runRotationStep(deps: RotationDeps, config: Pick<Config, 'secretPrefix'>, raw: unknown): Promise<{ step: StepName; user: string }> {
+export async function runRotationStep(
+  deps: RotationDeps,
+  config: Pick<Config, 'secretPrefix'>,
+  raw: unknown,
+): Promise<{ step: StepName; user: string }> {
   const event = parseRotationEvent(raw);
   const snapshot = await describeSecret(deps.clients.secrets, event.SecretId);
   if (!snapshot.name.startsWith(config.secretPrefix) || !snapshot.userName || !snapshot.userArn) {
@@ -45,7 +59,8 @@ export async function runRotationStep(deps: RotationDeps, config: Pick<Config, '
       `Secret ${snapshot.name} is not a keyrot secret (it needs the prefix "${config.secretPrefix}" and the tags ${TAG.user} and ${TAG.userArn}); refusing to rotate it.`,
     );
   }
-  if (!snapshot.rotationEnabled) throw new RotationRequestError(`Rotation is not enabled on secret ${snapshot.name}.`);
+  if (!snapshot.rotationEnabled)
+    throw new RotationRequestError(`Rotation is not enabled on secret ${snapshot.name}.`);
   const stages = snapshot.versions.get(event.ClientRequestToken);
   const acceptable =
     stages?.includes(STAGE.pending) ||

@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
-import { DescribeSecretCommand, type DescribeSecretCommandOutput, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 
 /** Tags keyrot keeps on a machine user's secret. Versions are immutable, so lifecycle facts live here. */
 export const TAG = {
@@ -35,7 +39,10 @@ export interface SecretSnapshot {
   cutover?: { versionId: string; at: Date };
 }
 
-export async function describeSecret(secrets: SecretsManagerClient, secretId: string): Promise<SecretSnapshot> {
+export async function describeSecret(
+  secrets: SecretsManagerClient,
+  secretId: string,
+): Promise<SecretSnapshot> {
   return toSnapshot(await secrets.send(new DescribeSecretCommand({ SecretId: secretId })));
 }
 
@@ -79,7 +86,9 @@ export function unfinishedToken(snapshot: SecretSnapshot): string | undefined {
  */
 export function derivedToken(snapshot: SecretSnapshot): string {
   const current = versionWith(snapshot, STAGE.current) ?? '-';
-  const hex = createHash('sha256').update(`${snapshot.arn}|${current}|${snapshot.tags[TAG.cutover] ?? '-'}`).digest('hex');
+  const hex = createHash('sha256')
+    .update(`${snapshot.arn}|${current}|${snapshot.tags[TAG.cutover] ?? '-'}`)
+    .digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 

@@ -32,7 +32,10 @@ export async function startRotations(
 ): Promise<StartResult[]> {
   const users = new Map(plan.users.map((u) => [u.userName, u]));
   const due = plan.actions.filter((a) => a.kind === 'rotate' && users.get(a.userName)?.isMachineUser);
-  const rotation = { RotationLambdaARN: rotateFunctionArn, RotationRules: { AutomaticallyAfterDays: config.policy.maxKeyAgeDays } };
+  const rotation = {
+    RotationLambdaARN: rotateFunctionArn,
+    RotationRules: { AutomaticallyAfterDays: config.policy.maxKeyAgeDays },
+  };
   const results: StartResult[] = [];
   for (const { userName } of due) {
     const secretName = secretNameFor(config, userName);
@@ -55,11 +58,15 @@ export async function startRotations(
         );
         outcome = 'onboarded';
       }
-      await secrets.send(new RotateSecretCommand({ SecretId: secretName, ...(rotationEnabled ? {} : rotation) }));
+      await secrets.send(
+        new RotateSecretCommand({ SecretId: secretName, ...(rotationEnabled ? {} : rotation) }),
+      );
       results.push({ userName, secretName, outcome });
     } catch (error) {
       // Secrets Manager refuses a second rotation while one is unfinished; it retries that one itself.
-      const inProgress = errorName(error) === 'InvalidRequestException' && /previous rotation/i.test(String((error as Error).message));
+      const inProgress =
+        errorName(error) === 'InvalidRequestException' &&
+        /previous rotation/i.test(String((error as Error).message));
       results.push({
         userName,
         secretName,

@@ -9,11 +9,25 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../aws/clients.js';
 import { errorName } from '../aws/errors.js';
 import type { Clock } from '../clock.js';
-import { KeyLimitError, KeyrotError, KeyTestError, NotManagedError, RotationInProgressError, TargetError } from '../errors.js';
+import {
+  KeyLimitError,
+  KeyrotError,
+  KeyTestError,
+  NotManagedError,
+  RotationInProgressError,
+  TargetError,
+} from '../errors.js';
 import { listAccessKeys } from '../inventory/per-user.js';
 import type { AccessKeyRecord } from '../inventory/types.js';
 import type { Target } from '../targets/target.js';
-import { describeSecret, formatIntent, STAGE, type SecretSnapshot, TAG, versionWith } from './secret-state.js';
+import {
+  describeSecret,
+  formatIntent,
+  type SecretSnapshot,
+  STAGE,
+  TAG,
+  versionWith,
+} from './secret-state.js';
 import { formatSecretValue, parseSecretValue, type SecretValue } from './secret-value.js';
 
 export interface RotationDeps {
@@ -39,17 +53,26 @@ export type StepName = (typeof STEPS)[number];
 
 function userOf(snapshot: SecretSnapshot): string {
   if (!snapshot.userName) {
-    throw new NotManagedError(`Secret ${snapshot.name} has no "${TAG.user}" tag, so it is not a keyrot secret.`);
+    throw new NotManagedError(
+      `Secret ${snapshot.name} has no "${TAG.user}" tag, so it is not a keyrot secret.`,
+    );
   }
   return snapshot.userName;
 }
 
 /** A stored version's value, or undefined when the version has no value (or does not exist). */
-async function readValue(deps: RotationDeps, secretId: string, versionId: string): Promise<SecretValue | undefined> {
+async function readValue(
+  deps: RotationDeps,
+  secretId: string,
+  versionId: string,
+): Promise<SecretValue | undefined> {
   try {
-    const { SecretString } = await deps.clients.secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }));
+    const { SecretString } = await deps.clients.secrets.send(
+      new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }),
+    );
     const value = parseSecretValue(SecretString);
-    if (value === undefined) throw new KeyrotError(`Version ${versionId} of ${secretId} does not hold a keyrot credential.`);
+    if (value === undefined)
+      throw new KeyrotError(`Version ${versionId} of ${secretId} does not hold a keyrot credential.`);
     return value;
   } catch (error) {
     if (errorName(error) === 'ResourceNotFoundException') return undefined;
@@ -81,7 +104,10 @@ async function heldKeyIds(deps: RotationDeps, snapshot: SecretSnapshot): Promise
  *    and stored at once. Only one writer can store a value under a token; a loser deletes the key it
  *    just made (never stored, so never seen) and reports that a rotation is in progress.
  */
-export async function createSecret(deps: RotationDeps, input: StepInput): Promise<{ value: SecretValue; created: boolean }> {
+export async function createSecret(
+  deps: RotationDeps,
+  input: StepInput,
+): Promise<{ value: SecretValue; created: boolean }> {
   const { iam, secrets } = deps.clients;
   const snapshot = input.snapshot ?? (await describeSecret(secrets, input.secretId));
   const userName = userOf(snapshot);
@@ -116,7 +142,11 @@ export async function createSecret(deps: RotationDeps, input: StepInput): Promis
       Tags: [
         {
           Key: TAG.intent,
-          Value: formatIntent({ token: input.token, at: deps.clock.now(), knownKeyIds: keys.map((k) => k.accessKeyId ?? '') }),
+          Value: formatIntent({
+            token: input.token,
+            at: deps.clock.now(),
+            knownKeyIds: keys.map((k) => k.accessKeyId ?? ''),
+          }),
         },
       ],
     }),
@@ -126,13 +156,17 @@ export async function createSecret(deps: RotationDeps, input: StepInput): Promis
     ({ AccessKey: created } = await iam.send(new CreateAccessKeyCommand({ UserName: userName })));
   } catch (error) {
     if (errorName(error) === 'LimitExceeded' || errorName(error) === 'LimitExceededException') {
-      throw new RotationInProgressError(`A rotation of ${userName} is in progress: another process created a key just now.`, {
-        cause: error,
-      });
+      throw new RotationInProgressError(
+        `A rotation of ${userName} is in progress: another process created a key just now.`,
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }
-  if (!created?.AccessKeyId || !created.SecretAccessKey) throw new KeyrotError(`IAM returned no key for ${userName}.`);
+  if (!created?.AccessKeyId || !created.SecretAccessKey)
+    throw new KeyrotError(`IAM returned no key for ${userName}.`);
   const value: SecretValue = {
     Version: 1,
     AccessKeyId: created.AccessKeyId,
@@ -151,17 +185,29 @@ export async function createSecret(deps: RotationDeps, input: StepInput): Promis
     );
   } catch (error) {
     if (errorName(error) === 'ResourceExistsException') {
-      await deleteKey(deps, userName, { accessKeyId: value.AccessKeyId, status: 'Active', createdAt: new Date() });
-      throw new RotationInProgressError(`A rotation of ${userName} is in progress: another process stored its new key first.`, {
-        cause: error,
+      await deleteKey(deps, userName, {
+        accessKeyId: value.AccessKeyId,
+        status: 'Active',
+        createdAt: new Date(),
       });
+      throw new RotationInProgressError(
+        `A rotation of ${userName} is in progress: another process stored its new key first.`,
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }
   return { value, created: true };
 }
 
-async function makeRoom(deps: RotationDeps, snapshot: SecretSnapshot, userName: string, keys: AccessKeyRecord[]) {
+async function makeRoom(
+  deps: RotationDeps,
+  snapshot: SecretSnapshot,
+  userName: string,
+  keys: AccessKeyRecord[],
+) {
   const held = await heldKeyIds(deps, snapshot);
   const removable = keys.filter((k) => k.status === 'Inactive' && !held.has(k.accessKeyId ?? ''));
   const [oldest] = removable;
@@ -179,7 +225,9 @@ async function makeRoom(deps: RotationDeps, snapshot: SecretSnapshot, userName: 
 
 async function deleteKey(deps: RotationDeps, userName: string, key: AccessKeyRecord): Promise<void> {
   try {
-    await deps.clients.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.accessKeyId }));
+    await deps.clients.iam.send(
+      new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.accessKeyId }),
+    );
   } catch (error) {
     if (errorName(error) !== 'NoSuchEntity' && errorName(error) !== 'NoSuchEntityException') throw error;
   }
@@ -188,7 +236,10 @@ async function deleteKey(deps: RotationDeps, userName: string, key: AccessKeyRec
 async function pendingValue(deps: RotationDeps, input: StepInput): Promise<SecretValue> {
   if (input.pending) return input.pending;
   const value = await readValue(deps, input.secretId, input.token);
-  if (value === undefined) throw new KeyrotError(`Version ${input.token} of ${input.secretId} has no value; run createSecret first.`);
+  if (value === undefined)
+    throw new KeyrotError(
+      `Version ${input.token} of ${input.secretId} has no value; run createSecret first.`,
+    );
   return value;
 }
 
@@ -220,9 +271,15 @@ export async function setSecret(deps: RotationDeps, input: StepInput & { userNam
  * eventually consistent, so a new key may be refused for a while: the call is retried with backoff
  * until `propagationTimeoutMs`. Then each target verifies it holds the key.
  */
-export async function testSecret(deps: RotationDeps, input: StepInput & { userArn: string }): Promise<{ attempts: number }> {
+export async function testSecret(
+  deps: RotationDeps,
+  input: StepInput & { userArn: string },
+): Promise<{ attempts: number }> {
   const value = await pendingValue(deps, input);
-  const sts = deps.clients.stsWith({ accessKeyId: value.AccessKeyId, secretAccessKey: value.SecretAccessKey });
+  const sts = deps.clients.stsWith({
+    accessKeyId: value.AccessKeyId,
+    secretAccessKey: value.SecretAccessKey,
+  });
   const deadline = deps.clock.now().getTime() + deps.settings.propagationTimeoutMs;
   let wait = 1_000;
   let attempts = 0;
@@ -274,7 +331,9 @@ export async function finishSecret(deps: RotationDeps, input: StepInput): Promis
   let moved = false;
   if (versionWith(snapshot, STAGE.current) !== input.token) {
     if (!snapshot.versions.get(input.token)?.includes(STAGE.pending)) {
-      throw new KeyrotError(`Version ${input.token} of ${snapshot.name} is not AWSPENDING, so it can't be made current.`);
+      throw new KeyrotError(
+        `Version ${input.token} of ${snapshot.name} is not AWSPENDING, so it can't be made current.`,
+      );
     }
     const current = versionWith(snapshot, STAGE.current);
     try {

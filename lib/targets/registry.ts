@@ -33,7 +33,8 @@ export function createRegistry(factories: readonly TargetFactory[]): TargetRegis
       const names = new Set<string>();
       specs.forEach((spec, index) => {
         const at = `${field}[${index}]`;
-        if (names.has(spec.name)) problems.push(`${at}.name: "${spec.name}" is used twice; target names must be unique per user`);
+        if (names.has(spec.name))
+          problems.push(`${at}.name: "${spec.name}" is used twice; target names must be unique per user`);
         names.add(spec.name);
         const factory = byType.get(spec.type);
         if (factory === undefined) {
@@ -43,7 +44,9 @@ export function createRegistry(factories: readonly TargetFactory[]): TargetRegis
         const result = factory.options.safeParse(spec.options);
         if (!result.success) {
           for (const issue of result.error.issues) {
-            problems.push(`${at}${issue.path.length > 0 ? `.${issue.path.join('.')}` : ''}: ${issue.message}`);
+            problems.push(
+              `${at}${issue.path.length > 0 ? `.${issue.path.join('.')}` : ''}: ${issue.message}`,
+            );
           }
         }
       });
@@ -51,7 +54,8 @@ export function createRegistry(factories: readonly TargetFactory[]): TargetRegis
     },
     build(spec, deps) {
       const factory = byType.get(spec.type);
-      if (factory === undefined) throw new Error(`unknown target type "${spec.type}"; known types: ${known()}`);
+      if (factory === undefined)
+        throw new Error(`unknown target type "${spec.type}"; known types: ${known()}`);
       return factory.create(spec.name, factory.options.parse(spec.options), deps);
     },
   };

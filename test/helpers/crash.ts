@@ -9,7 +9,9 @@ export class InjectedCrash extends Error {
 }
 
 interface Stack {
-  middlewareStack: { add(mw: unknown, options: { step: 'initialize'; name: string; priority: 'high' }): void };
+  middlewareStack: {
+    add(mw: unknown, options: { step: 'initialize'; name: string; priority: 'high' }): void;
+  };
 }
 
 /**
@@ -21,13 +23,14 @@ export function crashAfterCall(n: number): { clients: AwsClients; calls: string[
   const calls: string[] = [];
   const add = (client: Stack, service: string) =>
     client.middlewareStack.add(
-      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-        const result = await next(args);
-        const operation = `${service}:${String(context.commandName).replace(/Command$/, '')}`;
-        calls.push(operation);
-        if (calls.length === n) throw new InjectedCrash(operation);
-        return result;
-      },
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+        async (args: unknown) => {
+          const result = await next(args);
+          const operation = `${service}:${String(context.commandName).replace(/Command$/, '')}`;
+          calls.push(operation);
+          if (calls.length === n) throw new InjectedCrash(operation);
+          return result;
+        },
       { step: 'initialize', name: 'injectCrash', priority: 'high' },
     );
   add(clients.iam as unknown as Stack, 'iam');

@@ -4,14 +4,25 @@ import type { AwsClients } from '../../lib/aws/clients.js';
 import { parseSecretValue, type SecretValue } from '../../lib/rotation/secret-value.js';
 import { signWith } from '../../lib/testbed/seed.js';
 
-export async function keyIds(clients: AwsClients, userName: string): Promise<Array<{ id: string; status: string }>> {
-  const { AccessKeyMetadata = [] } = await clients.iam.send(new ListAccessKeysCommand({ UserName: userName }));
+export async function keyIds(
+  clients: AwsClients,
+  userName: string,
+): Promise<Array<{ id: string; status: string }>> {
+  const { AccessKeyMetadata = [] } = await clients.iam.send(
+    new ListAccessKeysCommand({ UserName: userName }),
+  );
   return AccessKeyMetadata.map((k) => ({ id: k.AccessKeyId ?? '', status: k.Status ?? '' }));
 }
 
-export async function stageValue(clients: AwsClients, secretId: string, stage: string): Promise<SecretValue | undefined> {
+export async function stageValue(
+  clients: AwsClients,
+  secretId: string,
+  stage: string,
+): Promise<SecretValue | undefined> {
   try {
-    const { SecretString } = await clients.secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
+    const { SecretString } = await clients.secrets.send(
+      new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }),
+    );
     return parseSecretValue(SecretString);
   } catch {
     return undefined;
@@ -43,7 +54,8 @@ export async function expectConverged(
   const legitimate = new Set([current.AccessKeyId, ...(previous ? [previous.AccessKeyId] : []), ...allowed]);
   const orphans = keys.filter((k) => !legitimate.has(k.id));
   if (orphans.length > 0) throw new Error(`${userName}: orphan keys ${orphans.map((k) => k.id).join(', ')}`);
-  if (!keys.some((k) => k.id === current.AccessKeyId && k.status === 'Active')) throw new Error(`${userName}: current key is not an active key`);
+  if (!keys.some((k) => k.id === current.AccessKeyId && k.status === 'Active'))
+    throw new Error(`${userName}: current key is not an active key`);
   const arn = await signWith(endpoint, current.AccessKeyId, current.SecretAccessKey);
   if (arn !== userArn) throw new Error(`${userName}: current key authenticates as ${arn}`);
   return current;

@@ -19,7 +19,9 @@ const clients = createClients();
 const depsAt = (start = new Date(), c = clients) => rotationDeps(c, manualClock(start), defaultConfig);
 
 async function seedOne(userName: string): Promise<string> {
-  const [key] = await seedUsers(clients.iam, endpoint(), [{ userName, path: '/machine/', tags: { owner: 't' }, keys: [{ used: true }] }]);
+  const [key] = await seedUsers(clients.iam, endpoint(), [
+    { userName, path: '/machine/', tags: { owner: 't' }, keys: [{ used: true }] },
+  ]);
   return key?.accessKeyId ?? '';
 }
 
@@ -37,17 +39,27 @@ describe('rotation on moto', () => {
     const result = await rotateUser(depsAt(), defaultConfig, 'ci-deploy');
     first = result.accessKeyId;
     // Assess
-    expect(result).toMatchObject({ userName: 'ci-deploy', secretName: 'keyrot/ci-deploy', onboarded: true, resumed: false });
+    expect(result).toMatchObject({
+      userName: 'ci-deploy',
+      secretName: 'keyrot/ci-deploy',
+      onboarded: true,
+      resumed: false,
+    });
     const current = await stageValue(clients, 'keyrot/ci-deploy', 'AWSCURRENT');
     expect(current).toMatchObject({ Version: 1, AccessKeyId: first, UserName: 'ci-deploy' });
     expect(await signWith(endpoint(), first, current?.SecretAccessKey ?? '')).toBe(arnOf('ci-deploy'));
     expect((await keyIds(clients, 'ci-deploy')).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
-      [{ id: original, status: 'Active' }, { id: first, status: 'Active' }].sort((a, b) => a.id.localeCompare(b.id)),
+      [
+        { id: original, status: 'Active' },
+        { id: first, status: 'Active' },
+      ].sort((a, b) => a.id.localeCompare(b.id)),
     );
     const snapshot = await describeSecret(clients.secrets, 'keyrot/ci-deploy');
     expect(snapshot.tags[TAG.user]).toBe('ci-deploy');
     expect(snapshot.userArn).toBe(arnOf('ci-deploy'));
-    expect(snapshot.cutover?.versionId).toBe([...snapshot.versions].find(([, s]) => s.includes('AWSCURRENT'))?.[0]);
+    expect(snapshot.cutover?.versionId).toBe(
+      [...snapshot.versions].find(([, s]) => s.includes('AWSCURRENT'))?.[0],
+    );
   });
 
   it('refuses a third key while both keys are active, deleting nothing', async () => {
@@ -60,7 +72,9 @@ describe('rotation on moto', () => {
 
   it('makes room by deleting an inactive key the secret does not hold; AWSPREVIOUS keeps the old managed key', async () => {
     // Prepare: the pre-keyrot key has been retired (deactivated).
-    await clients.iam.send(new UpdateAccessKeyCommand({ UserName: 'ci-deploy', AccessKeyId: original, Status: 'Inactive' }));
+    await clients.iam.send(
+      new UpdateAccessKeyCommand({ UserName: 'ci-deploy', AccessKeyId: original, Status: 'Inactive' }),
+    );
     // Act
     const second = await rotateUser(depsAt(), defaultConfig, 'ci-deploy');
     // Assess
@@ -71,7 +85,9 @@ describe('rotation on moto', () => {
       ]),
     );
     expect((await keyIds(clients, 'ci-deploy')).map((k) => k.id)).not.toContain(original);
-    expect((await stageValue(clients, 'keyrot/ci-deploy', 'AWSCURRENT'))?.AccessKeyId).toBe(second.accessKeyId);
+    expect((await stageValue(clients, 'keyrot/ci-deploy', 'AWSCURRENT'))?.AccessKeyId).toBe(
+      second.accessKeyId,
+    );
     expect((await stageValue(clients, 'keyrot/ci-deploy', 'AWSPREVIOUS'))?.AccessKeyId).toBe(first);
   });
 
@@ -87,7 +103,9 @@ describe('rotation steps replayed', () => {
   it('converges when every step runs twice and out of order, and refuses finish before create', async () => {
     const original = await seedOne('replayed');
     await expect(rotateUser(depsAt(), defaultConfig, 'replayed')).resolves.toBeDefined(); // onboard + first rotation
-    await clients.iam.send(new UpdateAccessKeyCommand({ UserName: 'replayed', AccessKeyId: original, Status: 'Inactive' }));
+    await clients.iam.send(
+      new UpdateAccessKeyCommand({ UserName: 'replayed', AccessKeyId: original, Status: 'Inactive' }),
+    );
     const deps = depsAt();
     const snapshot = await describeSecret(clients.secrets, 'keyrot/replayed');
     const token = derivedToken(snapshot);
@@ -128,7 +146,9 @@ describe('a crash after any AWS call, then a retry with the same token', () => {
     later: async (user: string) => {
       const original = await seedOne(user);
       await rotateUser(depsAt(), defaultConfig, user);
-      await clients.iam.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: original, Status: 'Inactive' }));
+      await clients.iam.send(
+        new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: original, Status: 'Inactive' }),
+      );
       return [];
     },
   };
@@ -142,9 +162,10 @@ describe('a crash after any AWS call, then a retry with the same token', () => {
         const allowed = await prepare(user);
         const { clients: crashing } = crashAfterCall(n);
         const start = new Date();
-        await expect(rotateUser(depsAt(start, crashing), defaultConfig, user), `crash after call ${n} (${calls[n - 1]})`).rejects.toBeInstanceOf(
-          InjectedCrash,
-        );
+        await expect(
+          rotateUser(depsAt(start, crashing), defaultConfig, user),
+          `crash after call ${n} (${calls[n - 1]})`,
+        ).rejects.toBeInstanceOf(InjectedCrash);
         const retry = depsAt(new Date(start.getTime() + ABANDONED)); // once an abandoned attempt may be cleaned up
         if (n < calls.length) {
           // Until the cut-over is recorded the driver picks the crashed rotation's token again.
@@ -168,13 +189,15 @@ describe('a crash after any AWS call, then a retry with the same token', () => {
     const original = await seedOne('immediate');
     const { clients: crashing } = crashAfterCall(n);
     const start = new Date();
-    await expect(rotateUser(depsAt(start, crashing), defaultConfig, 'immediate')).rejects.toBeInstanceOf(InjectedCrash);
+    await expect(rotateUser(depsAt(start, crashing), defaultConfig, 'immediate')).rejects.toBeInstanceOf(
+      InjectedCrash,
+    );
     const keys = await keyIds(clients, 'immediate');
     expect(keys).toHaveLength(2);
 
-    await expect(rotateUser(depsAt(new Date(start.getTime() + 60_000)), defaultConfig, 'immediate')).rejects.toBeInstanceOf(
-      RotationInProgressError,
-    );
+    await expect(
+      rotateUser(depsAt(new Date(start.getTime() + 60_000)), defaultConfig, 'immediate'),
+    ).rejects.toBeInstanceOf(RotationInProgressError);
     expect(await keyIds(clients, 'immediate')).toEqual(keys);
 
     await rotateUser(depsAt(new Date(start.getTime() + ABANDONED)), defaultConfig, 'immediate');

@@ -47,7 +47,10 @@ describe('parseConfig', () => {
       'policy.maxKeyAge: unknown field (did you mean "maxKeyAgeDays"?); allowed: maxKeyAgeDays, unusedKeyDays, deleteAfterDays',
     ],
     [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
-    [{ zzz: 1 }, 'zzz: unknown field; allowed: machinePath, ownerTag, secretPrefix, inventory, policy, rotation, users'],
+    [
+      { zzz: 1 },
+      'zzz: unknown field; allowed: machinePath, ownerTag, secretPrefix, inventory, policy, rotation, users',
+    ],
     [{ policy: { maxKeyAgeDays: 'ninety' } }, 'policy.maxKeyAgeDays: expected a number, got "ninety"'],
     [{ policy: { maxKeyAgeDays: 1.5 } }, 'policy.maxKeyAgeDays: expected a whole number, got 1.5'],
     [

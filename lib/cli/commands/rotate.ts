@@ -31,7 +31,7 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     config: { type: 'string' },
   });
   const users = values.user ?? [];
-  if ((users.length > 0) === (values.due === true)) {
+  if (users.length > 0 === (values.due === true)) {
     throw new UsageError('Give either --user NAME (one or more) or --due.');
   }
   const now = parseNow(values.now);
@@ -43,7 +43,9 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     const when = (now ? simulatedClock(now) : systemClock).now();
     const { plan } = await scanAccount({ clients, clock: systemClock }, config, when);
     targets = plan.actions.filter((a) => a.kind === 'rotate').map((a) => a.userName);
-    io.stdout(`${targets.length} machine user${targets.length === 1 ? '' : 's'} due for rotation${targets.length ? `: ${targets.join(', ')}` : '.'}\n`);
+    io.stdout(
+      `${targets.length} machine user${targets.length === 1 ? '' : 's'} due for rotation${targets.length ? `: ${targets.join(', ')}` : '.'}\n`,
+    );
   }
   const deps = rotationDeps(clients, systemClock, config);
   let exitCode = 0;
@@ -61,6 +63,8 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
 }
 
 function describe(result: RotationResult): string {
-  const how = [result.onboarded ? 'onboarded' : '', result.resumed ? 'resumed an unfinished rotation' : ''].filter(Boolean).join(', ');
+  const how = [result.onboarded ? 'onboarded' : '', result.resumed ? 'resumed an unfinished rotation' : '']
+    .filter(Boolean)
+    .join(', ');
   return `${result.userName}: new key ${result.accessKeyId} is AWSCURRENT in ${result.secretName}${how ? ` (${how})` : ''}`;
 }

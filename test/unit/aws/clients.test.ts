@@ -47,6 +47,17 @@ describe('createClients', () => {
     expect(handler.actions).toHaveLength(3);
   });
 
+  it("does not retry IAM's LimitExceeded: it is the two-keys quota, not a rate", async () => {
+    const handler = scriptedHandler(() => ({
+      status: 409,
+      body: queryError('LimitExceeded', 'Cannot exceed quota for AccessKeysPerUser: 2'),
+    }));
+    const { iam } = createClients({ requestHandler: handler, retryStrategy: noWait(8) });
+    iam.config.credentials = async () => credentials;
+    await expect(listAccessKeys(iam, 'ci')).rejects.toMatchObject({ name: 'LimitExceededException' });
+    expect(handler.actions).toEqual(['ListAccessKeys']);
+  });
+
   it('does not retry an access-denied error', async () => {
     const handler = scriptedHandler(() => ({
       status: 403,

@@ -45,6 +45,9 @@ describe('keyrot CLI usage', () => {
       'keyrot: --now "2027-02-30" is not an ISO date; use e.g. --now 2027-03-01 or --now 2027-03-01T12:00:00Z.',
     ],
     [['plan', '--strategy', 'fast'], 'keyrot: --strategy "fast" is not one of "report", "exact".'],
+    [['rotate'], 'keyrot: Give either --user NAME (one or more) or --due.'],
+    [['rotate', '--user', 'a', '--due'], 'keyrot: Give either --user NAME (one or more) or --due.'],
+    [['rotate', '--user', 'a', '--now', '2027-01-01'], 'keyrot: --now only applies with --due.'],
     [
       ['plan', '--config', '/nonexistent.yaml'],
       'keyrot: Cannot read config file /nonexistent.yaml: no such file. Pass an existing file with --config.',

@@ -8,6 +8,12 @@ import {
   IAMClient,
   ListAccessKeysCommand,
 } from '@aws-sdk/client-iam';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -16,6 +22,7 @@ import { reportContent } from '../../helpers/credential-report.js';
 
 const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
+const secrets = mockClient(SecretsManagerClient);
 
 const event = {
   'detail-type': 'Scheduled Event',
@@ -40,6 +47,7 @@ function logLines(spy: { mock: { calls: unknown[][] } }): Array<Record<string, u
 beforeEach(() => {
   iam.reset();
   sts.reset();
+  secrets.reset();
   vi.resetModules();
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
   iam.on(GetAccountAuthorizationDetailsCommand).resolves({
@@ -96,6 +104,33 @@ describe('scan handler', () => {
       action: { kind: 'rotate', user: 'ci-deploy', key: { accessKeyId: 'AKIASTALE', slot: 1 } },
     });
     expect(iam).toHaveReceivedCommandWith(ListAccessKeysCommand, { UserName: 'ci-deploy' });
+  });
+
+  it('starts a Secrets Manager rotation for each due machine user when the rotate function is configured', async () => {
+    vi.stubEnv('ROTATE_FUNCTION_ARN', 'arn:aws:lambda:us-east-1:123456789012:function:keyrot-dev-rotate');
+    secrets
+      .on(DescribeSecretCommand)
+      .rejects(Object.assign(new Error('no secret'), { name: 'ResourceNotFoundException' }));
+    secrets.on(CreateSecretCommand).resolves({});
+    secrets.on(RotateSecretCommand).resolves({});
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const { handler } = await import('../../../functions/scan.js');
+    const summary = await handler(event, context);
+    expect(summary).toMatchObject({ rotate: 1, rotationsStarted: 1, rotationsFailed: 0 });
+    expect(secrets).toHaveReceivedCommandWith(RotateSecretCommand, {
+      SecretId: 'keyrot/ci-deploy',
+      RotationLambdaARN: 'arn:aws:lambda:us-east-1:123456789012:function:keyrot-dev-rotate',
+    });
+    expect(logLines(stdout).find((l) => l.message === 'rotation started')).toMatchObject({
+      rotation: { userName: 'ci-deploy', outcome: 'onboarded' },
+    });
+  });
+
+  it('only reports when no rotate function is configured', async () => {
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const { handler } = await import('../../../functions/scan.js');
+    expect(await handler(event, context)).toMatchObject({ rotate: 1, rotationsStarted: 0 });
+    expect(secrets.calls()).toHaveLength(0);
   });
 
   it('fails every invocation, changing nothing, when the packaged config is invalid', async () => {
