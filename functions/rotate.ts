@@ -16,7 +16,7 @@ export const lambdaHandler = async (event: unknown) => {
   const result = await runRotationStep(rotationDeps(clients, systemClock, config), config, event);
   logger.info('rotation step done', {
     ...result,
-    token: (event as { ClientRequestToken?: string }).ClientRequestToken,
+    clientRequestToken: (event as { ClientRequestToken?: string }).ClientRequestToken,
   });
 };
 

@@ -35,7 +35,7 @@ describe('rotate handler', () => {
     expect(JSON.parse(line ?? '{}')).toMatchObject({
       step: 'finishSecret',
       user: 'ci',
-      token: TOKEN,
+      clientRequestToken: TOKEN,
       function_name: 'keyrot-dev-rotate',
     });
   });
