@@ -36,14 +36,44 @@ describe('serverless.yml packaged with osls', () => {
   }, 180_000);
 
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const fn = (name: string) => resources[`${name}LambdaFunction`]?.Properties ?? {};
+  const statementsOf = (role: string) =>
+    (
+      resources[role]?.Properties as { Policies: Array<{ PolicyDocument: { Statement: Statement[] } }> }
+    ).Policies.flatMap((p) => p.PolicyDocument.Statement);
+  const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+  const resourceText = (s: Statement) => JSON.stringify(s.Resource);
 
-  it('deploys the scan function on the nodejs24.x runtime with its own role and the packaged config', () => {
-    const [[, scan] = ['', { Properties: {} }]] = ofType('AWS::Lambda::Function');
-    expect(scan.Properties).toMatchObject({
+  it('deploys scan and rotate on nodejs24.x, each with its own role and the packaged config', () => {
+    expect(fn('Scan')).toMatchObject({
       Runtime: 'nodejs24.x',
       Handler: 'functions/scan.handler',
       Role: { 'Fn::GetAtt': ['ScanRole', 'Arn'] },
-      Environment: { Variables: { KEYROT_CONFIG_FILE: 'keyrot.config.yaml' } },
+      Environment: {
+        Variables: {
+          KEYROT_CONFIG_FILE: 'keyrot.config.yaml',
+          ROTATE_FUNCTION_ARN: { 'Fn::GetAtt': ['RotateLambdaFunction', 'Arn'] },
+        },
+      },
+    });
+    expect(fn('Rotate')).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Handler: 'functions/rotate.handler',
+      Role: { 'Fn::GetAtt': ['RotateRole', 'Arn'] },
+    });
+  });
+
+  it("gives the rotate function time for IAM's key propagation wait (120 s)", () => {
+    expect(fn('Rotate').Timeout).toBeGreaterThanOrEqual(180);
+  });
+
+  it('lets Secrets Manager invoke the rotate function for this account only', () => {
+    const permissions = ofType('AWS::Lambda::Permission').map(([, r]) => r.Properties);
+    expect(permissions).toContainEqual({
+      FunctionName: { 'Fn::GetAtt': ['RotateLambdaFunction', 'Arn'] },
+      Action: 'lambda:InvokeFunction',
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
     });
   });
 
@@ -52,19 +82,45 @@ describe('serverless.yml packaged with osls', () => {
     expect(rules).toEqual([expect.objectContaining({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' })]);
   });
 
-  it('gives the scan role read-only IAM actions, no wildcards, and "*" only where IAM has no resource', () => {
-    const role = resources.ScanRole?.Properties as {
-      Policies: Array<{ PolicyDocument: { Statement: Statement[] } }>;
-    };
-    const statements = role.Policies.flatMap((p) => p.PolicyDocument.Statement);
-    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
-    expect(actions.every((a) => /^iam:(Get|List|Generate)/.test(a))).toBe(true);
-    const starred = statements.filter((s) => s.Resource === '*').flatMap((s) => s.Action);
-    expect(starred.sort()).toEqual([
-      'iam:GenerateCredentialReport',
-      'iam:GetAccountAuthorizationDetails',
-      'iam:GetCredentialReport',
-    ]);
+  it.each(['ScanRole', 'RotateRole'])(
+    '%s: no wildcard actions, and "*" only where IAM has no resource',
+    (role) => {
+      const statements = statementsOf(role);
+      expect(statements.flatMap(actions).filter((a) => a.includes('*'))).toEqual([]);
+      const starred = statements.filter((s) => s.Resource === '*').flatMap(actions);
+      expect(
+        starred.every((a) =>
+          [
+            'iam:GenerateCredentialReport',
+            'iam:GetCredentialReport',
+            'iam:GetAccountAuthorizationDetails',
+          ].includes(a),
+        ),
+      ).toBe(true);
+    },
+  );
+
+  it.each(['ScanRole', 'RotateRole'])(
+    '%s: changes keys of machine users only, and touches keyrot secrets only',
+    (role) => {
+      for (const statement of statementsOf(role)) {
+        const acts = actions(statement);
+        if (acts.some((a) => /^iam:(Create|Delete|Update)/.test(a))) {
+          expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
+        }
+        if (acts.some((a) => a.startsWith('secretsmanager:'))) {
+          expect(resourceText(statement)).toBe(
+            '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
+          );
+        }
+      }
+    },
+  );
+
+  it('the scan role only reads IAM', () => {
+    const iamActions = statementsOf('ScanRole')
+      .flatMap(actions)
+      .filter((a) => a.startsWith('iam:'));
+    expect(iamActions.every((a) => /^iam:(Get|List|Generate)/.test(a))).toBe(true);
   });
 });
