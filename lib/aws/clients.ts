@@ -45,6 +45,14 @@ export function defaultRegion(): string {
   return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
 }
 
+function newHttpHandler(): NodeHttpHandler {
+  return new NodeHttpHandler({
+    connectionTimeout: 5_000,
+    requestTimeout: 30_000,
+    throwOnRequestTimeout: true,
+  });
+}
+
 /** AWS_MAX_ATTEMPTS (the SDK's own variable) when set to a whole number, else 8. */
 function maxAttemptsFromEnv(): number {
   const value = Number(process.env.AWS_MAX_ATTEMPTS);
@@ -73,9 +81,7 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     maxAttempts,
     retryMode: 'adaptive',
     ...(options.retryStrategy ? { retryStrategy: options.retryStrategy } : {}),
-    requestHandler:
-      options.requestHandler ??
-      new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true }),
+    requestHandler: options.requestHandler ?? newHttpHandler(),
   };
   const iam = new IAMClient({
     ...common,
@@ -88,7 +94,15 @@ export function createClients(options: ClientOptions = {}): AwsClients {
   for (const client of [iam, sts, secrets]) instrument(client, options.callCounter);
   const stsWith: AwsClients['stsWith'] = (credentials) => {
     // The caller polls for IAM's eventual consistency itself, so the SDK must not retry on its own.
-    const client = new STSClient({ ...common, maxAttempts: 1, retryStrategy: undefined, credentials });
+    // Its own HTTP handler: destroying this short-lived client must not close the shared connections
+    // that other calls are still using.
+    const client = new STSClient({
+      ...common,
+      maxAttempts: 1,
+      retryStrategy: undefined,
+      credentials,
+      requestHandler: options.requestHandler ?? newHttpHandler(),
+    });
     instrument(client, options.callCounter);
     return client;
   };
@@ -112,7 +126,7 @@ interface MiddlewareClient {
  * command is counted when a counter is given.
  */
 export function instrument(client: MiddlewareClient, counter?: CallCounter): void {
-  const service = client.config.serviceId?.toLowerCase() ?? 'aws';
+  const service = client.config.serviceId?.toLowerCase().replace(/\s+/g, '') ?? 'aws';
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const operation = `${service}:${String(context.commandName).replace(/Command$/, '')}`;

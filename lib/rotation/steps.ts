@@ -151,22 +151,7 @@ export async function createSecret(
       ],
     }),
   );
-  let created: { AccessKeyId?: string; SecretAccessKey?: string } | undefined;
-  try {
-    ({ AccessKey: created } = await iam.send(new CreateAccessKeyCommand({ UserName: userName })));
-  } catch (error) {
-    if (errorName(error) === 'LimitExceeded' || errorName(error) === 'LimitExceededException') {
-      throw new RotationInProgressError(
-        `A rotation of ${userName} is in progress: another process created a key just now.`,
-        {
-          cause: error,
-        },
-      );
-    }
-    throw error;
-  }
-  if (!created?.AccessKeyId || !created.SecretAccessKey)
-    throw new KeyrotError(`IAM returned no key for ${userName}.`);
+  const created = await createKey(deps, userName, keys);
   const value: SecretValue = {
     Version: 1,
     AccessKeyId: created.AccessKeyId,
@@ -200,6 +185,65 @@ export async function createSecret(
     throw error;
   }
   return { value, created: true };
+}
+
+/** Thrown inside the SDK's retry loop so that an ambiguous CreateAccessKey failure is not retried. */
+class KeyCreationUnknown extends Error {
+  constructor(readonly original: unknown) {
+    super('CreateAccessKey failed without saying whether it created a key');
+    this.name = 'KeyCreationUnknown';
+  }
+}
+
+/**
+ * CreateAccessKey is not idempotent: if its answer is lost (a reset connection, a timeout, a 5xx),
+ * a blind retry may make a second key. So such a failure is never retried by the SDK. keyrot lists
+ * the user's keys instead: no new key means nothing was made and it may safely try again; a new key
+ * it has no secret for is left to the abandoned-attempt rule (it may also be another process's).
+ */
+async function createKey(deps: RotationDeps, userName: string, before: AccessKeyRecord[]) {
+  for (let attempt = 1; ; attempt++) {
+    const command = new CreateAccessKeyCommand({ UserName: userName });
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          const answered = status !== undefined && status < 500;
+          throw answered ? error : new KeyCreationUnknown(error);
+        }
+      },
+      { step: 'finalizeRequest', name: 'keyCreationIsNotIdempotent', priority: 'low' },
+    );
+    try {
+      const { AccessKey: key } = await deps.clients.iam.send(command);
+      if (!key?.AccessKeyId || !key.SecretAccessKey)
+        throw new KeyrotError(`IAM returned no key for ${userName}.`);
+      return { AccessKeyId: key.AccessKeyId, SecretAccessKey: key.SecretAccessKey };
+    } catch (error) {
+      if (errorName(error) === 'LimitExceeded' || errorName(error) === 'LimitExceededException') {
+        throw new RotationInProgressError(
+          `A rotation of ${userName} is in progress: another process created a key just now.`,
+          {
+            cause: error,
+          },
+        );
+      }
+      if (!(error instanceof KeyCreationUnknown)) throw error;
+      const known = new Set(before.map((k) => k.accessKeyId));
+      const appeared = (await listAccessKeys(deps.clients.iam, userName)).filter(
+        (k) => !known.has(k.accessKeyId),
+      );
+      if (appeared.length > 0) {
+        throw new RotationInProgressError(
+          `CreateAccessKey for ${userName} failed without an answer, and key ${appeared.map((k) => k.accessKeyId).join(', ')} appeared. keyrot has no secret for it, so it is deleted once this attempt is ${Math.round(deps.settings.abandonAfterMs / 60_000)} minutes old; run again then.`,
+          { cause: error.original },
+        );
+      }
+      if (attempt >= 3) throw error.original;
+    }
+  }
 }
 
 async function makeRoom(

@@ -1,6 +1,7 @@
 import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../lib/aws/clients.js';
+import { mapLimit } from '../../lib/concurrency.js';
 import { defaultConfig } from '../../lib/config.js';
 import { KeyLimitError, NotManagedError, RotationInProgressError } from '../../lib/errors.js';
 import { rotationDeps } from '../../lib/rotation/deps.js';
@@ -202,5 +203,33 @@ describe('a crash after any AWS call, then a retry with the same token', () => {
 
     await rotateUser(depsAt(new Date(start.getTime() + ABANDONED)), defaultConfig, 'immediate');
     await expectConverged(clients, endpoint(), 'immediate', arnOf('immediate'), [original]);
+  });
+});
+
+describe('rotations side by side in one process', () => {
+  it('40 users rotated 8 at a time all converge (testing one new key never closes the connections of other calls)', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `parallel-${i}`);
+    const seeded = await seedUsers(
+      clients.iam,
+      endpoint(),
+      names.map((userName) => ({ userName, path: '/machine/', tags: { owner: 't' }, keys: [{}] })),
+    );
+    const deps = depsAt();
+    const results = await mapLimit(names, 8, (name) =>
+      rotateUser(deps, defaultConfig, name).then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
+    );
+    expect(results.filter((r) => r !== 'ok')).toEqual([]);
+    for (const name of names) {
+      await expectConverged(
+        clients,
+        endpoint(),
+        name,
+        arnOf(name),
+        seeded.filter((k) => k.userName === name).map((k) => k.accessKeyId),
+      );
+    }
   });
 });
