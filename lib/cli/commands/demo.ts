@@ -5,13 +5,15 @@ import { demoAccount, seedUsers } from '../../testbed/seed.js';
 import { parseFlags } from '../args.js';
 import type { CliIo } from '../io.js';
 import { planCommand } from './plan.js';
+import { rotateCommand } from './rotate.js';
 
 export const demoHelp = `Usage: keyrot demo
 
 Starts a private moto emulator on a free loopback port, creates a demo account in it (machine users
 with 0, 1 and 2 keys, an inactive key, a console password, an admin-level machine user, a user with
 no owner, a human user) and signs calls with some keys, then prints "keyrot plan" for today and for
-100 days later. Needs moto_server (pip install 'moto[server]'). Never touches a real AWS account.
+100 days later, rotates the users due then into Secrets Manager, and prints the plan afterwards.
+Needs moto_server (pip install 'moto[server]'). Never touches a real AWS account.
 `;
 
 /** Variables the demo sets while it runs, so it talks only to its own emulator with dummy keys. */
@@ -45,7 +47,13 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     const later = new Date(Date.now() + 100 * DAY_MS).toISOString();
     io.stdout(`\n== 100 days later: keyrot plan --now ${later} ==\n`);
     const future = await planCommand(['--now', later], io);
-    return Math.max(today, future);
+    io.stdout(`\n== Rotate what is due then: keyrot rotate --due --now ${later} ==\n`);
+    const rotated = await rotateCommand(['--due', '--now', later], io);
+    io.stdout(
+      '\n== After the rotation: keyrot plan --strategy exact (today) ==\nEach rotated user has a new AWSCURRENT key in keyrot/<user>; the old key stays active until it is retired.\n',
+    );
+    const after = await planCommand(['--strategy', 'exact'], io);
+    return Math.max(today, future, rotated, after);
   } finally {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
