@@ -37,10 +37,13 @@ describe('serverless.yml packaged with osls', () => {
 
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const fn = (name: string) => resources[`${name}LambdaFunction`]?.Properties ?? {};
-  const statementsOf = (role: string) =>
-    (
-      resources[role]?.Properties as { Policies: Array<{ PolicyDocument: { Statement: Statement[] } }> }
-    ).Policies.flatMap((p) => p.PolicyDocument.Statement);
+  const statementsOf = (role: string) => {
+    const properties = resources[role]?.Properties as
+      | { Policies?: Array<{ PolicyDocument: { Statement: Statement[] } }> }
+      | undefined;
+    if (properties?.Policies === undefined) throw new Error(`the template has no role ${role} with policies`);
+    return properties.Policies.flatMap((p) => p.PolicyDocument.Statement);
+  };
   const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
   const resourceText = (s: Statement) => JSON.stringify(s.Resource);
 
