@@ -17,6 +17,12 @@ const policySchema = z.strictObject({
   unusedKeyDays: days(45),
   /** An inactive key that has been quiet for this many days is deleted. */
   deleteAfterDays: days(7),
+  /** A replaced key (AWSPREVIOUS, or from before keyrot) is deactivated this many days after the cut-over... */
+  deactivateAfterDays: days(7),
+  /** ...and only once it has not been used for this many days. */
+  idleDaysBeforeDeactivate: days(3),
+  /** A replaced key still in use this many days after the cut-over is escalated to its owner. */
+  escalateAfterDays: days(14),
 });
 
 const inventorySchema = z.strictObject({

@@ -28,7 +28,14 @@ describe('parseConfig', () => {
       ownerTag: 'owner',
       secretPrefix: 'keyrot/',
       inventory: { strategy: 'report', concurrency: 8, reportTimeoutSeconds: 120 },
-      policy: { maxKeyAgeDays: 90, unusedKeyDays: 45, deleteAfterDays: 7 },
+      policy: {
+        maxKeyAgeDays: 90,
+        unusedKeyDays: 45,
+        deleteAfterDays: 7,
+        deactivateAfterDays: 7,
+        idleDaysBeforeDeactivate: 3,
+        escalateAfterDays: 14,
+      },
       rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15 },
       users: {},
     });
@@ -38,13 +45,13 @@ describe('parseConfig', () => {
   it('keeps given values and defaults the rest', () => {
     const config = parseConfig({ machinePath: '/svc/ci/', policy: { maxKeyAgeDays: 30 } }, 'k.yaml');
     expect(config.machinePath).toBe('/svc/ci/');
-    expect(config.policy).toEqual({ maxKeyAgeDays: 30, unusedKeyDays: 45, deleteAfterDays: 7 });
+    expect(config.policy).toMatchObject({ maxKeyAgeDays: 30, unusedKeyDays: 45, deleteAfterDays: 7 });
   });
 
   it.each([
     [
       { policy: { maxKeyAge: 30 } },
-      'policy.maxKeyAge: unknown field (did you mean "maxKeyAgeDays"?); allowed: maxKeyAgeDays, unusedKeyDays, deleteAfterDays',
+      'policy.maxKeyAge: unknown field (did you mean "maxKeyAgeDays"?); allowed: maxKeyAgeDays, unusedKeyDays, deleteAfterDays, deactivateAfterDays, idleDaysBeforeDeactivate, escalateAfterDays',
     ],
     [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
     [

@@ -79,7 +79,7 @@ describe('keyrot CLI usage', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
-      `keyrot: ${path} is not a valid keyrot config:\n  - policy.maxKeyAgeDayz: unknown field (did you mean "maxKeyAgeDays"?); allowed: maxKeyAgeDays, unusedKeyDays, deleteAfterDays\nSee "Configuration reference" in the README.\n`,
+      `keyrot: ${path} is not a valid keyrot config:\n  - policy.maxKeyAgeDayz: unknown field (did you mean "maxKeyAgeDays"?); allowed: maxKeyAgeDays, unusedKeyDays, deleteAfterDays, deactivateAfterDays, idleDaysBeforeDeactivate, escalateAfterDays\nSee "Configuration reference" in the README.\n`,
     );
     expect(result.stderr).not.toContain('    at ');
   });
