@@ -3,7 +3,10 @@ import { classifyAwsError } from '../aws/errors.js';
 import { KeyrotError } from '../errors.js';
 import { demoCommand, demoHelp } from './commands/demo.js';
 import { planCommand, planHelp } from './commands/plan.js';
+import { retireCommand, retireHelp } from './commands/retire.js';
+import { rollbackCommand, rollbackHelp } from './commands/rollback.js';
 import { rotateCommand, rotateHelp } from './commands/rotate.js';
+import { statusCommand, statusHelp } from './commands/status.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
 import { type CliIo, processIo } from './io.js';
 
@@ -13,7 +16,10 @@ Usage: keyrot <command> [options]
 
 Commands:
   plan       show every user's keys, findings and planned actions (read-only)
-  rotate     rotate machine users' keys into Secrets Manager (--user NAME or --due)
+  rotate     rotate machine users' keys into Secrets Manager (--user NAME or --due; --compromised)
+  retire     deactivate, then delete, the keys rotation replaced, once nothing uses them
+  rollback   make the previous key current again when a new key breaks a consumer
+  status     where each machine user stands: current key, rotation, old keys and their next step
   validate   check a config file against the schema
   demo       run keyrot against a local moto emulator with a demo account
 
@@ -33,6 +39,9 @@ AWS_ENDPOINT_URL points keyrot at an emulator such as moto or LocalStack.
 const commands: Record<string, { run: (argv: string[], io: CliIo) => Promise<number>; help: string }> = {
   plan: { run: planCommand, help: planHelp },
   rotate: { run: rotateCommand, help: rotateHelp },
+  retire: { run: retireCommand, help: retireHelp },
+  rollback: { run: rollbackCommand, help: rollbackHelp },
+  status: { run: statusCommand, help: statusHelp },
   validate: { run: validateCommand, help: validateHelp },
   demo: { run: demoCommand, help: demoHelp },
 };

@@ -4,12 +4,14 @@ import { simulatedClock, systemClock } from '../../clock.js';
 import { KeyrotError, UsageError } from '../../errors.js';
 import { rotationDeps } from '../../rotation/deps.js';
 import { type RotationResult, rotateUser } from '../../rotation/driver.js';
+import { emergencyRotate } from '../../rotation/emergency.js';
 import { scanAccount } from '../../scan.js';
 import { parseFlags, parseNow } from '../args.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
 
 export const rotateHelp = `Usage: keyrot rotate (--user NAME ... | --due) [--now ISO-DATE] [--config FILE]
+       keyrot rotate --user NAME --compromised [--delete-old]
 
 Rotates machine users' keys into Secrets Manager, running the four rotation steps locally exactly as
 the rotate Lambda does: a new key is created and stored as AWSPENDING, pushed to the user's targets,
@@ -17,7 +19,10 @@ proven with sts:GetCallerIdentity, then made AWSCURRENT. The old key stays activ
 deactivates it later). A user without a secret is onboarded: its secret is created first.
   --user NAME       rotate this machine user (repeatable)
   --due             rotate exactly the users "keyrot plan" marks for rotation
-  --now ISO-DATE    with --due: decide what is due as of this date
+  --now ISO-DATE    act as of this date: what is due (--due), and the times recorded on the secret
+  --compromised     emergency: once the new key is current and pushed, deactivate every old key of
+                    the user at once, whatever its use, and say so urgently
+  --delete-old      with --compromised: delete the old keys too
   --config FILE     keyrot config; default: $KEYROT_CONFIG_FILE, else built-in defaults
 Prints the new key id and the secret it went into, never the secret key.
 Exit 4 when a rotation could not go ahead now (another one in progress, or no free key slot).
@@ -29,13 +34,18 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     due: { type: 'boolean' },
     now: { type: 'string' },
     config: { type: 'string' },
+    compromised: { type: 'boolean' },
+    'delete-old': { type: 'boolean' },
   });
   const users = values.user ?? [];
   if (users.length > 0 === (values.due === true)) {
     throw new UsageError('Give either --user NAME (one or more) or --due.');
   }
+  if (values.compromised && users.length !== 1)
+    throw new UsageError('--compromised takes exactly one --user NAME.');
+  if (values['delete-old'] && !values.compromised)
+    throw new UsageError('--delete-old only applies with --compromised.');
   const now = parseNow(values.now);
-  if (now !== undefined && !values.due) throw new UsageError('--now only applies with --due.');
   const { config } = await resolveConfig(values.config);
   const clients = createClients();
   let targets = users;
@@ -47,7 +57,21 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
       `${targets.length} machine user${targets.length === 1 ? '' : 's'} due for rotation${targets.length ? `: ${targets.join(', ')}` : '.'}\n`,
     );
   }
-  const deps = rotationDeps(clients, systemClock, config);
+  // With --now the rotation is stamped (intent, cut-over) on the simulated timeline, so retire and
+  // status, run with later --now dates, see a consistent history.
+  const deps = rotationDeps(clients, now ? simulatedClock(now) : systemClock, config);
+  if (values.compromised) {
+    const [userName = ''] = users;
+    const result = await emergencyRotate(deps, config, userName, {
+      deleteOld: values['delete-old'] === true,
+    });
+    const old = result.deactivated.join(', ') || '(none was active)';
+    io.stdout(`${describe(result)}\n`);
+    io.stdout(
+      `URGENT: the old keys of ${userName}, ${old}, were ${result.deleted.length > 0 ? 'deactivated and deleted' : 'deactivated'} at once, whatever their use. A consumer still on one of them now fails: move it to ${result.secretName}.\n`,
+    );
+    return 0;
+  }
   let exitCode = 0;
   for (const userName of targets) {
     try {

@@ -1,0 +1,35 @@
+import { createClients } from '../../aws/clients.js';
+import { simulatedClock, systemClock } from '../../clock.js';
+import { UsageError } from '../../errors.js';
+import { rotationDeps } from '../../rotation/deps.js';
+import { rollbackUser } from '../../rotation/rollback.js';
+import { parseFlags, parseNow } from '../args.js';
+import type { CliIo } from '../io.js';
+import { resolveConfig } from '../load-config.js';
+
+export const rollbackHelp = `Usage: keyrot rollback --user NAME [--now ISO-DATE] [--config FILE]
+
+For when a new key breaks a consumer: makes the previous key current again while it still exists.
+It reactivates the previous key, moves AWSCURRENT back to its version, pushes it to the targets
+again and records the cut-over. The newer key becomes AWSPREVIOUS and is retired as usual. The
+secret's version history stays intact. Refused once the previous key has been deleted.
+`;
+
+export async function rollbackCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseFlags('rollback', argv, {
+    user: { type: 'string' },
+    now: { type: 'string' },
+    config: { type: 'string' },
+  });
+  if (!values.user) throw new UsageError('Give the user to roll back: --user NAME.');
+  const now = parseNow(values.now);
+  const { config } = await resolveConfig(values.config);
+  const deps = rotationDeps(createClients(), now ? simulatedClock(now) : systemClock, config);
+  const r = await rollbackUser(deps, config, values.user);
+  io.stdout(
+    r.completed
+      ? `${r.userName}: completed an interrupted rollback; ${r.restoredKeyId} is AWSCURRENT in ${r.secretName}\n`
+      : `${r.userName}: rolled back; ${r.restoredKeyId}${r.reactivated ? ' (reactivated)' : ''} is AWSCURRENT in ${r.secretName} again; ${r.replacedKeyId ?? 'the newer key'} is now AWSPREVIOUS and will be retired\n`,
+  );
+  return 0;
+}
