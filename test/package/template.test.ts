@@ -80,12 +80,19 @@ describe('serverless.yml packaged with osls', () => {
     });
   });
 
-  it('runs the scan on an EventBridge schedule', () => {
+  it('runs the scan and retirement on EventBridge schedules', () => {
     const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
-    expect(rules).toEqual([expect.objectContaining({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' })]);
+    expect(rules).toEqual([
+      expect.objectContaining({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' }),
+      expect.objectContaining({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' }),
+    ]);
+    expect(fn('Retire')).toMatchObject({
+      Handler: 'functions/retire.handler',
+      Role: { 'Fn::GetAtt': ['RetireRole', 'Arn'] },
+    });
   });
 
-  it.each(['ScanRole', 'RotateRole'])(
+  it.each(['ScanRole', 'RotateRole', 'RetireRole'])(
     '%s: no wildcard actions, and "*" only where IAM has no resource',
     (role) => {
       const statements = statementsOf(role);
@@ -103,7 +110,7 @@ describe('serverless.yml packaged with osls', () => {
     },
   );
 
-  it.each(['ScanRole', 'RotateRole'])(
+  it.each(['ScanRole', 'RotateRole', 'RetireRole'])(
     '%s: changes keys of machine users only, and touches keyrot secrets only',
     (role) => {
       for (const statement of statementsOf(role)) {

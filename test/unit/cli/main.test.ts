@@ -33,7 +33,7 @@ describe('keyrot CLI usage', () => {
   it.each([
     [
       ['rotate-everything'],
-      'keyrot: unknown command "rotate-everything". Commands: plan, rotate, validate, demo. See keyrot --help.',
+      'keyrot: unknown command "rotate-everything". Commands: plan, rotate, retire, rollback, status, validate, demo. See keyrot --help.',
     ],
     [['plan', '--bogus'], `keyrot: Unknown option '--bogus'. Run "keyrot plan --help" for its options.`],
     [
@@ -47,7 +47,16 @@ describe('keyrot CLI usage', () => {
     [['plan', '--strategy', 'fast'], 'keyrot: --strategy "fast" is not one of "report", "exact".'],
     [['rotate'], 'keyrot: Give either --user NAME (one or more) or --due.'],
     [['rotate', '--user', 'a', '--due'], 'keyrot: Give either --user NAME (one or more) or --due.'],
-    [['rotate', '--user', 'a', '--now', '2027-01-01'], 'keyrot: --now only applies with --due.'],
+    [
+      ['rotate', '--user', 'a', '--user', 'b', '--compromised'],
+      'keyrot: --compromised takes exactly one --user NAME.',
+    ],
+    [['rotate', '--user', 'a', '--delete-old'], 'keyrot: --delete-old only applies with --compromised.'],
+    [['rollback'], 'keyrot: Give the user to roll back: --user NAME.'],
+    [
+      ['retire', '--now', 'soon'],
+      'keyrot: --now "soon" is not an ISO date; use e.g. --now 2027-03-01 or --now 2027-03-01T12:00:00Z.',
+    ],
     [
       ['plan', '--config', '/nonexistent.yaml'],
       'keyrot: Cannot read config file /nonexistent.yaml: no such file. Pass an existing file with --config.',

@@ -1,0 +1,56 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { ScheduledEvent } from 'aws-lambda';
+import { createClients } from '../lib/aws/clients.js';
+import { systemClock } from '../lib/clock.js';
+import { lambdaConfig } from '../lib/lambda-config.js';
+import { createLogger } from '../lib/log.js';
+import { retireAll } from '../lib/retirement/retire.js';
+
+const logger = createLogger();
+const clients = createClients();
+
+/**
+ * Daily: retire the keys rotation replaced (deactivate when idle, delete later). A key still in use is
+ * held and logged for its owner, escalated once escalateAfterDays have passed.
+ */
+export const lambdaHandler = async (_event: ScheduledEvent) => {
+  const config = await lambdaConfig();
+  const results = await retireAll({ clients, clock: systemClock }, config, systemClock.now());
+  const summary = { users: results.length, deactivated: 0, deleted: 0, held: 0, escalated: 0, failed: 0 };
+  for (const result of results) {
+    if ('error' in result) {
+      summary.failed++;
+      logger.error('retirement failed', { user: result.userName, error: result.error as Error });
+      continue;
+    }
+    for (const d of result.decisions) {
+      if (d.kind === 'hold') {
+        summary.held++;
+        if (d.escalate) summary.escalated++;
+        (d.escalate ? logger.error : logger.warn).call(logger, 'replaced key still in use', {
+          user: result.userName,
+          accessKeyId: d.accessKeyId,
+          lastUsedAt: result.state.keys.find((k) => k.accessKeyId === d.accessKeyId)?.lastUsedAt,
+          escalate: d.escalate === true,
+          reason: d.reason,
+        });
+      }
+    }
+    for (const d of result.applied) {
+      if (d.kind === 'deactivate') summary.deactivated++;
+      if (d.kind === 'delete') summary.deleted++;
+      logger.info('retirement step', {
+        user: result.userName,
+        accessKeyId: d.accessKeyId,
+        kind: d.kind,
+        reason: d.reason,
+      });
+    }
+  }
+  logger.info('retirement complete', { summary });
+  if (summary.failed > 0) throw new Error(`Retirement failed for ${summary.failed} user(s); see the log.`);
+  return summary;
+};
+
+export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));
