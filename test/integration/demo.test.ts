@@ -7,7 +7,8 @@ describe('keyrot demo', () => {
     const result = await runCli('demo');
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    const [, today = '', later = '', rotation = '', after = ''] = result.stdout.split(/^== /m);
+    const [, today = '', later = '', lifecycle = ''] = result.stdout.split(/^== /m);
+    const [, day0 = '', day3 = '', day8 = '', day16 = ''] = lifecycle.split(/^-- /m);
     expect(result.stdout).toMatch(/^Started moto at http:\/\/127\.0\.0\.1:\d+; creating the demo account/);
     expect(result.stdout).toContain('Created 7 users and 8 access keys.');
     // Today nothing is due: only risks are reported.
@@ -20,16 +21,19 @@ describe('keyrot demo', () => {
     expect(later).toMatch(/log-shipper +AKIA\w+ +Inactive +100d .* +delete/);
     expect(later).toMatch(/alice \(human\) .* stale-key,unused-key +report/);
     expect(later).toMatch(/legacy-etl .* rotation blocked/);
-    // Then the due users are rotated into Secrets Manager, and only those.
-    expect(rotation).toContain(
-      '4 machine users due for rotation: ci-deploy, log-shipper, metrics-export, reporting-bot',
-    );
-    const newKeys = [
-      ...rotation.matchAll(/^(\S+): new key (AKIA\w+) is AWSCURRENT in keyrot\/\1 \(onboarded\)$/gm),
+    // Then their lifecycle: day 0 rotate, day 3 held (still used), day 8 deactivated, day 16 deleted.
+    const rotated = [
+      ...day0.matchAll(/^(\S+): new key (AKIA\w+) is AWSCURRENT in keyrot\/\1 \(onboarded\)$/gm),
     ];
-    expect(newKeys.map((m) => m[1])).toEqual(['ci-deploy', 'log-shipper', 'metrics-export', 'reporting-bot']);
-    for (const [, user, key] of newKeys) expect(after).toMatch(new RegExp(`${user} +${key} +Active +0d`));
-    expect(after).toMatch(/ci-deploy +- +- +- +- +two-active-keys +report/);
+    expect(rotated.map((m) => m[1])).toEqual(['ci-deploy', 'log-shipper', 'metrics-export', 'reporting-bot']);
+    const oldKey = /ci-deploy +AKIA\w+ +0d +- +(AKIA\w+) +pre-keyrot/.exec(day0)?.[1] ?? 'missing';
+    expect(day3).toMatch(new RegExp(`ci-deploy +${oldKey} +pre-keyrot +hold +still in use: last used`));
+    expect(day3).toMatch(/metrics-export +AKIA\w+ +pre-keyrot +wait +replaced on/);
+    expect(day8).toMatch(new RegExp(`ci-deploy +${oldKey} +pre-keyrot +deactivate +replaced on .* and idle`));
+    expect(day8).toMatch(new RegExp(`${oldKey} +pre-keyrot +Inactive .* delete in 7d`));
+    expect(day16).toMatch(new RegExp(`ci-deploy +${oldKey} +pre-keyrot +delete +inactive since`));
+    expect(day16).toMatch(/ci-deploy +AKIA\w+ +13d +- +- +- +- +- +- +nothing to retire/);
+    expect(day16).toMatch(/legacy-etl +\(no keyrot secret\)/);
     expect(result.stdout).not.toMatch(/SecretAccessKey|[A-Za-z0-9/+]{40}/);
     expect(process.env.AWS_ENDPOINT_URL).toBe(endpointBefore);
   });
