@@ -12,7 +12,7 @@ import { mapLimit } from '../lib/concurrency.js';
 import { defaultConfig } from '../lib/config.js';
 import { rotationDeps } from '../lib/rotation/deps.js';
 import { rotateUser } from '../lib/rotation/driver.js';
-import { resetEmulator, startMoto } from '../lib/testbed/moto.js';
+import { pointAwsAt, resetEmulator, startMoto } from '../lib/testbed/moto.js';
 import { type SeededKey, seedUsers } from '../lib/testbed/seed.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 100);
@@ -34,12 +34,7 @@ async function phase(names: string[], concurrency: number, mode: string, label: 
 }
 
 const emulator = await startMoto();
-Object.assign(process.env, {
-  AWS_ENDPOINT_URL: emulator.endpoint,
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  AWS_REGION: 'us-east-1',
-});
+pointAwsAt(emulator.endpoint, 'bench');
 const rows: Row[] = [];
 try {
   for (const [mode, concurrency] of [

@@ -11,7 +11,7 @@ import { mapLimit } from '../lib/concurrency.js';
 import { defaultConfig } from '../lib/config.js';
 import type { InventoryStrategy } from '../lib/inventory/types.js';
 import { scanAccount } from '../lib/scan.js';
-import { resetEmulator, startMoto } from '../lib/testbed/moto.js';
+import { pointAwsAt, resetEmulator, startMoto } from '../lib/testbed/moto.js';
 import { signWith } from '../lib/testbed/seed.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10,1000').split(',').map(Number);
@@ -78,12 +78,7 @@ async function measure(users: number, keys: number, strategy: InventoryStrategy)
 }
 
 const emulator = await startMoto();
-Object.assign(process.env, {
-  AWS_ENDPOINT_URL: emulator.endpoint,
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  AWS_REGION: 'us-east-1',
-});
+pointAwsAt(emulator.endpoint, 'bench');
 const rows: Row[] = [];
 try {
   for (const users of SIZES) {

@@ -67,6 +67,37 @@ export async function useOrStartEmulator(): Promise<Emulator> {
   return startMoto();
 }
 
+const EMULATOR_ENV = [
+  'AWS_ENDPOINT_URL',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_REGION',
+];
+
+/**
+ * Points this process's AWS SDK at an emulator with dummy credentials, so nothing can reach a real
+ * account. Returns a function that puts the environment back as it was.
+ */
+export function pointAwsAt(endpoint: string, credential = 'emulator'): () => void {
+  const saved = Object.fromEntries(EMULATOR_ENV.map((name) => [name, process.env[name]]));
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: credential,
+    AWS_SECRET_ACCESS_KEY: credential,
+    AWS_REGION: 'us-east-1',
+  });
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  return () => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
 /**
  * Clears the emulator's state: moto's accounts and regions (and its request authentication, which is
  * turned off), or LocalStack's state. Any other endpoint can't be reset, which is an error.

@@ -1,6 +1,6 @@
 import { createClients } from '../../aws/clients.js';
 import { DAY_MS } from '../../clock.js';
-import { startMoto } from '../../testbed/moto.js';
+import { pointAwsAt, startMoto } from '../../testbed/moto.js';
 import { demoAccount, seedUsers } from '../../testbed/seed.js';
 import { parseFlags } from '../args.js';
 import type { CliIo } from '../io.js';
@@ -20,29 +20,11 @@ keys are deactivated, day 16 they are deleted.
 Needs moto_server (pip install 'moto[server]'). Never touches a real AWS account.
 `;
 
-/** Variables the demo sets while it runs, so it talks only to its own emulator with dummy keys. */
-const DEMO_ENV = [
-  'AWS_ENDPOINT_URL',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_PROFILE',
-  'AWS_REGION',
-];
-
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   parseFlags('demo', argv, {});
   const emulator = await startMoto();
-  const saved = Object.fromEntries(DEMO_ENV.map((name) => [name, process.env[name]]));
+  const restoreEnv = pointAwsAt(emulator.endpoint, 'demo');
   try {
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: emulator.endpoint,
-      AWS_ACCESS_KEY_ID: 'demo',
-      AWS_SECRET_ACCESS_KEY: 'demo',
-      AWS_REGION: 'us-east-1',
-    });
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
     io.stdout(`Started moto at ${emulator.endpoint}; creating the demo account...\n`);
     const clients = createClients();
     const keys = await seedUsers(clients.iam, emulator.endpoint, demoAccount);
@@ -75,10 +57,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     }
     return Math.max(...codes);
   } finally {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    restoreEnv();
     await emulator.stop();
   }
 }
