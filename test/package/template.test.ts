@@ -17,6 +17,7 @@ type Resources = Record<string, { Type: string; Properties: Record<string, unkno
 
 describe('serverless.yml packaged with osls', () => {
   let resources: Resources;
+  let templatePath = '';
 
   beforeAll(async () => {
     const out = await mkdtemp(join(tmpdir(), 'keyrot-package-'));
@@ -29,11 +30,27 @@ describe('serverless.yml packaged with osls', () => {
       },
       timeout: 120_000,
     });
-    const template = JSON.parse(
-      await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
-    );
+    templatePath = join(out, 'cloudformation-template-update-stack.json');
+    const template = JSON.parse(await readFile(templatePath, 'utf8'));
     resources = template.Resources as Resources;
   }, 180_000);
+
+  it('passes cfn-lint', async () => {
+    // W3005: osls itself adds DependsOn to a function whose custom role it also references with GetAtt.
+    const lint = await run('cfn-lint', ['--ignore-checks', 'W3005', '--', templatePath]).catch(
+      (error: NodeJS.ErrnoException & { stdout?: string }) => {
+        if (error.code === 'ENOENT') {
+          throw new Error(
+            "cfn-lint is not installed. Install it with: pip install cfn-lint (moto's test setup brings it).",
+          );
+        }
+        throw new Error(
+          `cfn-lint found problems in the packaged template:\n${error.stdout ?? error.message}`,
+        );
+      },
+    );
+    expect(lint.stdout).toBe('');
+  });
 
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const fn = (name: string) => resources[`${name}LambdaFunction`]?.Properties ?? {};
