@@ -5,7 +5,10 @@ import type { Reporter, SerializedError, TestModule } from 'vitest/node';
  * failed (its tests never ran) and an unhandled error each count as a failure.
  */
 export default class SummaryLine implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError>,
+  ): void {
     const counts = { passed: 0, failed: unhandledErrors.length, skipped: 0, pending: 0 };
     for (const module of testModules) {
       const before = counts.failed;
@@ -13,6 +16,8 @@ export default class SummaryLine implements Reporter {
       if (module.state() === 'failed' && counts.failed === before) counts.failed += 1;
     }
     const skipped = counts.skipped + counts.pending;
-    process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+    process.stdout.write(
+      `\ntests: ${counts.passed} passed, ${counts.failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
+    );
   }
 }

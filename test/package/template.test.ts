@@ -150,4 +150,44 @@ describe('serverless.yml packaged with osls', () => {
       .filter((a) => a.startsWith('iam:'));
     expect(iamActions.every((a) => /^iam:(Get|List|Generate)/.test(a))).toBe(true);
   });
+
+  it("alarms on every function's errors and on parked failed invocations, to the alert topic", () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
+    for (const name of ['Scan', 'Rotate', 'Retire']) {
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          MetricName: 'Errors',
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: `${name}LambdaFunction` } }],
+          AlarmActions: [{ Ref: 'AlertTopic' }],
+        }),
+      );
+    }
+    expect(alarms).toContainEqual(
+      expect.objectContaining({ Namespace: 'AWS/SQS', AlarmActions: [{ Ref: 'AlertTopic' }] }),
+    );
+    expect(ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  });
+
+  it('parks failed scheduled invocations in an encrypted queue the functions may write to', () => {
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
+    expect(configs.map((c) => c.FunctionName)).toEqual([
+      { Ref: 'ScanLambdaFunction' },
+      { Ref: 'RetireLambdaFunction' },
+    ]);
+    for (const c of configs) {
+      expect(c.DestinationConfig).toEqual({
+        OnFailure: { Destination: { 'Fn::GetAtt': ['FailedInvocations', 'Arn'] } },
+      });
+    }
+    for (const role of ['ScanRole', 'RetireRole']) {
+      expect(statementsOf(role)).toContainEqual(
+        expect.objectContaining({
+          Action: 'sqs:SendMessage',
+          Resource: { 'Fn::GetAtt': ['FailedInvocations', 'Arn'] },
+        }),
+      );
+    }
+    expect(resources.FailedInvocations?.Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    expect(resources.AlertTopic?.Properties).toMatchObject({ KmsMasterKeyId: 'alias/aws/sns' });
+  });
 });
