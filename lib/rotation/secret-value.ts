@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * The secret's value: a valid `credential_process` document (Version, AccessKeyId, SecretAccessKey)
@@ -6,9 +6,9 @@ import { z } from 'zod';
  */
 const secretValueSchema = z.object({
   Version: z.literal(1),
-  AccessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/),
-  SecretAccessKey: z.string().min(1),
-  UserName: z.string().min(1),
+  AccessKeyId: z.string().check(z.regex(/^[A-Z0-9]{16,128}$/)),
+  SecretAccessKey: z.string().check(z.minLength(1)),
+  UserName: z.string().check(z.minLength(1)),
   CreatedAt: z.string(),
 });
 
@@ -22,7 +22,7 @@ export function formatSecretValue(value: SecretValue): string {
 export function parseSecretValue(text: string | undefined): SecretValue | undefined {
   if (text === undefined) return undefined;
   try {
-    const parsed = secretValueSchema.safeParse(JSON.parse(text));
+    const parsed = z.safeParse(secretValueSchema, JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import type { $ZodIssue } from 'zod/v4/core';
 import type { Target, TargetDeps, TargetFactory } from './target.js';
 
 /** A target as configured: its type, a name unique for the user, and the type's own options. */
@@ -41,13 +42,11 @@ export function createRegistry(factories: readonly TargetFactory[]): TargetRegis
           problems.push(`${at}.type: unknown target type "${spec.type}"; known types: ${known()}`);
           return;
         }
-        const result = factory.options.safeParse(spec.options);
+        const result = z.safeParse(factory.options, spec.options);
         if (!result.success) {
-          for (const issue of result.error.issues) {
-            problems.push(
-              `${at}${issue.path.length > 0 ? `.${issue.path.join('.')}` : ''}: ${issue.message}`,
-            );
-          }
+          const allowed = Object.keys((factory.options._zod.def as { shape?: object }).shape ?? {});
+          for (const issue of result.error.issues)
+            problems.push(describeOption(issue, at, spec.options, allowed));
         }
       });
       return problems;
@@ -56,9 +55,28 @@ export function createRegistry(factories: readonly TargetFactory[]): TargetRegis
       const factory = byType.get(spec.type);
       if (factory === undefined)
         throw new Error(`unknown target type "${spec.type}"; known types: ${known()}`);
-      return factory.create(spec.name, factory.options.parse(spec.options), deps);
+      return factory.create(spec.name, z.parse(factory.options, spec.options), deps);
     },
   };
+}
+
+/** One problem with a target's options, in the words a user needs to fix it. */
+function describeOption(issue: $ZodIssue, at: string, options: unknown, allowed: string[]): string {
+  const field = `${at}${issue.path.length > 0 ? `.${issue.path.join('.')}` : ''}`;
+  let value: unknown = options;
+  for (const key of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key];
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys
+        .map((key) => `${at}.${key}: unknown option; allowed: ${allowed.join(', ')}`)
+        .join('\n  - ');
+    case 'invalid_type':
+      return `${field}: expected ${issue.expected}, got ${value === undefined ? 'nothing (it is required)' : JSON.stringify(value)}`;
+    case 'invalid_format':
+      return `${field}: ${JSON.stringify(value)} does not match ${'pattern' in issue ? issue.pattern : issue.format}`;
+    default:
+      return `${field}: ${issue.message} (got ${JSON.stringify(value)})`;
+  }
 }
 
 /** The target types keyrot ships with. The adapters (GitHub Actions, GitLab, ...) come next. */
@@ -67,6 +85,10 @@ export const builtInTargets: readonly TargetFactory[] = [];
 export const defaultRegistry: TargetRegistry = createRegistry(builtInTargets);
 
 /** The raw shape of one configured target before its type checks its options. */
-export const targetSpecSchema = z
-  .looseObject({ type: z.string().min(1), name: z.string().min(1).max(64) })
-  .transform(({ type, name, ...options }): TargetSpec => ({ type, name, options }));
+export const targetSpecSchema = z.pipe(
+  z.looseObject({
+    type: z.string().check(z.minLength(1)),
+    name: z.string().check(z.minLength(1), z.maxLength(64)),
+  }),
+  z.transform(({ type, name, ...options }): TargetSpec => ({ type, name, options })),
+);

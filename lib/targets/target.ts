@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { $ZodType } from 'zod/v4/core';
 
 /** The new key, as handed to a target. Adapters must never log it. */
 export interface PushedCredential {
@@ -28,6 +28,7 @@ export interface TargetDeps {
 export interface TargetFactory<Options = unknown> {
   type: string;
   description: string;
-  options: z.ZodType<Options>;
+  /** Any zod schema (zod/mini or classic); strict, so a typo in the config is an error. */
+  options: $ZodType<Options>;
   create(name: string, options: Options, deps: TargetDeps): Target;
 }
