@@ -22,7 +22,11 @@ function initMs(file: string): number {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const ms = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: {
+        ...process.env,
+        AWS_REGION: 'us-east-1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
     });
     times.push(Number(ms.toString()));
   }
@@ -53,12 +57,18 @@ for (const name of FUNCTIONS) {
 }
 
 console.log(`keyrot bundle benchmark: node ${process.version}, median of ${RUNS} fresh-process imports\n`);
-console.log('| function | bundle (minified) | zipped | init, bundled | init, unbundled | bundled is faster by |');
+console.log(
+  '| function | bundle (minified) | zipped | init, bundled | init, unbundled | bundled is faster by |',
+);
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.name} | ${(r.bytes / 1024).toFixed(0)} KB | ${(r.zipped / 1024).toFixed(0)} KB | ${r.bundled.toFixed(0)} ms | ${r.unbundled.toFixed(0)} ms | ${(r.unbundled / r.bundled).toFixed(1)}× |`);
+  console.log(
+    `| ${r.name} | ${(r.bytes / 1024).toFixed(0)} KB | ${(r.zipped / 1024).toFixed(0)} KB | ${r.bundled.toFixed(0)} ms | ${r.unbundled.toFixed(0)} ms | ${(r.unbundled / r.bundled).toFixed(1)}× |`,
+  );
 }
 const over = rows.filter((r) => r.bytes > LIMIT).map((r) => r.name);
 const slow = rows.filter((r) => r.unbundled / r.bundled < 2).map((r) => r.name);
-console.log(`\nsize target ≤ 400 KB: ${over.length ? `MISSED by ${over.join(', ')}` : 'met'}; init target ≥ 2× faster: ${slow.length ? `MISSED by ${slow.join(', ')}` : 'met'}`);
+console.log(
+  `\nsize target ≤ 400 KB: ${over.length ? `MISSED by ${over.join(', ')}` : 'met'}; init target ≥ 2× faster: ${slow.length ? `MISSED by ${slow.join(', ')}` : 'met'}`,
+);
 process.exitCode = over.length || slow.length ? 1 : 0;

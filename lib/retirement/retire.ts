@@ -1,16 +1,12 @@
 import { DeleteAccessKeyCommand, paginateListUsers, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import {
-  GetSecretValueCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
 import { listAccessKeys, withLastUse } from '../inventory/per-user.js';
 import { isMachineUser } from '../policy/plan.js';
 import { pathOfArn, secretNameFor } from '../rotation/driver.js';
 import { describeSecret, type SecretSnapshot, STAGE, versionWith } from '../rotation/secret-state.js';
-import { parseSecretValue } from '../rotation/secret-value.js';
+import { readCredential } from '../rotation/secret-value.js';
 import type { RotationDeps } from '../rotation/steps.js';
 import { planRetirement, type RetireDecision, type RetireKey, type RetireState } from './plan.js';
 
@@ -39,16 +35,7 @@ async function keyIn(
   secretId: string,
   versionId: string | undefined,
 ): Promise<string | undefined> {
-  if (versionId === undefined) return undefined;
-  try {
-    const { SecretString } = await deps.clients.secrets.send(
-      new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }),
-    );
-    return parseSecretValue(SecretString)?.AccessKeyId;
-  } catch (error) {
-    if (errorName(error) === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
+  return (await readCredential(deps.clients.secrets, secretId, versionId))?.AccessKeyId;
 }
 
 function datesFromTags(tags: Record<string, string>, prefix: string): Record<string, Date> {

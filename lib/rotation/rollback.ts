@@ -1,16 +1,12 @@
 import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import {
-  GetSecretValueCommand,
-  TagResourceCommand,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.js';
 import { KeyrotError, NotManagedError } from '../errors.js';
 import { listAccessKeys } from '../inventory/per-user.js';
 import { forgetKey } from '../retirement/retire.js';
 import { secretNameFor } from './driver.js';
 import { describeSecret, STAGE, TAG, unfinishedToken, versionWith } from './secret-state.js';
-import { parseSecretValue } from './secret-value.js';
+import { readCredential } from './secret-value.js';
 import { type RotationDeps, setSecret } from './steps.js';
 
 export interface RollbackResult {
@@ -46,13 +42,7 @@ export async function rollbackUser(
   }
   const current = versionWith(snapshot, STAGE.current);
   const previous = versionWith(snapshot, STAGE.previous);
-  const read = async (versionId: string | undefined) =>
-    versionId === undefined
-      ? undefined
-      : parseSecretValue(
-          (await secrets.send(new GetSecretValueCommand({ SecretId: snapshot.arn, VersionId: versionId })))
-            .SecretString,
-        );
+  const read = (versionId: string | undefined) => readCredential(secrets, snapshot.arn, versionId);
 
   // A rollback that moved AWSCURRENT but crashed before recording the cut-over: finish it, don't flip back.
   if (

@@ -1,4 +1,7 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
+import { errorName } from '../aws/errors.js';
+import { KeyrotError } from '../errors.js';
 
 /**
  * The secret's value: a valid `credential_process` document (Version, AccessKeyId, SecretAccessKey)
@@ -26,5 +29,30 @@ export function parseSecretValue(text: string | undefined): SecretValue | undefi
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The keyrot credential stored in one version of a secret; undefined when there is no such version or
+ * it has no value yet (a Secrets Manager stub). A value that is not a keyrot credential is an error:
+ * nothing is decided on a secret keyrot does not understand.
+ */
+export async function readCredential(
+  secrets: SecretsManagerClient,
+  secretId: string,
+  versionId: string | undefined,
+): Promise<SecretValue | undefined> {
+  if (versionId === undefined) return undefined;
+  try {
+    const { SecretString } = await secrets.send(
+      new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }),
+    );
+    const value = parseSecretValue(SecretString);
+    if (value === undefined)
+      throw new KeyrotError(`Version ${versionId} of ${secretId} does not hold a keyrot credential.`);
+    return value;
+  } catch (error) {
+    if (errorName(error) === 'ResourceNotFoundException') return undefined;
+    throw error;
   }
 }

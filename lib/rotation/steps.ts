@@ -1,6 +1,5 @@
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand } from '@aws-sdk/client-iam';
 import {
-  GetSecretValueCommand,
   PutSecretValueCommand,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
@@ -28,7 +27,7 @@ import {
   TAG,
   versionWith,
 } from './secret-state.js';
-import { formatSecretValue, parseSecretValue, type SecretValue } from './secret-value.js';
+import { formatSecretValue, readCredential, type SecretValue } from './secret-value.js';
 
 export interface RotationDeps {
   clients: Pick<AwsClients, 'iam' | 'secrets' | 'stsWith'>;
@@ -61,23 +60,12 @@ function userOf(snapshot: SecretSnapshot): string {
 }
 
 /** A stored version's value, or undefined when the version has no value (or does not exist). */
-async function readValue(
+function readValue(
   deps: RotationDeps,
   secretId: string,
   versionId: string,
 ): Promise<SecretValue | undefined> {
-  try {
-    const { SecretString } = await deps.clients.secrets.send(
-      new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }),
-    );
-    const value = parseSecretValue(SecretString);
-    if (value === undefined)
-      throw new KeyrotError(`Version ${versionId} of ${secretId} does not hold a keyrot credential.`);
-    return value;
-  } catch (error) {
-    if (errorName(error) === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
+  return readCredential(deps.clients.secrets, secretId, versionId);
 }
 
 /** Key ids stored in the secret's current and pending versions (read, never taken from tags). */

@@ -133,10 +133,12 @@ describe('serverless.yml packaged with osls', () => {
       for (const statement of statementsOf(role)) {
         const acts = actions(statement);
         if (acts.some((a) => /^iam:(Create|Delete|Update)/.test(a))) {
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
           expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
         }
         if (acts.some((a) => a.startsWith('secretsmanager:'))) {
           expect(resourceText(statement)).toBe(
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
             '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
           );
         }
