@@ -74,6 +74,11 @@ export const configSchema = z.strictObject({
     z.string().check(z.regex(/^[\w/+=.@-]+$/, { error: 'may hold only letters, digits and /_+=.@-' })),
     'keyrot/',
   ),
+  /**
+   * A customer-managed KMS key (id, ARN or alias) that encrypts machine users' secrets. Unset, Secrets
+   * Manager uses its AWS-managed key. Deployed, set serverless.yml's SecretKmsKeyArn to the same key.
+   */
+  secretKmsKeyId: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
   inventory: z.prefault(inventorySchema, {}),
   policy: z.prefault(policySchema, {}),
   rotation: z.prefault(rotationSchema, {}),

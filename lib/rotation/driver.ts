@@ -1,5 +1,5 @@
 import { GetUserCommand } from '@aws-sdk/client-iam';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, type CreateSecretCommandInput } from '@aws-sdk/client-secrets-manager';
 import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
 import { NotManagedError } from '../errors.js';
@@ -30,6 +30,23 @@ export interface RotationResult {
 
 export function secretNameFor(config: Pick<Config, 'secretPrefix'>, userName: string): string {
   return `${config.secretPrefix}${userName}`;
+}
+
+/** What onboarding creates: the user's secret, tagged as keyrot's, encrypted with the configured key. */
+export function createSecretInput(
+  config: Pick<Config, 'secretPrefix' | 'secretKmsKeyId'>,
+  userName: string,
+  userArn: string,
+): CreateSecretCommandInput {
+  return {
+    Name: secretNameFor(config, userName),
+    Description: `Access key of the IAM machine user ${userName}, rotated by keyrot`,
+    Tags: [
+      { Key: TAG.user, Value: userName },
+      { Key: TAG.userArn, Value: userArn },
+    ],
+    ...(config.secretKmsKeyId ? { KmsKeyId: config.secretKmsKeyId } : {}),
+  };
 }
 
 /** The IAM path in a user ARN (arn:aws:iam::1:user/machine/ci/name -> /machine/ci/). */
@@ -107,14 +124,7 @@ async function secretFor(
   requireMachineUser(config, userName, user?.Path ?? '/');
   try {
     const createdSecret = await deps.clients.secrets.send(
-      new CreateSecretCommand({
-        Name: name,
-        Description: `Access key of the IAM machine user ${userName}, rotated by keyrot`,
-        Tags: [
-          { Key: TAG.user, Value: userName },
-          { Key: TAG.userArn, Value: user?.Arn ?? '' },
-        ],
-      }),
+      new CreateSecretCommand(createSecretInput(config, userName, user?.Arn ?? '')),
     );
     const snapshot: SecretSnapshot = {
       arn: createdSecret.ARN ?? '',

@@ -6,8 +6,8 @@ import {
 import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
 import type { Plan } from '../policy/plan.js';
-import { secretNameFor } from './driver.js';
-import { describeSecret, TAG } from './secret-state.js';
+import { createSecretInput, secretNameFor } from './driver.js';
+import { describeSecret } from './secret-state.js';
 
 export type StartOutcome = 'started' | 'onboarded' | 'in-progress' | 'failed';
 
@@ -47,14 +47,7 @@ export async function startRotations(
       } catch (error) {
         if (errorName(error) !== 'ResourceNotFoundException') throw error;
         await secrets.send(
-          new CreateSecretCommand({
-            Name: secretName,
-            Description: `Access key of the IAM machine user ${userName}, rotated by keyrot`,
-            Tags: [
-              { Key: TAG.user, Value: userName },
-              { Key: TAG.userArn, Value: users.get(userName)?.arn ?? '' },
-            ],
-          }),
+          new CreateSecretCommand(createSecretInput(config, userName, users.get(userName)?.arn ?? '')),
         );
         outcome = 'onboarded';
       }

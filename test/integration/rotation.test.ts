@@ -1,4 +1,6 @@
 import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createClients } from '../../lib/aws/clients.js';
 import { mapLimit } from '../../lib/concurrency.js';
@@ -97,6 +99,28 @@ describe('rotation on moto', () => {
     await expect(rotateUser(depsAt(), defaultConfig, 'alice')).rejects.toBeInstanceOf(NotManagedError);
     expect(await keyIds(clients, 'alice')).toEqual(before);
     expect(await secretNames(clients)).toEqual(['keyrot/ci-deploy']);
+  });
+});
+
+describe('secrets encrypted with a customer-managed KMS key', () => {
+  it('onboards into a secret under the configured key, and rotation reads and writes through it', async () => {
+    const kms = new KMSClient({});
+    const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: 'keyrot test key' }));
+    const config = { ...defaultConfig, secretKmsKeyId: KeyMetadata?.Arn ?? '' };
+    await seedOne('encrypted');
+    const result = await rotateUser(
+      rotationDeps(clients, manualClock(new Date()), config),
+      config,
+      'encrypted',
+    );
+    const { KmsKeyId } = await clients.secrets.send(
+      new DescribeSecretCommand({ SecretId: 'keyrot/encrypted' }),
+    );
+    expect(KmsKeyId).toBe(KeyMetadata?.Arn);
+    expect((await stageValue(clients, 'keyrot/encrypted', 'AWSCURRENT'))?.AccessKeyId).toBe(
+      result.accessKeyId,
+    );
+    kms.destroy();
   });
 });
 

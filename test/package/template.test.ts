@@ -13,6 +13,9 @@ interface Statement {
   Action: string | string[];
   Resource: unknown;
 }
+interface KmsCondition {
+  StringEquals: Record<string, unknown>;
+}
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
 describe('serverless.yml packaged with osls', () => {
@@ -59,7 +62,10 @@ describe('serverless.yml packaged with osls', () => {
       | { Policies?: Array<{ PolicyDocument: { Statement: Statement[] } }> }
       | undefined;
     if (properties?.Policies === undefined) throw new Error(`the template has no role ${role} with policies`);
-    return properties.Policies.flatMap((p) => p.PolicyDocument.Statement);
+    // A statement under Fn::If [condition, statement, AWS::NoValue] is checked as if the condition held.
+    const unwrap = (s: Statement | { 'Fn::If': [string, Statement, unknown] }) =>
+      'Fn::If' in s ? s['Fn::If'][1] : s;
+    return properties.Policies.flatMap((p) => p.PolicyDocument.Statement.map(unwrap));
   };
   const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
   const resourceText = (s: Statement) => JSON.stringify(s.Resource);
@@ -172,9 +178,10 @@ describe('serverless.yml packaged with osls', () => {
 
   it('parks failed scheduled invocations in an encrypted queue the functions may write to', () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
-    expect(configs.map((c) => c.FunctionName)).toEqual([
-      { Ref: 'ScanLambdaFunction' },
-      { Ref: 'RetireLambdaFunction' },
+    // osls emits these in no fixed order.
+    expect(configs.map((c) => JSON.stringify(c.FunctionName)).sort()).toEqual([
+      JSON.stringify({ Ref: 'RetireLambdaFunction' }),
+      JSON.stringify({ Ref: 'ScanLambdaFunction' }),
     ]);
     for (const c of configs) {
       expect(c.DestinationConfig).toEqual({
@@ -191,5 +198,22 @@ describe('serverless.yml packaged with osls', () => {
     }
     expect(resources.FailedInvocations?.Properties).toMatchObject({ SqsManagedSseEnabled: true });
     expect(resources.AlertTopic?.Properties).toMatchObject({ KmsMasterKeyId: 'alias/aws/sns' });
+  });
+
+  it('uses a customer-managed KMS key only when one is given, only through Secrets Manager, and only for rotate and retire', () => {
+    for (const role of ['RotateRole', 'RetireRole']) {
+      const kms = statementsOf(role).find((st) => st.Sid === 'SecretKmsKey') as
+        | (Statement & { Condition: KmsCondition })
+        | undefined;
+      expect(kms).toMatchObject({
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { Ref: 'SecretKmsKeyArn' },
+      });
+      expect(kms?.Condition.StringEquals['kms:ViaService']).toEqual({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+        'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com',
+      });
+    }
+    expect(statementsOf('ScanRole').some((st) => actions(st).some((a) => a.startsWith('kms:')))).toBe(false);
   });
 });

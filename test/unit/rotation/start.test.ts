@@ -100,4 +100,14 @@ describe('startRotations', () => {
       { userName: 'c', secretName: 'keyrot/c', outcome: 'started' },
     ]);
   });
+
+  it('encrypts a new secret with the configured customer-managed KMS key', async () => {
+    secrets.on(DescribeSecretCommand).rejects(awsError('ResourceNotFoundException', 400));
+    const config = { ...defaultConfig, secretKmsKeyId: 'alias/keyrot' };
+    await startRotations(new SecretsManagerClient({}), due('ci'), config, LAMBDA);
+    expect(secrets).toHaveReceivedCommandWith(CreateSecretCommand, {
+      Name: 'keyrot/ci',
+      KmsKeyId: 'alias/keyrot',
+    });
+  });
 });
