@@ -1,12 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 
-/** The logging calls lib code may make. Lambda passes a Powertools Logger; tests pass a fake. */
-export interface Log {
-  info(message: string, ...extra: object[]): void;
-  warn(message: string, ...extra: object[]): void;
-  error(message: string, ...extra: object[]): void;
-}
-
 const SECRET_KEYS =
   /secretaccesskey|secret_access_key|secretstring|secretbinary|sessiontoken|password|authorization|^token$/i;
 /** 40 characters of the base64 alphabet standing alone: the shape of an AWS secret access key. */
