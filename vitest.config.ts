@@ -28,7 +28,14 @@ export default defineConfig({
       {
         extends: true,
         // Packages serverless.yml with osls (offline) and checks the CloudFormation it generates.
-        test: { name: 'package', include: ['test/package/**/*.test.ts'], testTimeout: 30_000 },
+        test: {
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
+          globalSetup: ['test/helpers/package-global-setup.ts'],
+          setupFiles: ['test/helpers/unit-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
       },
       {
         extends: true,

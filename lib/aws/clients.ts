@@ -2,7 +2,12 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { InitializeMiddleware, MetadataBearer, RetryStrategyV2 } from '@smithy/types';
+import type {
+  AwsCredentialIdentity,
+  InitializeMiddleware,
+  MetadataBearer,
+  RetryStrategyV2,
+} from '@smithy/types';
 import { AdaptiveRetryStrategy } from '@smithy/util-retry';
 
 /** The AWS clients keyrot uses, built once and passed into lib functions as `deps`. */
@@ -24,7 +29,12 @@ export interface ClientOptions {
   /** Counts every command sent, by operation name (benchmarks and tests). */
   callCounter?: CallCounter;
   /** Replaces the HTTP handler (tests use it to inject throttling or failures below the SDK). */
-  requestHandler?: NodeHttpHandler | { handle: NodeHttpHandler['handle'] };
+  requestHandler?:
+    | NodeHttpHandler
+    | {
+        handle: NodeHttpHandler['handle'];
+      } /** Signs with these instead of the default provider chain (an assumed role, for example). */;
+  credentials?: AwsCredentialIdentity;
 }
 
 /** Operation name -> number of calls. Pages and retries of one call count once per page. */
@@ -82,6 +92,7 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     retryMode: 'adaptive',
     ...(options.retryStrategy ? { retryStrategy: options.retryStrategy } : {}),
     requestHandler: options.requestHandler ?? newHttpHandler(),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   };
   const iam = new IAMClient({
     ...common,

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { delimiter } from 'node:path';
 import { KeyrotError } from '../errors.js';
 
 /** A local AWS emulator: the endpoint to point SDK clients at, and how to stop it. */
@@ -12,14 +13,27 @@ export interface Emulator {
 export const MOTO_INSTALL_HINT =
   "moto_server is not installed. Install it with: pip install 'moto[server]'  (Python 3.9+), or point AWS_ENDPOINT_URL at a running emulator.";
 
+export interface StartMotoOptions {
+  timeoutMs?: number;
+  /**
+   * A directory put first on moto's PYTHONPATH: a `sitecustomize.py` there is loaded when moto starts
+   * (the least-privilege test uses one that makes moto's IAM checks resource-scoped).
+   */
+  pythonPath?: string;
+}
+
 /**
  * Starts `moto_server` on a free loopback port (moto binds port 0 and prints the port it got, so there
  * is no race for a port), with AWS-managed IAM policies loaded. Fails with the install command when
  * moto_server is missing; never falls back to anything silently.
  */
-export async function startMoto(options: { timeoutMs?: number } = {}): Promise<Emulator> {
+export async function startMoto(options: StartMotoOptions = {}): Promise<Emulator> {
+  const env: NodeJS.ProcessEnv = { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' };
+  if (options.pythonPath) {
+    env.PYTHONPATH = [options.pythonPath, process.env.PYTHONPATH].filter(Boolean).join(delimiter);
+  }
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], {
-    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const endpoint = await new Promise<string>((resolve, reject) => {

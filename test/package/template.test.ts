@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -23,20 +22,10 @@ describe('serverless.yml packaged with osls', () => {
   let templatePath = '';
 
   beforeAll(async () => {
-    const out = await mkdtemp(join(tmpdir(), 'keyrot-package-'));
-    await run('npx', ['osls', 'package', '--stage', 'ci', '--package', out], {
-      env: {
-        ...process.env,
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        AWS_ENDPOINT_URL: '',
-      },
-      timeout: 120_000,
-    });
-    templatePath = join(out, 'cloudformation-template-update-stack.json');
+    templatePath = join(inject('packagedDir'), 'cloudformation-template-update-stack.json');
     const template = JSON.parse(await readFile(templatePath, 'utf8'));
     resources = template.Resources as Resources;
-  }, 180_000);
+  });
 
   it('passes cfn-lint', async () => {
     // W3005: osls itself adds DependsOn to a function whose custom role it also references with GetAtt.
