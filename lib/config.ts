@@ -1,6 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod/mini';
 import type { $ZodIssue, $ZodType } from 'zod/v4/core';
 import { ConfigError } from './errors.js';
@@ -117,14 +115,10 @@ export function parseConfig(
   );
 }
 
-/** Reads and validates a config file (.yaml, .yml or .json). */
-export async function loadConfigFile(
-  path: string,
-  registry: TargetRegistry = defaultRegistry,
-): Promise<Config> {
-  let text: string;
+/** A config file's text; a file that can't be read is a ConfigError naming it. */
+export async function readConfigText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
     throw new ConfigError(
@@ -134,16 +128,32 @@ export async function loadConfigFile(
       },
     );
   }
-  let document: unknown;
+}
+
+/** Parses config text with `parse` (JSON or YAML, as `format` names it); a syntax error names the file. */
+export function parseConfigText(
+  text: string,
+  path: string,
+  format: 'JSON' | 'YAML',
+  parse: (text: string) => unknown,
+): unknown {
   try {
-    document = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+    return parse(text);
   } catch (error) {
     const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new ConfigError(`${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${detail}`, {
-      cause: error,
-    });
+    throw new ConfigError(`${path} is not valid ${format}: ${detail}`, { cause: error });
   }
-  return parseConfig(document, path, registry);
+}
+
+/**
+ * Reads and validates a JSON config file. The Lambda functions use this: they read the JSON that
+ * `osls package` writes from the YAML config, so no YAML parser ships in their bundles.
+ */
+export async function loadJsonConfigFile(
+  path: string,
+  registry: TargetRegistry = defaultRegistry,
+): Promise<Config> {
+  return parseConfig(parseConfigText(await readConfigText(path), path, 'JSON', JSON.parse), path, registry);
 }
 
 function describeIssue(issue: $ZodIssue, document: unknown): string {

@@ -1,4 +1,5 @@
-import { type Config, defaultConfig, loadConfigFile } from '../config.js';
+import { type Config, defaultConfig } from '../config.js';
+import { loadConfigFile } from '../config-file.js';
 
 /** The config from --config, else KEYROT_CONFIG_FILE, else the defaults. */
 export async function resolveConfig(flag: string | undefined): Promise<{ config: Config; source: string }> {

@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { readZip } from '../helpers/zip.js';
 
 const run = promisify(execFile);
 
@@ -66,7 +69,7 @@ describe('serverless.yml packaged with osls', () => {
       Role: { 'Fn::GetAtt': ['ScanRole', 'Arn'] },
       Environment: {
         Variables: {
-          KEYROT_CONFIG_FILE: 'keyrot.config.yaml',
+          KEYROT_CONFIG_FILE: 'dist/keyrot.config.json',
           ROTATE_FUNCTION_ARN: { 'Fn::GetAtt': ['RotateLambdaFunction', 'Arn'] },
         },
       },
@@ -205,4 +208,48 @@ describe('serverless.yml packaged with osls', () => {
     }
     expect(statementsOf('ScanRole').some((st) => actions(st).some((a) => a.startsWith('kms:')))).toBe(false);
   });
+
+  it.each(['scan', 'rotate', 'retire'])(
+    '%s.zip: one bundle of at most 400 KB, its source map, and the validated config as JSON',
+    async (name) => {
+      const files = await readZip(join(inject('packagedDir'), `${name}.zip`));
+      expect([...files.keys()].sort()).toEqual([
+        'dist/keyrot.config.json',
+        `functions/${name}.mjs`,
+        `functions/${name}.mjs.map`,
+      ]);
+      expect(files.get(`functions/${name}.mjs`)?.length).toBeLessThanOrEqual(400 * 1024);
+      const shipped = JSON.parse(files.get('dist/keyrot.config.json')?.toString() ?? '');
+      expect(shipped).toEqual(parseYaml(await readFile('keyrot.config.yaml', 'utf8')));
+      // No YAML parser inside: the functions read JSON.
+      expect(files.get(`functions/${name}.mjs`)?.toString()).not.toContain('YAMLParseError');
+    },
+  );
+
+  it('stops packaging, naming the field, when the config is invalid', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyrot-bad-config-'));
+    const bad = join(dir, 'keyrot.config.yaml');
+    await writeFile(bad, 'policy:\n  maxKeyAgeDays: 0\n');
+    const out = join(dir, 'package');
+    const failure = await run(
+      'npx',
+      ['osls', 'package', '--stage', 'ci', '--package', out, `--param=configFile=${bad}`],
+      {
+        env: {
+          ...process.env,
+          SLS_TELEMETRY_DISABLED: '1',
+          SLS_NOTIFICATIONS_MODE: 'off',
+          AWS_ENDPOINT_URL: '',
+        },
+      },
+    ).then(
+      () => undefined,
+      (error: { code?: number; stdout?: string; stderr?: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(`${failure?.stdout}${failure?.stderr}`).toContain(
+      'policy.maxKeyAgeDays: 0 is out of range; use a whole number from 1 to 3650',
+    );
+    expect(await readdir(dir)).toEqual(['keyrot.config.yaml']);
+  }, 60_000);
 });

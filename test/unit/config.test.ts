@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, loadConfigFile, parseConfig } from '../../lib/config.js';
+import { defaultConfig, loadJsonConfigFile, parseConfig } from '../../lib/config.js';
+import { loadConfigFile } from '../../lib/config-file.js';
 import { ConfigError } from '../../lib/errors.js';
 
 const write = async (name: string, text: string) => {
@@ -109,6 +110,13 @@ describe('loadConfigFile', () => {
     const json = await write('bad.json', '{"policy": ');
     await expect(loadConfigFile(yaml)).rejects.toThrow(new RegExp(`^${yaml} is not valid YAML: `));
     await expect(loadConfigFile(json)).rejects.toThrow(new RegExp(`^${json} is not valid JSON: `));
+  });
+
+  it('loadJsonConfigFile (the Lambda functions) reads JSON only', async () => {
+    const json = await write('lambda.json', '{"policy": {"deleteAfterDays": 3}}');
+    const yaml = await write('lambda.yaml', 'policy:\n  deleteAfterDays: 3\n');
+    expect((await loadJsonConfigFile(json)).policy.deleteAfterDays).toBe(3);
+    await expect(loadJsonConfigFile(yaml)).rejects.toThrow(new RegExp(`^${yaml} is not valid JSON: `));
   });
 
   it('names the file in schema errors', async () => {

@@ -135,11 +135,21 @@ describe('scan handler', () => {
 
   it('fails every invocation, changing nothing, when the packaged config is invalid', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'keyrot-'));
-    await writeFile(join(dir, 'keyrot.yaml'), 'policy:\n  maxKeyAgeDays: -1\n');
-    vi.stubEnv('KEYROT_CONFIG_FILE', join(dir, 'keyrot.yaml'));
+    await writeFile(join(dir, 'keyrot.config.json'), '{"policy": {"maxKeyAgeDays": -1}}');
+    vi.stubEnv('KEYROT_CONFIG_FILE', join(dir, 'keyrot.config.json'));
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const { handler } = await import('../../../functions/scan.js');
     await expect(handler(event, context)).rejects.toThrow(/policy\.maxKeyAgeDays: -1 is out of range/);
+    expect(iam.calls()).toHaveLength(0);
+  });
+
+  it('refuses a YAML config: the functions read the JSON that packaging writes', async () => {
+    vi.stubEnv('KEYROT_CONFIG_FILE', 'keyrot.config.yaml');
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const { handler } = await import('../../../functions/scan.js');
+    await expect(handler(event, context)).rejects.toThrow(
+      'KEYROT_CONFIG_FILE is keyrot.config.yaml, but the functions read JSON only.',
+    );
     expect(iam.calls()).toHaveLength(0);
   });
 });
