@@ -1,7 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { ScheduledEvent } from 'aws-lambda';
-import { createClients } from '../lib/aws/clients.js';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { retirementAlerts } from '../lib/alerts/alerts.js';
+import { userOwners } from '../lib/alerts/owners.js';
+import { publishAlerts } from '../lib/alerts/sns.js';
+import { createClients, createSnsClient } from '../lib/aws/clients.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger } from '../lib/log.js';
@@ -9,12 +12,15 @@ import { retireAll } from '../lib/retirement/retire.js';
 
 const logger = createLogger();
 const clients = createClients();
+const sns = createSnsClient();
+/** The alert topic; serverless.yml sets it. Without it, alerts are only logged. */
+const alertTopicArn = process.env.ALERT_TOPIC_ARN || undefined;
 
 /**
  * Daily: retire the keys rotation replaced (deactivate when idle, delete later). A key still in use is
  * held and logged for its owner, escalated once escalateAfterDays have passed.
  */
-export const lambdaHandler = async (_event: ScheduledEvent) => {
+export const lambdaHandler = async (_event: ScheduledEvent, context: Context) => {
   const config = await lambdaConfig();
   const results = await retireAll({ clients, clock: systemClock }, config, systemClock.now());
   const summary = { users: results.length, deactivated: 0, deleted: 0, held: 0, escalated: 0, failed: 0 };
@@ -48,9 +54,27 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
       });
     }
   }
-  logger.info('retirement complete', { summary });
+  const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
+  const unowned = retirementAlerts(accountId, results);
+  const owners = await userOwners(
+    clients.iam,
+    unowned.flatMap((a) => (a.userName ? [a.userName] : [])),
+    config.ownerTag,
+  );
+  const alerts = retirementAlerts(accountId, results, owners);
+  // Alerts that could not be published fail the invocation (Lambda retries it; a rerun is safe),
+  // after the summary is logged.
+  const delivery = alertTopicArn
+    ? await publishAlerts(sns, alertTopicArn, alerts).then(
+        (count) => ({ count }),
+        (error: unknown) => ({ count: 0, error }),
+      )
+    : { count: 0 };
+  const complete = { ...summary, alerts: alerts.length, alertsPublished: delivery.count };
+  logger.info('retirement complete', { summary: complete });
   if (summary.failed > 0) throw new Error(`Retirement failed for ${summary.failed} user(s); see the log.`);
-  return summary;
+  if ('error' in delivery) throw delivery.error;
+  return complete;
 };
 
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

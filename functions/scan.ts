@@ -1,7 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
-import { createClients } from '../lib/aws/clients.js';
+import { scanAlerts } from '../lib/alerts/alerts.js';
+import { publishAlerts } from '../lib/alerts/sns.js';
+import { createClients, createSnsClient } from '../lib/aws/clients.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger } from '../lib/log.js';
@@ -12,6 +14,9 @@ const logger = createLogger();
 const clients = createClients();
 /** The rotate function; serverless.yml sets it. Without it the scan only reports. */
 const rotateFunctionArn = process.env.ROTATE_FUNCTION_ARN || undefined;
+const sns = createSnsClient();
+/** The alert topic; serverless.yml sets it. Without it, findings are only logged. */
+const alertTopicArn = process.env.ALERT_TOPIC_ARN || undefined;
 
 /**
  * EventBridge schedule -> inventory and plan of the account -> Secrets Manager rotations started for
@@ -38,8 +43,19 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
     rotationsInProgress: rotations.filter((r) => r.outcome === 'in-progress').length,
     rotationsFailed: rotations.filter((r) => r.outcome === 'failed').length,
   };
-  logger.info('scan complete', { summary });
-  return summary;
+  // Alerts that could not be published fail the invocation after the summary is logged; Lambda
+  // retries it, and a rerun only finds the rotations it started in progress.
+  const alerts = scanAlerts(result.plan, rotations);
+  const delivery = alertTopicArn
+    ? await publishAlerts(sns, alertTopicArn, alerts).then(
+        (count) => ({ count }),
+        (error: unknown) => ({ count: 0, error }),
+      )
+    : { count: 0 };
+  const complete = { ...summary, alerts: alerts.length, alertsPublished: delivery.count };
+  logger.info('scan complete', { summary: complete });
+  if ('error' in delivery) throw delivery.error;
+  return complete;
 };
 
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

@@ -1,5 +1,6 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type {
@@ -84,9 +85,10 @@ export function withoutQuotaRetries(inner: RetryStrategyV2): RetryStrategyV2 {
   };
 }
 
-export function createClients(options: ClientOptions = {}): AwsClients {
+/** The settings every client shares: region, retries (adaptive), HTTP handler, credentials. */
+function commonSettings(options: ClientOptions) {
   const maxAttempts = options.maxAttempts ?? maxAttemptsFromEnv();
-  const common = {
+  return {
     region: options.region ?? defaultRegion(),
     maxAttempts,
     retryMode: 'adaptive',
@@ -94,6 +96,11 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     requestHandler: options.requestHandler ?? newHttpHandler(),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   };
+}
+
+export function createClients(options: ClientOptions = {}): AwsClients {
+  const common = commonSettings(options);
+  const { maxAttempts } = common;
   const iam = new IAMClient({
     ...common,
     retryStrategy: withoutQuotaRetries(
@@ -153,4 +160,11 @@ export function instrument(client: MiddlewareClient, counter?: CallCounter): voi
     },
     { step: 'initialize', name: 'keyrotInstrument', priority: 'high' },
   );
+}
+
+/** An SNS client for alerts, with the same settings as the others (only scan and retire publish). */
+export function createSnsClient(options: ClientOptions = {}): SNSClient {
+  const client = new SNSClient(commonSettings(options));
+  instrument(client, options.callCounter);
+  return client;
 }

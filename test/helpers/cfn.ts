@@ -18,6 +18,8 @@ export interface DeployContext {
   parameters?: Record<string, string>;
   /** Template conditions by name. */
   conditions?: Record<string, boolean>;
+  /** Ref of a stack resource -> its value (an SNS topic's ARN, for example). */
+  refs?: Record<string, string>;
   /** Fn::GetAtt [resource, attribute] -> value (the default is a placeholder ARN naming the resource). */
   getAtt?: (resource: string, attribute: string) => string;
 }
@@ -35,6 +37,7 @@ export function resolveIntrinsics(value: unknown, context: DeployContext): unkno
     'AWS::Region': context.region,
     'AWS::Partition': 'aws',
     ...context.parameters,
+    ...context.refs,
   };
   const ref = (name: string): string | typeof NO_VALUE => {
     if (name === 'AWS::NoValue') return NO_VALUE;

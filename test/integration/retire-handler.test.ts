@@ -1,19 +1,22 @@
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { createClients } from '../../lib/aws/clients.js';
+import { createClients, createSnsClient } from '../../lib/aws/clients.js';
 import { DAY_MS } from '../../lib/clock.js';
 import { defaultConfig } from '../../lib/config.js';
 import { rotationDeps } from '../../lib/rotation/deps.js';
 import { rotateUser } from '../../lib/rotation/driver.js';
 import { seedUsers } from '../../lib/testbed/seed.js';
+import { alertQueue } from '../helpers/alerts.js';
 import { runCli } from '../helpers/cli.js';
 import { manualClock } from '../helpers/clock.js';
-import { keyIds } from '../helpers/rotation.js';
+import { keyIds, stageValue } from '../helpers/rotation.js';
 
 const clients = createClients();
 const context = {
   functionName: 'keyrot-dev-retire',
   awsRequestId: 'r',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:keyrot-dev-retire',
   getRemainingTimeInMillis: () => 60_000,
 } as unknown as Context;
 
@@ -51,14 +54,46 @@ describe('the retire Lambda and the CLI around retirement', () => {
     expect(dry.stdout).toContain('Dry run: nothing was changed.');
     expect(await keyIds(clients, 'svc')).toContainEqual({ id: old?.accessKeyId, status: 'Active' });
 
+    // Alerts go to an SNS topic; a queue subscribed to it receives what an owner would.
+    const sns = createSnsClient();
+    const { TopicArn = '' } = await sns.send(new CreateTopicCommand({ Name: 'keyrot-dev-alerts' }));
+    const queue = await alertQueue(TopicArn, sns);
+    vi.stubEnv('ALERT_TOPIC_ARN', TopicArn);
+
     // Act
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const { handler } = await import('../../functions/retire.js');
     const summary = await handler({} as ScheduledEvent, context);
     vi.restoreAllMocks();
+    vi.unstubAllEnvs();
 
     // Assess
-    expect(summary).toEqual({ users: 1, deactivated: 1, deleted: 0, held: 0, escalated: 0, failed: 0 });
+    expect(summary).toEqual({
+      users: 1,
+      deactivated: 1,
+      deleted: 0,
+      held: 0,
+      escalated: 0,
+      failed: 0,
+      alerts: 1,
+      alertsPublished: 1,
+    });
+    const [alert, ...more] = await queue.receive();
+    expect(more).toEqual([]);
+    expect(alert?.attributes).toEqual({ severity: 'info', kind: 'key-deactivated', owner: 'o', user: 'svc' });
+    expect(alert?.subject).toBe(`keyrot: deactivated svc's replaced key ${old?.accessKeyId}`);
+    expect(alert?.message).toMatchObject({
+      version: '1.0',
+      source: 'custom',
+      content: { title: alert?.subject, nextSteps: [expect.stringContaining('keyrot rollback --user svc')] },
+      metadata: {
+        additionalContext: { accountId: '123456789012', accessKeyId: old?.accessKeyId, owner: 'o' },
+      },
+    });
+    // Key ids only: no secret key is in the alert.
+    const current = await stageValue(clients, 'keyrot/svc', 'AWSCURRENT');
+    expect(alert?.raw).not.toContain(current?.SecretAccessKey);
+    expect(JSON.stringify(alert?.message)).not.toMatch(/SecretAccessKey|[A-Za-z0-9/+]{40}/);
     expect(await keyIds(clients, 'svc')).toContainEqual({ id: old?.accessKeyId, status: 'Inactive' });
     expect(await keyIds(clients, 'waiting')).toEqual([{ id: expect.any(String), status: 'Active' }]);
   });

@@ -6,6 +6,7 @@ import {
   CreateRoleCommand,
   CreateUserCommand,
   DeleteAccessKeyCommand,
+  ListUserTagsCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
@@ -16,9 +17,14 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { CreateTopicCommand, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type AwsClients, createClients } from '../../lib/aws/clients.js';
+import { retirementAlerts, scanAlerts } from '../../lib/alerts/alerts.js';
+import { userOwners } from '../../lib/alerts/owners.js';
+import { publishAlerts } from '../../lib/alerts/sns.js';
+import { type AwsClients, createClients, createSnsClient } from '../../lib/aws/clients.js';
 import { DAY_MS } from '../../lib/clock.js';
 import type { Config } from '../../lib/config.js';
 import { loadConfigFile } from '../../lib/config-file.js';
@@ -30,6 +36,7 @@ import { STEPS } from '../../lib/rotation/steps.js';
 import { scanAccount } from '../../lib/scan.js';
 import { type Emulator, pointAwsAt, startMoto } from '../../lib/testbed/moto.js';
 import { seedUsers, signWith } from '../../lib/testbed/seed.js';
+import { alertQueue } from '../helpers/alerts.js';
 import { type DeployContext, readPackagedTemplate, rolePolicies } from '../helpers/cfn.js';
 import { manualClock } from '../helpers/clock.js';
 import { expectConverged, keyIds } from '../helpers/rotation.js';
@@ -44,9 +51,12 @@ const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
 const ROLES = { scan: 'ScanRole', rotate: 'RotateRole', retire: 'RetireRole' } as const;
 const ROTATE_FUNCTION_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:keyrot-ci-rotate`;
+const ALERT_TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:keyrot-ci-alerts`;
+const OTHER_TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:someone-elses-topic`;
 const deploy: DeployContext = {
   accountId: ACCOUNT,
   region: REGION,
+  refs: { AlertTopic: ALERT_TOPIC_ARN },
   parameters: { SecretKmsKeyArn: '', AlertEmail: '' },
   conditions: { HasSecretKmsKey: false, HasAlertEmail: false },
   getAtt: (resource, attribute) =>
@@ -61,13 +71,30 @@ const day = (n: number) => new Date(T.getTime() + n * DAY_MS);
 let emulator: Emulator;
 let restoreEnv: () => void;
 let config: Config;
-let admin: AwsClients;
-const as = {} as Record<keyof typeof ROLES, AwsClients>;
+type RoleClients = AwsClients & { sns: SNSClient };
+let admin: RoleClients;
+const as = {} as Record<keyof typeof ROLES, RoleClients>;
+let alerts: Awaited<ReturnType<typeof alertQueue>>;
 let oldKey = '';
 let humanKey = '';
 
 /** What each role may not do: every one must be refused by moto's IAM with HTTP 403. */
-const outsideScope: Array<[keyof typeof ROLES, string, (c: AwsClients) => Promise<unknown>]> = [
+const outsideScope: Array<[keyof typeof ROLES, string, (c: RoleClients) => Promise<unknown>]> = [
+  [
+    'retire',
+    'read the tags of a user outside the machine path',
+    (c) => c.iam.send(new ListUserTagsCommand({ UserName: 'alice' })),
+  ],
+  [
+    'retire',
+    'publish to a topic other than the alert topic',
+    (c) => c.sns.send(new PublishCommand({ TopicArn: OTHER_TOPIC_ARN, Message: 'x' })),
+  ],
+  [
+    'rotate',
+    'publish alerts',
+    (c) => c.sns.send(new PublishCommand({ TopicArn: ALERT_TOPIC_ARN, Message: 'x' })),
+  ],
   [
     'rotate',
     'create a key for a user outside the machine path',
@@ -128,7 +155,13 @@ function statusOf(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
-async function assumeRole(role: string): Promise<AwsClients> {
+/** Clients that sign with these credentials (one attempt per call, so a refusal shows at once). */
+function clientsFor(credentials: AwsCredentialIdentity): RoleClients {
+  const options = { maxAttempts: 1, credentials };
+  return { ...createClients(options), sns: createSnsClient(options) };
+}
+
+async function assumeRole(role: string): Promise<RoleClients> {
   const { Credentials: c } = await admin.sts.send(
     new AssumeRoleCommand({
       RoleArn: `arn:aws:iam::${ACCOUNT}:role/${role}`,
@@ -137,13 +170,10 @@ async function assumeRole(role: string): Promise<AwsClients> {
   );
   if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
     throw new Error(`AssumeRole ${role} gave no credentials`);
-  return createClients({
-    maxAttempts: 1,
-    credentials: {
-      accessKeyId: c.AccessKeyId,
-      secretAccessKey: c.SecretAccessKey,
-      sessionToken: c.SessionToken,
-    },
+  return clientsFor({
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
   });
 }
 
@@ -196,6 +226,9 @@ beforeAll(async () => {
   await bootstrap.secrets.send(
     new CreateSecretCommand({ Name: 'keyrot/untagged', SecretString: 'untagged' }),
   );
+  const bootstrapSns = createSnsClient();
+  await bootstrapSns.send(new CreateTopicCommand({ Name: 'keyrot-ci-alerts' }));
+  await bootstrapSns.send(new CreateTopicCommand({ Name: 'someone-elses-topic' }));
 
   // One role per function, holding exactly its policies from the packaged template.
   const template = await readPackagedTemplate(inject('packagedDir'));
@@ -232,12 +265,12 @@ beforeAll(async () => {
 
   const on = await fetch(`${emulator.endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
   if (!on.ok) throw new Error(`moto did not turn authentication on: HTTP ${on.status}`);
-  admin = createClients({
-    credentials: {
-      accessKeyId: AccessKey?.AccessKeyId ?? '',
-      secretAccessKey: AccessKey?.SecretAccessKey ?? '',
-    },
-  });
+  const adminCredentials = {
+    accessKeyId: AccessKey?.AccessKeyId ?? '',
+    secretAccessKey: AccessKey?.SecretAccessKey ?? '',
+  };
+  admin = clientsFor(adminCredentials);
+  alerts = await alertQueue(ALERT_TOPIC_ARN, admin.sns, adminCredentials);
   for (const [fn, role] of Object.entries(ROLES)) as[fn as keyof typeof ROLES] = await assumeRole(role);
 }, 60_000);
 
@@ -270,6 +303,14 @@ describe('least privilege on moto with IAM enforced: each function as its packag
         error: expect.stringMatching(/^ResourceNotFoundException: Resource not found for ARN/),
       }),
     ]);
+    // The owners' digests go to the alert topic, published as the scan role.
+    expect(
+      await publishAlerts(as.scan.sns, ALERT_TOPIC_ARN, scanAlerts(result.plan, started)),
+    ).toBeGreaterThan(0);
+    const digests = await alerts.receive();
+    expect(digests.find((a) => a.attributes.owner === 'platform')).toMatchObject({
+      attributes: { severity: 'critical', kind: 'failure', user: 'ci' },
+    });
     const secret = await admin.secrets.send(new DescribeSecretCommand({ SecretId: 'keyrot/ci' }));
     expect(secret).toMatchObject({
       RotationEnabled: true,
@@ -303,6 +344,14 @@ describe('least privilege on moto with IAM enforced: each function as its packag
     const first = await retireAll(deps(8), config, day(8));
     expect(first.filter((r) => 'error' in r)).toEqual([]);
     expect(await keyIds(admin, 'ci')).toContainEqual({ id: oldKey, status: 'Inactive' });
+    // The owner hears of it, through the alert topic, as the retire role.
+    const owners = await userOwners(as.retire.iam, ['ci'], config.ownerTag);
+    await publishAlerts(as.retire.sns, ALERT_TOPIC_ARN, retirementAlerts(ACCOUNT, first, owners));
+    expect(await alerts.receive()).toEqual([
+      expect.objectContaining({
+        attributes: { severity: 'info', kind: 'key-deactivated', owner: 'platform', user: 'ci' },
+      }),
+    ]);
     const second = await retireAll(deps(16), config, day(16));
     expect(second.filter((r) => 'error' in r)).toEqual([]);
     const keys = await keyIds(admin, 'ci');

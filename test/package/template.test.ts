@@ -189,7 +189,7 @@ describe('serverless.yml packaged with osls', () => {
       );
     }
     expect(resources.FailedInvocations?.Properties).toMatchObject({ SqsManagedSseEnabled: true });
-    expect(resources.AlertTopic?.Properties).toMatchObject({ KmsMasterKeyId: 'alias/aws/sns' });
+    expect(resources.AlertTopic?.Properties).toMatchObject({ KmsMasterKeyId: { Ref: 'AlertTopicKey' } });
   });
 
   it('uses a customer-managed KMS key only when one is given, only through Secrets Manager, and only for rotate and retire', () => {
@@ -206,7 +206,7 @@ describe('serverless.yml packaged with osls', () => {
         'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com',
       });
     }
-    expect(statementsOf('ScanRole').some((st) => actions(st).some((a) => a.startsWith('kms:')))).toBe(false);
+    expect(statementsOf('ScanRole').some((st) => resourceText(st).includes('SecretKmsKeyArn'))).toBe(false);
   });
 
   it.each(['scan', 'rotate', 'retire'])(
@@ -252,4 +252,45 @@ describe('serverless.yml packaged with osls', () => {
     );
     expect(await readdir(dir)).toEqual(['keyrot.config.yaml']);
   }, 60_000);
+
+  it("encrypts the alert topic with the stack's own key, which CloudWatch alarms may use to publish", () => {
+    const key = resources.AlertTopicKey?.Properties as {
+      EnableKeyRotation: boolean;
+      KeyPolicy: { Statement: Array<Statement & { Principal: unknown }> };
+    };
+    expect(key.EnableKeyRotation).toBe(true);
+    expect(key.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      }),
+    );
+  });
+
+  it('lets only scan and retire publish alerts, only to the alert topic, and use its key only through SNS', () => {
+    for (const role of ['ScanRole', 'RetireRole']) {
+      const statements = statementsOf(role);
+      expect(statements.filter((st) => actions(st).some((a) => a.startsWith('sns:')))).toEqual([
+        expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: 'AlertTopic' } }),
+      ]);
+      expect(statements.find((st) => st.Sid === 'AlertTopicKey')).toMatchObject({
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': ['AlertTopicKey', 'Arn'] },
+        Condition: {
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+          StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sns.${AWS::Region}.amazonaws.com' } },
+        },
+      });
+    }
+    expect(statementsOf('RotateRole').some((st) => actions(st).some((a) => a.startsWith('sns:')))).toBe(
+      false,
+    );
+    for (const name of ['Scan', 'Retire']) {
+      expect(
+        (fn(name).Environment as { Variables: Record<string, unknown> }).Variables.ALERT_TOPIC_ARN,
+      ).toEqual({
+        Ref: 'AlertTopic',
+      });
+    }
+  });
 });

@@ -14,6 +14,7 @@ condition keys for it:
   GetAccessKeyLastUsed: the ARN of the key's owner; ListUsers: arn:aws:iam::<account>:user<PathPrefix>.
 - Secrets Manager, by SecretId: the secret's ARN, with secretsmanager:ResourceTag/<key> and
   aws:ResourceTag/<key> for its tags; CreateSecret: arn:...:secret:<Name>, with aws:RequestTag/<key>.
+- SNS, by TopicArn: the topic's ARN.
 - Everything else stays "*", as moto does it.
 
 Conditions are evaluated as IAM does for the operators keyrot's policies use (StringEquals,
@@ -103,6 +104,8 @@ def _resolve(response):
         return _iam_user_resource(response), {}
     if service == "secretsmanager":
         return _secret_resource(response)
+    if service == "sns":
+        return _query_param(response, "TopicArn") or "*", {}
     return "*", {}
 
 

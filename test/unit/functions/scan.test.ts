@@ -14,6 +14,7 @@ import {
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -22,6 +23,7 @@ import { reportContent } from '../../helpers/credential-report.js';
 
 const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
+const sns = mockClient(SNSClient);
 const secrets = mockClient(SecretsManagerClient);
 
 const event = {
@@ -48,6 +50,7 @@ beforeEach(() => {
   iam.reset();
   sts.reset();
   secrets.reset();
+  sns.reset();
   vi.resetModules();
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
   iam.on(GetAccountAuthorizationDetailsCommand).resolves({
@@ -123,6 +126,52 @@ describe('scan handler', () => {
     });
     expect(logLines(stdout).find((l) => l.message === 'rotation started')).toMatchObject({
       rotation: { userName: 'ci-deploy', outcome: 'onboarded' },
+    });
+  });
+
+  it("tells the owner through the alert topic when a rotation can't be started", async () => {
+    const topic = 'arn:aws:sns:us-east-1:123456789012:keyrot-dev-alerts';
+    vi.stubEnv('ROTATE_FUNCTION_ARN', 'arn:aws:lambda:us-east-1:123456789012:function:keyrot-dev-rotate');
+    vi.stubEnv('ALERT_TOPIC_ARN', topic);
+    secrets
+      .on(DescribeSecretCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const { handler } = await import('../../../functions/scan.js');
+    expect(await handler(event, context)).toMatchObject({
+      rotationsFailed: 1,
+      alerts: 1,
+      alertsPublished: 1,
+    });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      TopicArn: topic,
+      MessageAttributes: expect.objectContaining({
+        severity: { DataType: 'String', StringValue: 'critical' },
+        owner: { DataType: 'String', StringValue: 'p' },
+      }),
+    });
+  });
+
+  it('fails the invocation when alerts cannot be published, after logging the summary', async () => {
+    vi.stubEnv('ROTATE_FUNCTION_ARN', 'arn:aws:lambda:us-east-1:123456789012:function:keyrot-dev-rotate');
+    vi.stubEnv('ALERT_TOPIC_ARN', 'arn:aws:sns:us-east-1:123456789012:keyrot-dev-alerts');
+    vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
+    secrets
+      .on(DescribeSecretCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    sns
+      .on(PublishCommand)
+      .rejects(Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' }));
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const { handler } = await import('../../../functions/scan.js');
+    await expect(handler(event, context)).rejects.toThrow(
+      '1 of 1 alert(s) could not be published to arn:aws:sns:us-east-1:123456789012:keyrot-dev-alerts: KMS key disabled',
+    );
+    expect(logLines(stdout).find((l) => l.message === 'scan complete')).toMatchObject({
+      summary: { alerts: 1, alertsPublished: 0 },
     });
   });
 

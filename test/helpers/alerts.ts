@@ -1,0 +1,61 @@
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { AwsCredentialIdentity } from '@smithy/types';
+
+export interface ReceivedAlert {
+  subject?: string;
+  /** The message as the chat integration gets it (the `default` of the published structure). */
+  message: Record<string, unknown>;
+  attributes: Record<string, string>;
+  /** The whole SNS envelope, as text. */
+  raw: string;
+}
+
+/**
+ * An SQS queue subscribed to the alert topic (moto delivers SNS to SQS at once): what an owner's
+ * subscription would receive. `receive` drains it.
+ */
+export async function alertQueue(topicArn: string, sns: SNSClient, credentials?: AwsCredentialIdentity) {
+  const sqs = new SQSClient({ region: 'us-east-1', ...(credentials ? { credentials } : {}) });
+  const { QueueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: `alerts-${Date.now()}` }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  await sns.send(
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: Attributes?.QueueArn }),
+  );
+  return {
+    async receive(): Promise<ReceivedAlert[]> {
+      const alerts: ReceivedAlert[] = [];
+      for (;;) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        );
+        if (Messages.length === 0) return alerts;
+        for (const m of Messages) {
+          const envelope = JSON.parse(m.Body ?? '{}') as {
+            Subject?: string;
+            Message: string;
+            MessageAttributes?: Record<string, { Value: string }>;
+          };
+          alerts.push({
+            ...(envelope.Subject ? { subject: envelope.Subject } : {}),
+            message: JSON.parse(envelope.Message),
+            attributes: Object.fromEntries(
+              Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
+            ),
+            raw: m.Body ?? '',
+          });
+          await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle }));
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,262 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  type Alert,
+  alertChatMessage,
+  alertText,
+  atLeast,
+  MAX_LINES,
+  retirementAlerts,
+  scanAlerts,
+} from '../../../lib/alerts/alerts.js';
+import { AlertDeliveryError, publishAlerts, snsSubject } from '../../../lib/alerts/sns.js';
+import { plan } from '../../../lib/policy/plan.js';
+import type { UserRetirement } from '../../../lib/retirement/retire.js';
+import { daysAgo, inventory, key, NOW, policy, user } from '../../helpers/builders.js';
+
+const ACCOUNT = '123456789012';
+
+describe('scanAlerts', () => {
+  it('sends each owner one digest of their own users, and says nothing when nothing needs a person', () => {
+    const account = inventory([
+      user({ userName: 'ci', hasConsolePassword: true }), // platform-team
+      user({
+        userName: 'etl',
+        tags: { owner: 'data' },
+        keys: [key(), key({ accessKeyId: 'AKIAEXAMPLE000000002' })],
+      }),
+      user({ userName: 'orphan', tags: {} }),
+      user({ userName: 'quiet', tags: { owner: 'quiet-team' } }),
+    ]);
+    const alerts = scanAlerts(plan(account, policy, NOW));
+
+    expect(alerts.map((a) => [a.owner, a.kind, a.severity, a.userName])).toEqual([
+      [undefined, 'findings', 'warning', 'orphan'],
+      ['data', 'findings', 'warning', 'etl'],
+      ['platform-team', 'findings', 'warning', 'ci'],
+    ]);
+    const [orphan, data, platform] = alerts;
+    expect(platform?.lines).toEqual([
+      'ci: a machine user can sign in to the console; delete its login profile',
+    ]);
+    expect(data?.title).toBe(`keyrot: 1 item needs attention for owner data in ${ACCOUNT}`);
+    expect(data?.lines).toEqual(['etl: both key slots hold active keys']);
+    expect(orphan?.title).toContain('users without an owner');
+    expect(orphan?.nextSteps).toContain('Tag each user with its owner so alerts reach the right team.');
+    expect(platform?.threadId).toBe(`keyrot-scan-${ACCOUNT}-platform-team`);
+
+    expect(scanAlerts(plan(inventory([user({ userName: 'quiet' })]), policy, NOW))).toEqual([]);
+  });
+
+  it("makes an owner's digest critical when a rotation could not be started", () => {
+    const p = plan(
+      inventory([user({ userName: 'ci', keys: [key({ createdAt: daysAgo(100) })] })]),
+      policy,
+      NOW,
+    );
+    const [alert] = scanAlerts(p, [
+      { userName: 'ci', secretName: 'keyrot/ci', outcome: 'failed', error: 'AccessDenied: no' },
+    ]);
+    expect(alert).toMatchObject({
+      kind: 'failure',
+      severity: 'critical',
+      owner: 'platform-team',
+      userName: 'ci',
+    });
+    expect(alert?.lines[0]).toBe('ci: the rotation could not be started (AccessDenied: no)');
+  });
+
+  it(`lists at most ${MAX_LINES} items and says how many more there are`, () => {
+    const users = Array.from({ length: MAX_LINES + 5 }, (_, i) =>
+      user({
+        userName: `human-${i}`,
+        path: '/',
+        tags: { owner: 'people' },
+        keys: [key({ createdAt: daysAgo(200) })],
+      }),
+    );
+    const [alert] = scanAlerts(plan(inventory(users), policy, NOW));
+    expect(alert?.title).toBe(`keyrot: ${MAX_LINES + 5} items need attention for owner people in ${ACCOUNT}`);
+    expect(alert?.lines).toHaveLength(MAX_LINES + 1);
+    expect(alert?.lines.at(-1)).toBe('... and 5 more.');
+    expect(alert?.userName).toBeUndefined();
+  });
+});
+
+const retirement = (overrides: Partial<UserRetirement>): UserRetirement => ({
+  userName: 'ci',
+  secretName: 'keyrot/ci',
+  state: {
+    userName: 'ci',
+    keys: [
+      { accessKeyId: 'AKIAOLD', status: 'Active', createdAt: daysAgo(100), lastUsedAt: daysAgo(1) },
+      { accessKeyId: 'AKIANEW', status: 'Active', createdAt: daysAgo(20) },
+    ],
+    currentKeyId: 'AKIANEW',
+    deactivatedAt: {},
+    inactiveSeenAt: {},
+  },
+  decisions: [],
+  applied: [],
+  ...overrides,
+});
+
+describe('retirementAlerts', () => {
+  it('warns while a replaced key is in use, escalates it, reports deactivations and failures, with owners', () => {
+    const hold = {
+      accessKeyId: 'AKIAOLD',
+      role: 'pre-keyrot',
+      kind: 'hold',
+      reason: 'still in use',
+    } as const;
+    const deactivate = {
+      accessKeyId: 'AKIAOLD',
+      role: 'previous',
+      kind: 'deactivate',
+      reason: 'idle',
+    } as const;
+    const alerts = retirementAlerts(
+      ACCOUNT,
+      [
+        retirement({ decisions: [hold] }),
+        retirement({ userName: 'etl', decisions: [{ ...hold, escalate: true }] }),
+        retirement({ userName: 'bot', decisions: [deactivate], applied: [deactivate] }),
+        retirement({ userName: 'dry', decisions: [deactivate], applied: [] }),
+        { userName: 'broken', error: new Error('Secrets Manager is down') },
+      ],
+      new Map([
+        ['ci', 'platform'],
+        ['etl', undefined],
+      ]),
+    );
+    expect(alerts.map((a) => [a.userName, a.kind, a.severity, a.owner])).toEqual([
+      ['ci', 'key-in-use', 'warning', 'platform'],
+      ['etl', 'key-in-use', 'critical', undefined],
+      ['bot', 'key-deactivated', 'info', undefined],
+      ['broken', 'failure', 'critical', undefined],
+    ]);
+    expect(alerts[0]).toMatchObject({
+      accessKeyId: 'AKIAOLD',
+      title: "keyrot: ci's replaced key AKIAOLD is still in use",
+      lines: ['still in use', `Last used ${daysAgo(1).toISOString()}.`],
+      threadId: `keyrot-key-${ACCOUNT}-AKIAOLD`,
+    });
+    expect(alerts[1]?.title).toContain('(escalated)');
+    expect(alerts[2]?.nextSteps[0]).toContain('keyrot rollback --user bot');
+    expect(alerts[3]?.lines).toEqual(['Secrets Manager is down']);
+  });
+});
+
+const sample: Alert = {
+  kind: 'key-in-use',
+  severity: 'critical',
+  accountId: ACCOUNT,
+  owner: 'platform',
+  userName: 'ci',
+  accessKeyId: 'AKIAOLD',
+  title: "keyrot: ci's replaced key AKIAOLD is still in use",
+  lines: ['still in use'],
+  nextSteps: ['Move the consumers.'],
+  threadId: 't-1',
+};
+
+describe('rendering', () => {
+  it('as text for e-mail and as the custom-notification JSON of AWS chat integrations', () => {
+    expect(alertText(sample)).toBe(
+      [
+        sample.title,
+        '',
+        'still in use',
+        '',
+        'What to do:',
+        '- Move the consumers.',
+        '',
+        `Account ${ACCOUNT}, severity critical, owner platform.`,
+      ].join('\n'),
+    );
+    expect(alertChatMessage(sample)).toEqual({
+      version: '1.0',
+      source: 'custom',
+      content: {
+        textType: 'client-markdown',
+        title: sample.title,
+        description: 'still in use',
+        nextSteps: ['Move the consumers.'],
+        keywords: ['keyrot', 'key-in-use', 'critical'],
+      },
+      metadata: {
+        threadId: 't-1',
+        summary: sample.title,
+        eventType: 'keyrot:key-in-use',
+        additionalContext: {
+          accountId: ACCOUNT,
+          severity: 'critical',
+          owner: 'platform',
+          userName: 'ci',
+          accessKeyId: 'AKIAOLD',
+        },
+      },
+    });
+    expect(atLeast(sample, 'warning')).toBe(true);
+    expect(atLeast({ severity: 'info' }, 'warning')).toBe(false);
+  });
+
+  it('keeps SNS subjects to 100 printable ASCII characters', () => {
+    expect(snsSubject('ok')).toBe('ok');
+    expect(snsSubject('naïve\nline')).toBe('na?ve?line');
+    const long = snsSubject('x'.repeat(150));
+    expect(long).toHaveLength(100);
+    expect(long.endsWith('...')).toBe(true);
+  });
+});
+
+describe('publishAlerts', () => {
+  const sns = mockClient(SNSClient);
+  beforeEach(() => sns.reset());
+  const topic = `arn:aws:sns:us-east-1:${ACCOUNT}:keyrot-alerts`;
+
+  it('publishes text for e-mail, the chat JSON for everything else, and attributes to filter on', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    expect(
+      await publishAlerts(new SNSClient({}), topic, [
+        sample,
+        { ...sample, owner: undefined, userName: undefined },
+      ]),
+    ).toBe(2);
+    const [first, second] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(first).toMatchObject({
+      TopicArn: topic,
+      Subject: sample.title,
+      MessageStructure: 'json',
+      MessageAttributes: {
+        severity: { DataType: 'String', StringValue: 'critical' },
+        kind: { DataType: 'String', StringValue: 'key-in-use' },
+        owner: { DataType: 'String', StringValue: 'platform' },
+        user: { DataType: 'String', StringValue: 'ci' },
+      },
+    });
+    const structure = JSON.parse(first?.Message ?? '');
+    expect(structure.email).toBe(alertText(sample));
+    expect(JSON.parse(structure.default)).toEqual(alertChatMessage(sample));
+    expect(second?.MessageAttributes?.owner?.StringValue).toBe('none');
+    expect(second?.MessageAttributes?.user).toBeUndefined();
+  });
+
+  it('tries every alert, then fails naming how many could not be published', async () => {
+    sns
+      .on(PublishCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .resolves({});
+    const error = await publishAlerts(new SNSClient({ maxAttempts: 1 }), topic, [
+      sample,
+      sample,
+      sample,
+    ]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AlertDeliveryError);
+    expect((error as Error).message).toBe(
+      `1 of 3 alert(s) could not be published to ${topic}: Rate exceeded`,
+    );
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
+  });
+});
