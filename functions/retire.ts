@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { retirementAlerts } from '../lib/alerts/alerts.js';
 import { userOwners } from '../lib/alerts/owners.js';
-import { publishAlerts } from '../lib/alerts/sns.js';
+import { deliverAlerts } from '../lib/alerts/sns.js';
 import { createClients, createSnsClient } from '../lib/aws/clients.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
@@ -64,16 +64,11 @@ export const lambdaHandler = async (_event: ScheduledEvent, context: Context) =>
   const alerts = retirementAlerts(accountId, results, owners);
   // Alerts that could not be published fail the invocation (Lambda retries it; a rerun is safe),
   // after the summary is logged.
-  const delivery = alertTopicArn
-    ? await publishAlerts(sns, alertTopicArn, alerts).then(
-        (count) => ({ count }),
-        (error: unknown) => ({ count: 0, error }),
-      )
-    : { count: 0 };
-  const complete = { ...summary, alerts: alerts.length, alertsPublished: delivery.count };
+  const delivery = await deliverAlerts(sns, alertTopicArn, alerts);
+  const complete = { ...summary, alerts: alerts.length, alertsPublished: delivery.published };
   logger.info('retirement complete', { summary: complete });
   if (summary.failed > 0) throw new Error(`Retirement failed for ${summary.failed} user(s); see the log.`);
-  if ('error' in delivery) throw delivery.error;
+  if (delivery.error) throw delivery.error;
   return complete;
 };
 

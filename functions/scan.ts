@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { scanAlerts } from '../lib/alerts/alerts.js';
-import { publishAlerts } from '../lib/alerts/sns.js';
+import { deliverAlerts } from '../lib/alerts/sns.js';
 import { createClients, createSnsClient } from '../lib/aws/clients.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
@@ -46,15 +46,10 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
   // Alerts that could not be published fail the invocation after the summary is logged; Lambda
   // retries it, and a rerun only finds the rotations it started in progress.
   const alerts = scanAlerts(result.plan, rotations);
-  const delivery = alertTopicArn
-    ? await publishAlerts(sns, alertTopicArn, alerts).then(
-        (count) => ({ count }),
-        (error: unknown) => ({ count: 0, error }),
-      )
-    : { count: 0 };
-  const complete = { ...summary, alerts: alerts.length, alertsPublished: delivery.count };
+  const delivery = await deliverAlerts(sns, alertTopicArn, alerts);
+  const complete = { ...summary, alerts: alerts.length, alertsPublished: delivery.published };
   logger.info('scan complete', { summary: complete });
-  if ('error' in delivery) throw delivery.error;
+  if (delivery.error) throw delivery.error;
   return complete;
 };
 

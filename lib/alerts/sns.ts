@@ -64,3 +64,21 @@ export async function publishAlerts(
   }
   return alerts.length;
 }
+
+/**
+ * Publishes the alerts when an alert topic is configured, and reports instead of throwing, so a
+ * handler can log its summary first and then fail the invocation with `error` (Lambda retries it).
+ */
+export async function deliverAlerts(
+  sns: SNSClient,
+  topicArn: string | undefined,
+  alerts: readonly Alert[],
+): Promise<{ published: number; error?: AlertDeliveryError }> {
+  if (!topicArn) return { published: 0 };
+  try {
+    return { published: await publishAlerts(sns, topicArn, alerts) };
+  } catch (error) {
+    if (!(error instanceof AlertDeliveryError)) throw error;
+    return { published: alerts.length - error.failures.length, error };
+  }
+}

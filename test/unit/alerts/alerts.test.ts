@@ -10,7 +10,7 @@ import {
   retirementAlerts,
   scanAlerts,
 } from '../../../lib/alerts/alerts.js';
-import { AlertDeliveryError, publishAlerts, snsSubject } from '../../../lib/alerts/sns.js';
+import { AlertDeliveryError, deliverAlerts, publishAlerts, snsSubject } from '../../../lib/alerts/sns.js';
 import { plan } from '../../../lib/policy/plan.js';
 import type { UserRetirement } from '../../../lib/retirement/retire.js';
 import { daysAgo, inventory, key, NOW, policy, user } from '../../helpers/builders.js';
@@ -258,5 +258,15 @@ describe('publishAlerts', () => {
       `1 of 3 alert(s) could not be published to ${topic}: Rate exceeded`,
     );
     expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
+  });
+
+  it('deliverAlerts: nothing without a topic; with one, counts what was published and hands back the failure', async () => {
+    expect(await deliverAlerts(new SNSClient({}), undefined, [sample])).toEqual({ published: 0 });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+    sns.on(PublishCommand).resolvesOnce({}).rejectsOnce(new Error('Internal error')).resolves({});
+    const delivery = await deliverAlerts(new SNSClient({ maxAttempts: 1 }), topic, [sample, sample, sample]);
+    expect(delivery.published).toBe(2);
+    expect(delivery.error).toBeInstanceOf(AlertDeliveryError);
+    expect(delivery.error?.failures).toHaveLength(1);
   });
 });
