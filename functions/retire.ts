@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { retirementAlerts } from '../lib/alerts/alerts.js';
+import { retirementAlerts, withOwners } from '../lib/alerts/alerts.js';
 import { userOwners } from '../lib/alerts/owners.js';
 import { deliverAlerts } from '../lib/alerts/sns.js';
 import { createClients, createSnsClient } from '../lib/aws/clients.js';
@@ -55,13 +55,19 @@ export const lambdaHandler = async (_event: ScheduledEvent, context: Context) =>
     }
   }
   const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
-  const unowned = retirementAlerts(accountId, results);
-  const owners = await userOwners(
-    clients.iam,
-    unowned.flatMap((a) => (a.userName ? [a.userName] : [])),
-    config.ownerTag,
-  );
-  const alerts = retirementAlerts(accountId, results, owners);
+  // Owners are read (iam:ListUserTags) only for the users there is something to tell, and only when
+  // there is a topic to tell it on.
+  const found = retirementAlerts(accountId, results);
+  const alerts = alertTopicArn
+    ? withOwners(
+        found,
+        await userOwners(
+          clients.iam,
+          found.flatMap((a) => (a.userName ? [a.userName] : [])),
+          config.ownerTag,
+        ),
+      )
+    : found;
   // Alerts that could not be published fail the invocation (Lambda retries it; a rerun is safe),
   // after the summary is logged.
   const delivery = await deliverAlerts(sns, alertTopicArn, alerts);

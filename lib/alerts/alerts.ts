@@ -96,13 +96,11 @@ export function scanAlerts(plan: Plan, starts: readonly StartResult[] = []): Ale
 export function retirementAlerts(
   accountId: string,
   results: ReadonlyArray<UserRetirement | { userName: string; error: unknown }>,
-  owners: ReadonlyMap<string, string | undefined> = new Map(),
 ): Alert[] {
   const alerts: Alert[] = [];
   for (const result of results) {
     const userName = result.userName;
-    const owner = owners.get(userName);
-    const base = { accountId, userName, ...(owner ? { owner } : {}) };
+    const base = { accountId, userName };
     if ('error' in result) {
       const message = result.error instanceof Error ? result.error.message : String(result.error);
       alerts.push({
@@ -153,6 +151,17 @@ export function retirementAlerts(
     }
   }
   return alerts;
+}
+
+/** The alerts with each user's owner filled in (retirement reads owners only for users it alerts about). */
+export function withOwners(
+  alerts: readonly Alert[],
+  owners: ReadonlyMap<string, string | undefined>,
+): Alert[] {
+  return alerts.map((alert) => {
+    const owner = alert.userName === undefined ? undefined : owners.get(alert.userName);
+    return owner ? { ...alert, owner } : alert;
+  });
 }
 
 /** Plain text, for e-mail. */

@@ -21,7 +21,7 @@ import { CreateTopicCommand, PublishCommand, type SNSClient } from '@aws-sdk/cli
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { retirementAlerts, scanAlerts } from '../../lib/alerts/alerts.js';
+import { retirementAlerts, scanAlerts, withOwners } from '../../lib/alerts/alerts.js';
 import { userOwners } from '../../lib/alerts/owners.js';
 import { publishAlerts } from '../../lib/alerts/sns.js';
 import { type AwsClients, createClients, createSnsClient } from '../../lib/aws/clients.js';
@@ -346,7 +346,7 @@ describe('least privilege on moto with IAM enforced: each function as its packag
     expect(await keyIds(admin, 'ci')).toContainEqual({ id: oldKey, status: 'Inactive' });
     // The owner hears of it, through the alert topic, as the retire role.
     const owners = await userOwners(as.retire.iam, ['ci'], config.ownerTag);
-    await publishAlerts(as.retire.sns, ALERT_TOPIC_ARN, retirementAlerts(ACCOUNT, first, owners));
+    await publishAlerts(as.retire.sns, ALERT_TOPIC_ARN, withOwners(retirementAlerts(ACCOUNT, first), owners));
     expect(await alerts.receive()).toEqual([
       expect.objectContaining({
         attributes: { severity: 'info', kind: 'key-deactivated', owner: 'platform', user: 'ci' },

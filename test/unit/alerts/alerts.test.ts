@@ -9,6 +9,7 @@ import {
   MAX_LINES,
   retirementAlerts,
   scanAlerts,
+  withOwners,
 } from '../../../lib/alerts/alerts.js';
 import { AlertDeliveryError, deliverAlerts, publishAlerts, snsSubject } from '../../../lib/alerts/sns.js';
 import { plan } from '../../../lib/policy/plan.js';
@@ -116,15 +117,14 @@ describe('retirementAlerts', () => {
       kind: 'deactivate',
       reason: 'idle',
     } as const;
-    const alerts = retirementAlerts(
-      ACCOUNT,
-      [
+    const alerts = withOwners(
+      retirementAlerts(ACCOUNT, [
         retirement({ decisions: [hold] }),
         retirement({ userName: 'etl', decisions: [{ ...hold, escalate: true }] }),
         retirement({ userName: 'bot', decisions: [deactivate], applied: [deactivate] }),
         retirement({ userName: 'dry', decisions: [deactivate], applied: [] }),
         { userName: 'broken', error: new Error('Secrets Manager is down') },
-      ],
+      ]),
       new Map([
         ['ci', 'platform'],
         ['etl', undefined],
