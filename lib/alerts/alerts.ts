@@ -36,12 +36,6 @@ export interface Alert {
 /** A digest lists this many items at most (SNS messages are limited to 256 KB; people read less). */
 export const MAX_LINES = 40;
 
-const RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
-
-export function atLeast(alert: Pick<Alert, 'severity'>, minimum: AlertSeverity): boolean {
-  return RANK[alert.severity] >= RANK[minimum];
-}
-
 /**
  * The scan's alerts: one digest per owner of what needs a person (the plan's `report` actions, and
  * rotations that could not be started), so each owner hears about their own users only.

@@ -5,7 +5,6 @@ import {
   type Alert,
   alertChatMessage,
   alertText,
-  atLeast,
   MAX_LINES,
   retirementAlerts,
   scanAlerts,
@@ -198,8 +197,6 @@ describe('rendering', () => {
         },
       },
     });
-    expect(atLeast(sample, 'warning')).toBe(true);
-    expect(atLeast({ severity: 'info' }, 'warning')).toBe(false);
   });
 
   it('keeps SNS subjects to 100 printable ASCII characters', () => {
