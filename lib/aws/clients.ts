@@ -30,11 +30,8 @@ export interface ClientOptions {
   /** Counts every command sent, by operation name (benchmarks and tests). */
   callCounter?: CallCounter;
   /** Replaces the HTTP handler (tests use it to inject throttling or failures below the SDK). */
-  requestHandler?:
-    | NodeHttpHandler
-    | {
-        handle: NodeHttpHandler['handle'];
-      } /** Signs with these instead of the default provider chain (an assumed role, for example). */;
+  requestHandler?: NodeHttpHandler | { handle: NodeHttpHandler['handle'] };
+  /** Signs with these instead of the default provider chain (an assumed role, for example). */
   credentials?: AwsCredentialIdentity;
 }
 
