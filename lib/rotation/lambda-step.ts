@@ -41,6 +41,15 @@ export function parseRotationEvent(event: unknown): RotationEvent {
   return e as unknown as RotationEvent;
 }
 
+/** A step that failed after its request was accepted: what the rotate function alerts about. */
+export interface StepFailure {
+  step: StepName;
+  userName: string;
+  secretName: string;
+  token: string;
+  error: unknown;
+}
+
 /**
  * Checks a Secrets Manager rotation request, then runs its step. Refused before anything changes:
  * a secret outside the prefix or without keyrot's tag, a secret with rotation off, and a token that
@@ -51,7 +60,9 @@ export async function runRotationStep(
   deps: RotationDeps,
   config: Pick<Config, 'secretPrefix'>,
   raw: unknown,
-): Promise<{ step: StepName; user: string }> {
+  /** Told about a failed step before the error is rethrown (the rotate function alerts from it). */
+  onFailure?: (failure: StepFailure) => Promise<void>,
+): Promise<{ step: StepName; user: string; moved?: boolean }> {
   const event = parseRotationEvent(raw);
   const snapshot = await describeSecret(deps.clients.secrets, event.SecretId);
   if (!snapshot.name.startsWith(config.secretPrefix) || !snapshot.userName || !snapshot.userArn) {
@@ -72,19 +83,30 @@ export async function runRotationStep(
     );
   }
   const input = { secretId: snapshot.arn, token: event.ClientRequestToken, snapshot };
-  switch (event.Step) {
-    case 'createSecret':
-      await createSecret(deps, input);
-      break;
-    case 'setSecret':
-      await setSecret(deps, { ...input, userName: snapshot.userName });
-      break;
-    case 'testSecret':
-      await testSecret(deps, { ...input, userArn: snapshot.userArn });
-      break;
-    case 'finishSecret':
-      await finishSecret(deps, input);
-      break;
+  const userName = snapshot.userName;
+  try {
+    switch (event.Step) {
+      case 'createSecret':
+        await createSecret(deps, input);
+        break;
+      case 'setSecret':
+        await setSecret(deps, { ...input, userName });
+        break;
+      case 'testSecret':
+        await testSecret(deps, { ...input, userArn: snapshot.userArn });
+        break;
+      case 'finishSecret':
+        return { step: event.Step, user: userName, moved: (await finishSecret(deps, input)).moved };
+    }
+  } catch (error) {
+    await onFailure?.({
+      step: event.Step,
+      userName,
+      secretName: snapshot.name,
+      token: event.ClientRequestToken,
+      error,
+    });
+    throw error;
   }
-  return { step: event.Step, user: snapshot.userName };
+  return { step: event.Step, user: userName };
 }

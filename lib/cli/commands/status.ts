@@ -1,4 +1,6 @@
-import { createClients } from '../../aws/clients.js';
+import { type KeyUsage, usageLines } from '../../alerts/alerts.js';
+import { keyUsageLookup } from '../../alerts/key-usage.js';
+import { createClients, createCloudTrailClient } from '../../aws/clients.js';
 import { simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
 import { planRetirement } from '../../retirement/plan.js';
 import { machineUserNames, readRetireState } from '../../retirement/retire.js';
@@ -12,7 +14,8 @@ export const statusHelp = `Usage: keyrot status [--user NAME] [--now ISO-DATE] [
 
 Where each machine user stands: its current key and age, any rotation in progress, and each other
 key with its state, last use, the days until its deactivation and deletion, and what holds it up.
-Read-only.
+With --user, a key held because it is still in use also shows who uses it: source IPs, user agents,
+event names and when each was last seen (CloudTrail LookupEvents, last 90 days). Read-only.
 `;
 
 const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : '-');
@@ -71,8 +74,33 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
         }),
     });
   }
+  // Who still uses a held key (CloudTrail allows 2 lookups a second): for one user only.
+  const usage = new Map<string, KeyUsage[]>();
+  if (values.user) {
+    const lookup = keyUsageLookup(createCloudTrailClient(), undefined, (keyId, error) =>
+      io.stderr(
+        `keyrot: CloudTrail lookup for ${keyId} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+      ),
+    );
+    for (const u of users)
+      for (const k of u.managed ? u.otherKeys : [])
+        if (k.next === 'hold') {
+          const found = await lookup(k.accessKeyId);
+          if (found) usage.set(k.accessKeyId, found);
+        }
+  }
   if (values.json) {
-    io.stdout(`${JSON.stringify({ now, users }, null, 2)}\n`);
+    const withUsage = users.map((u) =>
+      u.managed
+        ? {
+            ...u,
+            otherKeys: u.otherKeys.map((k) =>
+              usage.has(k.accessKeyId) ? { ...k, usedBy: usage.get(k.accessKeyId) } : k,
+            ),
+          }
+        : u,
+    );
+    io.stdout(`${JSON.stringify({ now, users: withUsage }, null, 2)}\n`);
     return 0;
   }
   const rows: string[][] = [
@@ -114,5 +142,6 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   io.stdout(
     `keyrot status · as of ${now.toISOString()}${values.now ? ' (simulated with --now)' : ''}\n\n${table(rows)}\n`,
   );
+  for (const [keyId, found] of usage) io.stdout(`\n${keyId} is held. ${usageLines(found).join('\n')}\n`);
   return 0;
 }

@@ -93,6 +93,7 @@ describe('runRotationStep runs', () => {
     expect(await runRotationStep(deps, defaultConfig, event('finishSecret'))).toEqual({
       step: 'finishSecret',
       user: 'ci',
+      moved: false,
     });
     expect(changed()).toBe(0);
   });
