@@ -10,7 +10,7 @@ import {
   scanAlerts,
   withOwners,
 } from '../../../lib/alerts/alerts.js';
-import { AlertDeliveryError, deliverAlerts, publishAlerts, snsSubject } from '../../../lib/alerts/sns.js';
+import { snsNotifier, snsSubject } from '../../../lib/alerts/sns.js';
 import { plan } from '../../../lib/policy/plan.js';
 import type { UserRetirement } from '../../../lib/retirement/retire.js';
 import { daysAgo, inventory, key, NOW, policy, user } from '../../helpers/builders.js';
@@ -158,6 +158,8 @@ const sample: Alert = {
   lines: ['still in use'],
   nextSteps: ['Move the consumers.'],
   threadId: 't-1',
+  subject: 'key#123456789012#AKIAOLD',
+  state: 'held',
 };
 
 describe('rendering', () => {
@@ -208,19 +210,16 @@ describe('rendering', () => {
   });
 });
 
-describe('publishAlerts', () => {
+describe('snsNotifier', () => {
   const sns = mockClient(SNSClient);
   beforeEach(() => sns.reset());
   const topic = `arn:aws:sns:us-east-1:${ACCOUNT}:keyrot-alerts`;
 
   it('publishes text for e-mail, the chat JSON for everything else, and attributes to filter on', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
-    expect(
-      await publishAlerts(new SNSClient({}), topic, [
-        sample,
-        { ...sample, owner: undefined, userName: undefined },
-      ]),
-    ).toBe(2);
+    const notifier = snsNotifier(new SNSClient({}), topic);
+    expect(await notifier.send(sample)).toBe('sent');
+    expect(await notifier.send({ ...sample, owner: undefined, userName: undefined })).toBe('sent');
     const [first, second] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     expect(first).toMatchObject({
       TopicArn: topic,
@@ -240,30 +239,8 @@ describe('publishAlerts', () => {
     expect(second?.MessageAttributes?.user).toBeUndefined();
   });
 
-  it('tries every alert, then fails naming how many could not be published', async () => {
-    sns
-      .on(PublishCommand)
-      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
-      .resolves({});
-    const error = await publishAlerts(new SNSClient({ maxAttempts: 1 }), topic, [
-      sample,
-      sample,
-      sample,
-    ]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AlertDeliveryError);
-    expect((error as Error).message).toBe(
-      `1 of 3 alert(s) could not be published to ${topic}: Rate exceeded`,
-    );
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
-  });
-
-  it('deliverAlerts: nothing without a topic; with one, counts what was published and hands back the failure', async () => {
-    expect(await deliverAlerts(new SNSClient({}), undefined, [sample])).toEqual({ published: 0 });
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
-    sns.on(PublishCommand).resolvesOnce({}).rejectsOnce(new Error('Internal error')).resolves({});
-    const delivery = await deliverAlerts(new SNSClient({ maxAttempts: 1 }), topic, [sample, sample, sample]);
-    expect(delivery.published).toBe(2);
-    expect(delivery.error).toBeInstanceOf(AlertDeliveryError);
-    expect(delivery.error?.failures).toHaveLength(1);
+  it('throws what SNS throws (sendAlerts counts it)', async () => {
+    sns.on(PublishCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(snsNotifier(new SNSClient({ maxAttempts: 1 }), topic).send(sample)).rejects.toThrow('Rate exceeded');
   });
 });
