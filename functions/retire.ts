@@ -19,7 +19,8 @@ const logger = createLogger();
 const metrics = createMetrics();
 const clients = createClients();
 const sns = createSnsClient();
-const cloudtrail = createCloudTrailClient();
+// Who still uses a key is a detail: a CloudTrail that keeps failing is not waited for.
+const cloudtrail = createCloudTrailClient({ maxAttempts: 3 });
 const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
 /** The alert topic, ledger and stage; serverless.yml sets them. Without a topic or Slack, alerts are only logged. */
 const environment = alertEnvironment('dev');

@@ -49,7 +49,8 @@ export async function alertFromCli(
     config.ownerTag,
   );
   const alerts = found.map((a) => (a.userName ? { ...a, ...routes.get(a.userName) } : a));
-  const usage = keyUsageLookup(createCloudTrailClient());
+  // Who still uses a key is a detail: a CloudTrail that keeps failing is not waited for.
+  const usage = keyUsageLookup(createCloudTrailClient({ maxAttempts: 3 }));
   const summary = await sendAlerts(alerting, alerts, async (alert) => {
     if (alert.kind !== 'key-in-use' || alert.accessKeyId === undefined) return alert;
     const seen = await usage(alert.accessKeyId);

@@ -24,7 +24,12 @@ const retirement = (decisions: UserRetirement['decisions'], applied = decisions)
   state: {
     userName: 'ci-deploy',
     keys: [
-      { accessKeyId: 'AKIAEXAMPLEOLD0K3Y7Q', status: 'Active', createdAt: daysAgo(100), lastUsedAt: daysAgo(1) },
+      {
+        accessKeyId: 'AKIAEXAMPLEOLD0K3Y7Q',
+        status: 'Active',
+        createdAt: daysAgo(100),
+        lastUsedAt: daysAgo(1),
+      },
       { accessKeyId: 'AKIAEXAMPLENEW0K3Y9Z', status: 'Active', createdAt: daysAgo(9) },
     ],
     currentKeyId: 'AKIAEXAMPLENEW0K3Y9Z',
@@ -48,18 +53,51 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
   );
   const [findings] = scanAlerts(p);
   const [failure] = scanAlerts(p, [
-    { userName: 'ci-deploy', secretName: 'keyrot/ci-deploy', outcome: 'failed', error: 'AccessDeniedException: not authorized' },
+    {
+      userName: 'ci-deploy',
+      secretName: 'keyrot/ci-deploy',
+      outcome: 'failed',
+      error: 'AccessDeniedException: not authorized',
+    },
   ]);
   const [held] = retirementAlerts(ACCOUNT, [
-    retirement([{ accessKeyId: old, role: 'previous', kind: 'hold', reason: `${old} was used 1 day ago (idleDaysBeforeDeactivate 3)` }], []),
+    retirement(
+      [
+        {
+          accessKeyId: old,
+          role: 'previous',
+          kind: 'hold',
+          reason: `${old} was used 1 day ago (idleDaysBeforeDeactivate 3)`,
+        },
+      ],
+      [],
+    ),
   ]);
   const [deactivated] = retirementAlerts(ACCOUNT, [
-    retirement([{ accessKeyId: old, role: 'previous', kind: 'deactivate', reason: 'idle for 4 days, 8 days after the cut-over' }]),
+    retirement([
+      {
+        accessKeyId: old,
+        role: 'previous',
+        kind: 'deactivate',
+        reason: 'idle for 4 days, 8 days after the cut-over',
+      },
+    ]),
   ]);
   const [deleted] = retirementAlerts(ACCOUNT, [
-    retirement([{ accessKeyId: old, role: 'previous', kind: 'delete', reason: 'inactive for 7 days (deleteAfterDays 7)' }]),
+    retirement([
+      {
+        accessKeyId: old,
+        role: 'previous',
+        kind: 'delete',
+        reason: 'inactive for 7 days (deleteAfterDays 7)',
+      },
+    ]),
   ]);
-  const owned = (alert: Alert | undefined): Alert => ({ ...(alert as Alert), owner: 'data-team', slackChannel: 'data-alerts' });
+  const owned = (alert: Alert | undefined): Alert => ({
+    ...(alert as Alert),
+    owner: 'data-team',
+    slackChannel: 'data-alerts',
+  });
   return {
     findings: owned(findings),
     failure: owned(failure),

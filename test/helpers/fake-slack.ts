@@ -29,7 +29,8 @@ export function blockKitProblem(payload: unknown): string | undefined {
     if (!BLOCK_TYPES.has(String(block.type))) return 'invalid_blocks';
     const textObj = block.text as { type?: string; text?: string } | undefined;
     if (block.type === 'header') {
-      if (textObj?.type !== 'plain_text' || !textObj.text || textObj.text.length > 150) return 'invalid_blocks';
+      if (textObj?.type !== 'plain_text' || !textObj.text || textObj.text.length > 150)
+        return 'invalid_blocks';
     }
     if (block.type === 'section') {
       const fields = (block.fields as Array<{ text?: string }> | undefined) ?? [];

@@ -119,6 +119,8 @@ describe('serverless.yml packaged with osls', () => {
             'iam:GenerateCredentialReport',
             'iam:GetCredentialReport',
             'iam:GetAccountAuthorizationDetails',
+            // CloudTrail has no resource to scope LookupEvents to; only retire holds it.
+            ...(role === 'RetireRole' ? ['cloudtrail:LookupEvents'] : []),
           ].includes(a),
         ),
       ).toBe(true);
@@ -134,15 +136,69 @@ describe('serverless.yml packaged with osls', () => {
           // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
           expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
         }
-        if (acts.some((a) => a.startsWith('secretsmanager:'))) {
+        if (acts.some((a) => a.startsWith('secretsmanager:')) && statement.Sid !== 'SlackWebhooks') {
           expect(resourceText(statement)).toBe(
             // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
             '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
           );
         }
+        // Slack webhook URLs: read only, under their own prefix.
+        if (statement.Sid === 'SlackWebhooks') {
+          expect(statement.Action).toBe('secretsmanager:GetSecretValue');
+          expect(resourceText(statement)).toBe(
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+            '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot-slack/*"}',
+          );
+        }
+        // The dedup ledger: put and delete items, in its table only; nothing else in DynamoDB.
+        if (acts.some((a) => a.startsWith('dynamodb:'))) {
+          expect(statement).toMatchObject({
+            Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+            Resource: { 'Fn::GetAtt': ['AlertLedger', 'Arn'] },
+          });
+        }
       }
+      expect(
+        statementsOf(role).filter((st) => actions(st).some((a) => a.startsWith('dynamodb:'))),
+      ).toHaveLength(1);
     },
   );
+
+  it('keeps the dedup ledger in an encrypted on-demand table whose items expire (TTL)', () => {
+    expect(resources.AlertLedger).toMatchObject({
+      Type: 'AWS::DynamoDB::Table',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'subject', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+  });
+
+  it('alarms on the failure metrics (rotations, target pushes, alerts), to the alert topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
+    for (const metric of ['RotationsFailed', 'TargetPushesFailed', 'AlertsFailed']) {
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'keyrot',
+          MetricName: metric,
+          Dimensions: [{ Name: 'service', Value: 'keyrot' }],
+          Statistic: 'Sum',
+          AlarmActions: [{ Ref: 'AlertTopic' }],
+        }),
+      );
+    }
+  });
+
+  it('shows key ages on the dashboard: the oldest key over time, and keys by age bucket', () => {
+    const [[, dashboard] = []] = ofType('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    expect(body).toContain('Oldest machine-user key (days)');
+    expect(body).toContain('[\\"keyrot\\",\\"OldestMachineKeyAgeDays\\",\\"service\\",\\"keyrot\\"]');
+    for (const bucket of ['0-30d', '31-60d', '61-90d', '91-180d', 'over-180d'])
+      expect(body).toContain(`\\"AgeBucket\\",\\"${bucket}\\"`);
+  });
 
   it('the scan role only reads IAM', () => {
     const iamActions = statementsOf('ScanRole')
@@ -267,8 +323,8 @@ describe('serverless.yml packaged with osls', () => {
     );
   });
 
-  it('lets only scan and retire publish alerts, only to the alert topic, and use its key only through SNS', () => {
-    for (const role of ['ScanRole', 'RetireRole']) {
+  it('lets each function publish alerts only to the alert topic, and use its key only through SNS', () => {
+    for (const role of ['ScanRole', 'RetireRole', 'RotateRole']) {
       const statements = statementsOf(role);
       expect(statements.filter((st) => actions(st).some((a) => a.startsWith('sns:')))).toEqual([
         expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: 'AlertTopic' } }),
@@ -282,14 +338,11 @@ describe('serverless.yml packaged with osls', () => {
         },
       });
     }
-    expect(statementsOf('RotateRole').some((st) => actions(st).some((a) => a.startsWith('sns:')))).toBe(
-      false,
-    );
-    for (const name of ['Scan', 'Retire']) {
-      expect(
-        (fn(name).Environment as { Variables: Record<string, unknown> }).Variables.ALERT_TOPIC_ARN,
-      ).toEqual({
-        Ref: 'AlertTopic',
+    for (const name of ['Scan', 'Retire', 'Rotate']) {
+      expect((fn(name).Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
+        ALERT_LEDGER_TABLE: { Ref: 'AlertLedger' },
+        KEYROT_STAGE: expect.any(String),
       });
     }
   });

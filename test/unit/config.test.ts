@@ -53,9 +53,9 @@ describe('parseConfig', () => {
       remindEveryDays: 7,
       slack: { ...slack, timeoutSeconds: 5 },
     });
-    expect(() =>
-      parseConfig({ alerts: { slack: { ...slack, defaultChannel: 'ops' } } }, 'k.yaml'),
-    ).toThrow('alerts.slack.defaultChannel: "ops" is not one of alerts.slack.channels (data-alerts)');
+    expect(() => parseConfig({ alerts: { slack: { ...slack, defaultChannel: 'ops' } } }, 'k.yaml')).toThrow(
+      'alerts.slack.defaultChannel: "ops" is not one of alerts.slack.channels (data-alerts)',
+    );
     expect(() =>
       parseConfig({ alerts: { slack: { channels: { ops: { webhookUrl: 'https://x' } } } } }, 'k.yaml'),
     ).toThrow('alerts.slack.channels.ops.webhookUrl: unknown field');

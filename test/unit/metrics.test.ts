@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createMetrics, keyAgePicture, METRIC_CATALOGUE, type MetricName, powertoolsMetrics } from '../../lib/metrics.js';
-import { recordScanMetrics } from '../../lib/scan.js';
+import {
+  createMetrics,
+  keyAgePicture,
+  METRIC_CATALOGUE,
+  type MetricName,
+  powertoolsMetrics,
+} from '../../lib/metrics.js';
 import { plan } from '../../lib/policy/plan.js';
+import { recordScanMetrics } from '../../lib/scan.js';
 import { daysAgo, inventory, key, NOW, policy, user } from '../helpers/builders.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -9,7 +15,11 @@ afterEach(() => vi.restoreAllMocks());
 interface EmfDocument {
   _aws: {
     Timestamp: number;
-    CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }>;
+    CloudWatchMetrics: Array<{
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: Array<{ Name: string; Unit: string }>;
+    }>;
   };
   [key: string]: unknown;
 }
@@ -58,7 +68,9 @@ describe('Powertools metrics (EMF)', () => {
     // Assess
     const found = metricsIn(emf(stdout));
     expect(new Set(found.map((m) => m.namespace))).toEqual(new Set(['keyrot']));
-    for (const [name, spec] of Object.entries(METRIC_CATALOGUE) as Array<[MetricName, (typeof METRIC_CATALOGUE)[MetricName]]>) {
+    for (const [name, spec] of Object.entries(METRIC_CATALOGUE) as Array<
+      [MetricName, (typeof METRIC_CATALOGUE)[MetricName]]
+    >) {
       const all = found.filter((m) => m.name === name);
       expect(all.length, name).toBeGreaterThan(0);
       for (const m of all) expect(m.unit, name).toBe(spec.unit);
@@ -72,7 +84,13 @@ describe('Powertools metrics (EMF)', () => {
     });
     // The failure counts also go out as a total on the service dimension alone: the alarms watch that.
     for (const name of ['RotationsFailed', 'TargetPushesFailed', 'AlertsFailed'])
-      expect(found).toContainEqual({ namespace: 'keyrot', name, unit: 'Count', value: 1, dimensions: { service: 'keyrot' } });
+      expect(found).toContainEqual({
+        namespace: 'keyrot',
+        name,
+        unit: 'Count',
+        value: 1,
+        dimensions: { service: 'keyrot' },
+      });
     expect(found).toContainEqual({
       namespace: 'keyrot',
       name: 'KeysByAgeBucket',
@@ -80,7 +98,9 @@ describe('Powertools metrics (EMF)', () => {
       value: 4,
       dimensions: { service: 'keyrot', AgeBucket: '91-180d' },
     });
-    expect(found.filter((m) => m.name === 'KeysByAgeBucket' && m.dimensions.AgeBucket === undefined)).toEqual([]);
+    expect(found.filter((m) => m.name === 'KeysByAgeBucket' && m.dimensions.AgeBucket === undefined)).toEqual(
+      [],
+    );
     expect(found).toContainEqual({
       namespace: 'keyrot',
       name: 'OldestMachineKeyAgeDays',
@@ -95,7 +115,13 @@ describe('Powertools metrics (EMF)', () => {
     const metrics = createMetrics();
     const result = plan(
       inventory([
-        user({ userName: 'a', keys: [key({ createdAt: daysAgo(10) }), key({ createdAt: daysAgo(100), accessKeyId: 'AKIAEXAMPLE000000002' })] }),
+        user({
+          userName: 'a',
+          keys: [
+            key({ createdAt: daysAgo(10) }),
+            key({ createdAt: daysAgo(100), accessKeyId: 'AKIAEXAMPLE000000002' }),
+          ],
+        }),
         user({ userName: 'b', keys: [key({ createdAt: daysAgo(400), status: 'Inactive' })] }),
         user({ userName: 'human', path: '/', keys: [key({ createdAt: daysAgo(900) })] }),
       ]),
@@ -108,14 +134,19 @@ describe('Powertools metrics (EMF)', () => {
     expect(found.find((m) => m.name === 'OldestMachineKeyAgeDays')?.value).toBe(100);
     expect(found.find((m) => m.name === 'StaleKeysFound')?.value).toBe(2);
     expect(
-      Object.fromEntries(found.filter((m) => m.name === 'KeysByAgeBucket').map((m) => [m.dimensions.AgeBucket, m.value])),
+      Object.fromEntries(
+        found.filter((m) => m.name === 'KeysByAgeBucket').map((m) => [m.dimensions.AgeBucket, m.value]),
+      ),
     ).toEqual({ '0-30d': 1, '31-60d': 0, '61-90d': 0, '91-180d': 1, 'over-180d': 0 });
   });
 
   it('keyAgePicture puts each age in exactly one bucket', () => {
     const now = new Date('2026-06-01T00:00:00Z');
     const ages = [0, 30, 31, 60, 61, 90, 91, 180, 181];
-    const picture = keyAgePicture(ages.map((a) => daysAgo(a, now)), now);
+    const picture = keyAgePicture(
+      ages.map((a) => daysAgo(a, now)),
+      now,
+    );
     expect(picture.oldestDays).toBe(181);
     expect(picture.buckets.map((b) => b.keys)).toEqual([2, 2, 2, 2, 1]);
     expect(keyAgePicture([], now).oldestDays).toBe(0);

@@ -77,7 +77,7 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   // Who still uses a held key (CloudTrail allows 2 lookups a second): for one user only.
   const usage = new Map<string, KeyUsage[]>();
   if (values.user) {
-    const lookup = keyUsageLookup(createCloudTrailClient(), undefined, (keyId, error) =>
+    const lookup = keyUsageLookup(createCloudTrailClient({ maxAttempts: 3 }), undefined, (keyId, error) =>
       io.stderr(
         `keyrot: CloudTrail lookup for ${keyId} failed: ${error instanceof Error ? error.message : String(error)}\n`,
       ),

@@ -240,7 +240,11 @@ describe('snsNotifier', () => {
   });
 
   it('throws what SNS throws (sendAlerts counts it)', async () => {
-    sns.on(PublishCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-    await expect(snsNotifier(new SNSClient({ maxAttempts: 1 }), topic).send(sample)).rejects.toThrow('Rate exceeded');
+    sns
+      .on(PublishCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(snsNotifier(new SNSClient({ maxAttempts: 1 }), topic).send(sample)).rejects.toThrow(
+      'Rate exceeded',
+    );
   });
 });

@@ -62,7 +62,13 @@ describe('CloudTrail: who still uses a held key', () => {
         lastSeen: '2026-05-20T08:00:00.000Z',
         events: 1,
       },
-      { sourceIp: 'unknown', userAgent: 'unknown', eventNames: ['Odd'], lastSeen: '2026-05-01T00:00:00.000Z', events: 1 },
+      {
+        sourceIp: 'unknown',
+        userAgent: 'unknown',
+        eventNames: ['Odd'],
+        lastSeen: '2026-05-01T00:00:00.000Z',
+        events: 1,
+      },
     ]);
   });
 
@@ -71,7 +77,10 @@ describe('CloudTrail: who still uses a held key', () => {
     const times: number[] = [];
     cloudtrail.on(LookupEventsCommand).callsFake(() => {
       times.push(pace.nowMs());
-      return { Events: [event('ListBuckets', '2026-05-31T10:00:00Z', '203.0.113.7', 'a')], NextToken: 'more' };
+      return {
+        Events: [event('ListBuckets', '2026-05-31T10:00:00Z', '203.0.113.7', 'a')],
+        NextToken: 'more',
+      };
     });
     const lookup = keyUsageLookup(new CloudTrailClient({}), pace);
     const [a, again] = await Promise.all([lookup('AKIAKEYA'), lookup('AKIAKEYA')]);
@@ -97,7 +106,9 @@ describe('CloudTrail: who still uses a held key', () => {
 
   it('gives undefined (the alert goes out without it) when CloudTrail refuses, and says why', async () => {
     const { pace } = fakePace();
-    cloudtrail.on(LookupEventsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    cloudtrail
+      .on(LookupEventsCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     const failures: string[] = [];
     const lookup = keyUsageLookup(new CloudTrailClient({ maxAttempts: 1 }), pace, (id, error) =>
       failures.push(`${id}: ${(error as Error).name}`),

@@ -58,7 +58,12 @@ describe('sendAlerts', () => {
     const sns = recorder('sent', 'sns');
     const slack = recorder('skipped', 'slack');
     const { deps: d, metrics } = deps([sns.notifier, slack.notifier], DAY0);
-    expect(await sendAlerts(d, [held, samples.rollback])).toEqual({ alerts: 2, sent: 2, deduplicated: 0, failed: 0 });
+    expect(await sendAlerts(d, [held, samples.rollback])).toEqual({
+      alerts: 2,
+      sent: 2,
+      deduplicated: 0,
+      failed: 0,
+    });
     expect(sns.sent.map((a) => [a.kind, a.at, a.stage])).toEqual([
       ['key-in-use', DAY0.toISOString(), 'test'],
       ['rollback', DAY0.toISOString(), 'test'],
@@ -79,7 +84,8 @@ describe('sendAlerts', () => {
   it('sends the same held key once per remind window, and an escalation at once', async () => {
     const ledger = memoryLedger(7);
     const out = recorder();
-    const run = (n: number, alert: Alert = held) => sendAlerts(deps([out.notifier], day(n), ledger).deps, [alert]);
+    const run = (n: number, alert: Alert = held) =>
+      sendAlerts(deps([out.notifier], day(n), ledger).deps, [alert]);
     const sentOn: number[] = [];
     for (let n = 8; n <= 15; n++) if ((await run(n)).sent === 1) sentOn.push(n);
     expect(sentOn).toEqual([8, 15]);
@@ -89,7 +95,10 @@ describe('sendAlerts', () => {
 
   it('never throws: a failed notifier is logged and counted, the others still get it, and the ledger forgets it', async () => {
     const ledger = memoryLedger(7);
-    const broken = recorder(Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' }), 'sns');
+    const broken = recorder(
+      Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' }),
+      'sns',
+    );
     const { deps: d, metrics, logs } = deps([broken.notifier], DAY0, ledger);
     expect(await sendAlerts(d, [held])).toEqual({ alerts: 1, sent: 0, deduplicated: 0, failed: 1 });
     expect(metrics).toEqual([['AlertsFailed', 1, 'sns']]);
