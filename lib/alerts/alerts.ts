@@ -522,10 +522,16 @@ export function alertText(alert: Alert): string {
     '',
     'What to do:',
     ...alert.nextSteps.map((step) => `- ${step}`),
-    ...(alert.command ? [`- Run: ${alert.command}`] : []),
+    ...commandStep(alert).map((step) => `- ${step}`),
     '',
     `Account ${alert.accountId}, severity ${alert.severity}${alert.owner ? `, owner ${alert.owner}` : ''}${alert.stage ? `, stage ${alert.stage}` : ''}${alert.at ? `, ${alert.at}` : ''}.`,
   ].join('\n');
+}
+
+/** "Run: <command>", unless a step already names the command. */
+function commandStep(alert: Alert): string[] {
+  const { command } = alert;
+  return command && !alert.nextSteps.some((step) => step.includes(command)) ? [`Run: ${command}`] : [];
 }
 
 /** Who still uses the key, one line per source, for text renderings. */
@@ -553,7 +559,7 @@ export function alertChatMessage(alert: Alert): Record<string, unknown> {
       textType: 'client-markdown',
       title: alert.title,
       description: [...alert.lines, ...usageLines(alert.usage)].join('\n'),
-      nextSteps: [...alert.nextSteps, ...(alert.command ? [`Run: ${alert.command}`] : [])],
+      nextSteps: [...alert.nextSteps, ...commandStep(alert)],
       keywords: ['keyrot', alert.kind, alert.severity],
     },
     metadata: {
