@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TargetError } from '../errors.js';
+import { BrokenUserError, TargetError } from '../errors.js';
 import type { Plan } from '../policy/plan.js';
 import type { UserRetirement } from '../retirement/retire.js';
 import type { StepFailure } from '../rotation/lambda-step.js';
@@ -187,6 +187,9 @@ export function retirementAlerts(
       });
       continue;
     }
+    if (result.broken) {
+      alerts.push(userBrokenAlert({ accountId, userName, reason: result.broken.detail, fix: result.broken.fix }));
+    }
     const lastUse = (id: string) => result.state.keys.find((k) => k.accessKeyId === id)?.lastUsedAt;
     for (const decision of result.decisions) {
       if (decision.kind !== 'hold') continue;
@@ -308,6 +311,14 @@ export function rotationFailureAlert(
   secretsManagerRetries: boolean,
 ): Alert {
   const { error } = failure;
+  if (error instanceof BrokenUserError) {
+    return userBrokenAlert({
+      accountId,
+      userName: failure.userName,
+      reason: error.broken.detail,
+      fix: error.broken.fix,
+    });
+  }
   if (error instanceof TargetError && error.target) {
     const alert = targetPushFailedAlert({
       accountId,

@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -10,6 +11,7 @@ import {
 import { CreateAccessKeyCommand, CreateUserCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Alert } from '../../lib/alerts/alerts.js';
 import { dynamoLedger } from '../../lib/alerts/ledger.js';
@@ -32,6 +34,8 @@ import { scanned } from '../helpers/key-material.js';
  * every day below; escalateAfterDays is 16.
  */
 const endpoint = process.env.AWS_ENDPOINT_URL ?? '';
+// moto does not implement CloudTrail LookupEvents: it alone is mocked, everything else is moto.
+const cloudtrail = mockClient(CloudTrailClient);
 const clients = createClients();
 const sns = createSnsClient();
 const dynamo = new DynamoDBClient({ region: 'us-east-1' });
@@ -121,6 +125,20 @@ describe('alerts through SNS and Slack, once per remind window', () => {
     vi.stubEnv('ALERT_TOPIC_ARN', TopicArn);
     vi.stubEnv('ALERT_LEDGER_TABLE', TABLE);
     vi.stubEnv('KEYROT_STAGE', 'test');
+    cloudtrail
+      .on(LookupEventsCommand)
+      .callsFake((input: { LookupAttributes?: Array<{ AttributeValue?: string }> }) => ({
+        Events: [
+          {
+            EventName: 'GetCallerIdentity',
+            EventTime: new Date(),
+            CloudTrailEvent: JSON.stringify({
+              sourceIPAddress: '203.0.113.7',
+              userAgent: `consumer-of-${input.LookupAttributes?.[0]?.AttributeValue}`,
+            }),
+          },
+        ],
+      }));
 
     // Act: the daily retire run, days 8 to 16.
     const sentOn: Record<string, Array<[number, string]>> = { etl: [], ci: [] };
@@ -169,6 +187,19 @@ describe('alerts through SNS and Slack, once per remind window', () => {
     const context = slack.received[0]?.payload.blocks?.at(-1)?.elements as Array<{ text: string }>;
     expect(context[0]?.text).toBe(`${day(8)} · stage test · keyrot`);
     expect(slack.problems).toEqual([]);
+
+    // Who still uses the key, from CloudTrail: looked up once per key on the days an alert went out only.
+    expect(
+      cloudtrail
+        .commandCalls(LookupEventsCommand)
+        .map((c) => c.args[0].input.LookupAttributes?.[0]?.AttributeValue),
+    ).toEqual([8, 15, 16].flatMap(() => [oldKeys.ci, oldKeys.etl]));
+    expect((escalated?.message as { content: { description: string } }).content.description).toContain(
+      `203.0.113.7 · consumer-of-${oldKeys.etl} · GetCallerIdentity · last seen`,
+    );
+    const status = await runCli('status', '--user', 'etl', '--now', day(16), '--config', configFile);
+    expect(status.stdout).toContain(`${oldKeys.etl} is held. Still used by (CloudTrail, last 90 days):`);
+    expect(status.stdout).toContain(`203.0.113.7 · consumer-of-${oldKeys.etl} · GetCallerIdentity`);
 
     // The ledger in DynamoDB: the last alert about each key, with a TTL.
     const { Item } = await dynamo.send(

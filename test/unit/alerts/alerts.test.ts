@@ -7,10 +7,12 @@ import {
   alertText,
   MAX_LINES,
   retirementAlerts,
+  rotationFailureAlert,
   scanAlerts,
   withOwners,
 } from '../../../lib/alerts/alerts.js';
 import { snsNotifier, snsSubject } from '../../../lib/alerts/sns.js';
+import { BrokenUserError, TargetError } from '../../../lib/errors.js';
 import { plan } from '../../../lib/policy/plan.js';
 import type { UserRetirement } from '../../../lib/retirement/retire.js';
 import { daysAgo, inventory, key, NOW, policy, user } from '../../helpers/builders.js';
@@ -246,5 +248,91 @@ describe('snsNotifier', () => {
     await expect(snsNotifier(new SNSClient({ maxAttempts: 1 }), topic).send(sample)).rejects.toThrow(
       'Rate exceeded',
     );
+  });
+});
+
+describe('alerts from failures', () => {
+  const failure = (error: unknown) => ({
+    step: 'setSecret' as const,
+    userName: 'ci',
+    secretName: 'keyrot/ci',
+    token: 'tok-1',
+    error,
+  });
+
+  it('a failed step names the step, the cause and whether Secrets Manager retries', () => {
+    const alert = rotationFailureAlert(ACCOUNT, failure(new Error('boom')), true);
+    expect(alert).toMatchObject({
+      kind: 'rotation-failed',
+      severity: 'critical',
+      userName: 'ci',
+      command: 'keyrot rotate --user ci',
+      subject: `rotation#${ACCOUNT}#ci`,
+      state: 'failed:setSecret:tok-1',
+    });
+    expect(alert.lines).toEqual([
+      'Step setSecret of keyrot/ci failed: boom',
+      'The old key stays current; no consumer loses a working key.',
+      'Secrets Manager retries the rotation; it resumes where it stopped.',
+    ]);
+    expect(rotationFailureAlert(ACCOUNT, failure(new Error('boom')), false).lines[2]).toBe(
+      'Nothing retries it on its own: re-run the rotation once the cause is fixed.',
+    );
+  });
+
+  it("a target's failure names the target; a broken user says so with its fixing command", () => {
+    const pushed = rotationFailureAlert(
+      ACCOUNT,
+      failure(new TargetError('403', { target: { type: 'github-actions', name: 'deploy' } })),
+      true,
+    );
+    expect(pushed).toMatchObject({
+      kind: 'target-push-failed',
+      title: `keyrot: pushing ci's new key to github-actions "deploy" failed`,
+      state: 'push-failed:unknown:tok-1',
+    });
+    const broken = rotationFailureAlert(
+      ACCOUNT,
+      failure(
+        new BrokenUserError('ci is broken', {
+          reason: 'current-gone',
+          detail: 'AWSCURRENT names a deleted key',
+          fix: 'keyrot rotate --user ci',
+        }),
+      ),
+      true,
+    );
+    expect(broken).toMatchObject({
+      kind: 'user-broken',
+      severity: 'critical',
+      title: 'keyrot: ci needs a person',
+      lines: ['AWSCURRENT names a deleted key', 'keyrot changes nothing for this user until it is fixed.'],
+      command: 'keyrot rotate --user ci',
+    });
+  });
+
+  it('retirement reports a broken user, and deletions', () => {
+    const alerts = retirementAlerts(ACCOUNT, [
+      retirement({
+        broken: {
+          reason: 'no-current',
+          detail: 'keyrot/ci has no AWSCURRENT version',
+          fix: 'keyrot rotate --user ci',
+        },
+      }),
+      retirement({
+        userName: 'bot',
+        decisions: [
+          { accessKeyId: 'AKIAOLD', role: 'previous', kind: 'delete', reason: 'inactive for 7 days' },
+        ],
+        applied: [
+          { accessKeyId: 'AKIAOLD', role: 'previous', kind: 'delete', reason: 'inactive for 7 days' },
+        ],
+      }),
+    ]);
+    expect(alerts.map((a) => [a.kind, a.userName, a.state])).toEqual([
+      ['user-broken', 'ci', expect.any(String)],
+      ['key-deleted', 'bot', 'deleted'],
+    ]);
   });
 });
