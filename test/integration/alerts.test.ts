@@ -247,4 +247,63 @@ describe('alerts through SNS and Slack, once per remind window', () => {
       await ledger.claim({ ...alert, state: 'drift:y', severity: 'info' }, new Date(now.getTime() + 3000)),
     ).toBe(false);
   });
+
+  it('rollback and emergency rotation tell the owner at once, in Slack and through the topic', async () => {
+    const { TopicArn = '' } = await sns.send(new CreateTopicCommand({ Name: 'keyrot-test-events' }));
+    const queue = await alertQueue(TopicArn, sns);
+    vi.stubEnv('ALERT_TOPIC_ARN', TopicArn);
+    vi.stubEnv('ALERT_LEDGER_TABLE', TABLE);
+    // bot is rotated twice, so its first key is AWSPREVIOUS and can be rolled back to.
+    await clients.iam.send(
+      new CreateUserCommand({
+        UserName: 'bot',
+        Path: '/machine/',
+        Tags: [
+          { Key: 'owner', Value: 'data-team' },
+          { Key: 'slack-channel', Value: 'data-alerts' },
+        ],
+      }),
+    );
+    const first = await runCli('rotate', '--user', 'bot', '--now', day(17), '--config', configFile);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await runCli('rotate', '--user', 'bot', '--now', day(17), '--config', configFile);
+    expect(second.code, second.stderr).toBe(0);
+    const firstKey = /new key (AKIA\w+)/.exec(first.stdout)?.[1];
+    const before = slack.received.length;
+
+    const rollback = await runCli('rollback', '--user', 'bot', '--now', day(17), '--config', configFile);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    const emergency = await runCli(
+      'rotate',
+      '--user',
+      'ci',
+      '--compromised',
+      '--now',
+      day(17),
+      '--config',
+      configFile,
+    );
+    expect(emergency.code, emergency.stderr).toBe(0);
+
+    const received = await queue.receive();
+    expect(
+      received.map((a) => [a.attributes.kind, a.attributes.user, a.attributes.owner, a.attributes.severity]),
+    ).toEqual([
+      ['rollback', 'bot', 'data-team', 'warning'],
+      ['emergency-rotation', 'ci', 'platform', 'critical'],
+    ]);
+    expect(received[0]?.subject).toBe(`keyrot: bot rolled back to ${firstKey}`);
+    expect(JSON.stringify(received[1]?.message)).toMatch(
+      /Deactivated at once, whatever their use: AKIA\w+\./,
+    );
+    expect(
+      slack.received
+        .slice(before)
+        .map((r) => [r.token, (r.payload.blocks?.[0]?.text as { text: string } | undefined)?.text]),
+    ).toEqual([
+      ['ok-data', ':warning: WARNING · rollback'],
+      ['ok-ops', ':rotating_light: CRITICAL · emergency-rotation'],
+    ]);
+    expect(slack.problems).toEqual([]);
+  });
 });
