@@ -188,7 +188,9 @@ export function retirementAlerts(
       continue;
     }
     if (result.broken) {
-      alerts.push(userBrokenAlert({ accountId, userName, reason: result.broken.detail, fix: result.broken.fix }));
+      alerts.push(
+        userBrokenAlert({ accountId, userName, reason: result.broken.detail, fix: result.broken.fix }),
+      );
     }
     const lastUse = (id: string) => result.state.keys.find((k) => k.accessKeyId === id)?.lastUsedAt;
     for (const decision of result.decisions) {

@@ -194,9 +194,9 @@ describe('alerts through SNS and Slack, once per remind window', () => {
         .commandCalls(LookupEventsCommand)
         .map((c) => c.args[0].input.LookupAttributes?.[0]?.AttributeValue),
     ).toEqual([8, 15, 16].flatMap(() => [oldKeys.ci, oldKeys.etl]));
-    expect((escalated?.message as { content: { description: string } }).content.description).toContain(
-      `203.0.113.7 · consumer-of-${oldKeys.etl} · GetCallerIdentity · last seen`,
-    );
+    expect(
+      (escalated?.message as { content?: { description?: string } } | undefined)?.content?.description,
+    ).toContain(`203.0.113.7 · consumer-of-${oldKeys.etl} · GetCallerIdentity · last seen`);
     const status = await runCli('status', '--user', 'etl', '--now', day(16), '--config', configFile);
     expect(status.stdout).toContain(`${oldKeys.etl} is held. Still used by (CloudTrail, last 90 days):`);
     expect(status.stdout).toContain(`203.0.113.7 · consumer-of-${oldKeys.etl} · GetCallerIdentity`);
