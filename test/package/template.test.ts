@@ -119,6 +119,8 @@ describe('serverless.yml packaged with osls', () => {
             'iam:GenerateCredentialReport',
             'iam:GetCredentialReport',
             'iam:GetAccountAuthorizationDetails',
+            // Names and tags of secrets, never values; AWS has no resource to scope it to.
+            'secretsmanager:ListSecrets',
             // CloudTrail has no resource to scope LookupEvents to; only retire holds it.
             ...(role === 'RetireRole' ? ['cloudtrail:LookupEvents'] : []),
           ].includes(a),
@@ -136,7 +138,10 @@ describe('serverless.yml packaged with osls', () => {
           // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
           expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
         }
-        if (acts.some((a) => a.startsWith('secretsmanager:')) && statement.Sid !== 'SlackWebhooks') {
+        if (
+          acts.some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets') &&
+          statement.Sid !== 'SlackWebhooks'
+        ) {
           expect(resourceText(statement)).toBe(
             // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
             '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
