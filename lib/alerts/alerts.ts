@@ -189,8 +189,15 @@ export function retirementAlerts(
     }
     if (result.broken) {
       alerts.push(
-        userBrokenAlert({ accountId, userName, reason: result.broken.detail, fix: result.broken.fix }),
+        userBrokenAlert({
+          accountId,
+          userName,
+          secretName: result.secretName,
+          reason: result.broken.detail,
+          fix: result.broken.fix,
+        }),
       );
+      continue;
     }
     const lastUse = (id: string) => result.state.keys.find((k) => k.accessKeyId === id)?.lastUsedAt;
     for (const decision of result.decisions) {
@@ -492,13 +499,18 @@ export function rollbackAlert(input: {
   };
 }
 
-/** keyrot finds a user in a state it can't fix on its own (the key guard refuses, a secret is off). */
+/**
+ * A machine user whose secret gives it no working key (the key guard's "broken"): keyrot touches none
+ * of its keys until a person fixes it with the command given.
+ */
 export function userBrokenAlert(input: {
   accountId: string;
   userName: string;
+  /** What is broken. */
   reason: string;
   /** The exact command that fixes it. */
   fix: string;
+  secretName?: string;
 }): Alert {
   const { accountId, userName } = input;
   return {
@@ -506,11 +518,14 @@ export function userBrokenAlert(input: {
     severity: 'critical',
     accountId,
     userName,
-    title: `keyrot: ${userName} needs a person`,
-    lines: [input.reason, 'keyrot changes nothing for this user until it is fixed.'],
-    nextSteps: [`Fix it with \`${input.fix}\`.`],
+    title: `keyrot: ${userName} has no working key${input.secretName ? ` in ${input.secretName}` : ''}`,
+    lines: [
+      input.reason.endsWith('.') ? input.reason : `${input.reason}.`,
+      'keyrot touches none of its keys until this is fixed.',
+    ],
+    nextSteps: [`Fix: ${input.fix}`, `Then check: keyrot status --user ${userName}`],
     command: input.fix,
-    threadId: `keyrot-user-${accountId}-${userName}`,
+    threadId: `keyrot-broken-${accountId}-${userName}`,
     subject: `broken#${accountId}#${userName}`,
     state: digestOf([input.reason]),
   };

@@ -181,6 +181,7 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
         userName: 'ci-deploy',
         reason: 'AWSCURRENT of keyrot/ci-deploy holds AKIAEXAMPLENEW0K3Y9Z, which no longer exists in IAM',
         fix: 'keyrot rotate --user ci-deploy',
+        secretName: 'keyrot/ci-deploy',
       }),
     ),
   };

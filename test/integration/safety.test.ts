@@ -306,7 +306,9 @@ describe('10. parallel onboarding of a user with no keys', () => {
     const runs = await Promise.allSettled(
       Array.from({ length: 10 }, () => rotateUser(deps(), defaultConfig, 'keyless')),
     );
-    const outcomes = runs.map((r) => (r.status === 'rejected' ? String(r.reason).split(':')[0] : 'ok'));
+    const outcomes = runs.map((r) =>
+      r.status === 'rejected' ? (String(r.reason).split(':')[0] ?? '') : 'ok',
+    );
     // Losers say a rotation is in progress (or, on moto, hit its HTML 500): nothing else goes wrong.
     expect(
       outcomes.every((o) => /^(ok|RotationInProgressError|SyntaxError|AwsServiceError)$/.test(o)),

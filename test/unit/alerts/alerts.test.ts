@@ -305,8 +305,9 @@ describe('alerts from failures', () => {
     expect(broken).toMatchObject({
       kind: 'user-broken',
       severity: 'critical',
-      title: 'keyrot: ci needs a person',
-      lines: ['AWSCURRENT names a deleted key', 'keyrot changes nothing for this user until it is fixed.'],
+      title: 'keyrot: ci has no working key',
+      lines: ['AWSCURRENT names a deleted key.', 'keyrot touches none of its keys until this is fixed.'],
+      nextSteps: ['Fix: keyrot rotate --user ci', 'Then check: keyrot status --user ci'],
       command: 'keyrot rotate --user ci',
     });
   });
