@@ -30,6 +30,8 @@ export const ALERT_KINDS = [
   'drift',
   /** rotate --compromised: every old key was taken out of service at once. */
   'emergency-rotation',
+  /** respond: AWS reported an access key exposed in public; what keyrot did and what is left to do. */
+  'key-leaked',
   /** rollback: the previous key is current again. */
   'rollback',
   /** targets: the trigger that redeploys a consumer after a push failed. */

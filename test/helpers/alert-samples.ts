@@ -12,6 +12,7 @@ import {
   userBrokenAlert,
 } from '../../lib/alerts/alerts.js';
 import { TargetError } from '../../lib/errors.js';
+import { leakAlerts } from '../../lib/leak/alerts.js';
 import { plan } from '../../lib/policy/plan.js';
 import type { UserRetirement } from '../../lib/retirement/retire.js';
 import { daysAgo, inventory, key, NOW, policy, user } from './builders.js';
@@ -93,6 +94,25 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
       },
     ]),
   ]);
+  const [leaked] = leakAlerts(
+    {
+      eventId: 'arn:aws:health:global::event/RISK/AWS_RISK_CREDENTIALS_EXPOSED/example',
+      accountId: ACCOUNT,
+      reportedAt: daysAgo(0),
+      accessKeyIds: [old],
+    },
+    [
+      {
+        accessKeyId: old,
+        outcome: 'rotated',
+        userName: 'ci-deploy',
+        newKeyId: 'AKIAEXAMPLENEW0K3Y9Z',
+        onboarded: false,
+        deactivated: [old],
+        deleted: [],
+      },
+    ],
+  );
   const owned = (alert: Alert | undefined): Alert => ({
     ...(alert as Alert),
     owner: 'data-team',
@@ -156,6 +176,7 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
         deleted: [],
       }),
     ),
+    'key-leaked': owned(leaked),
     rollback: owned(
       rollbackAlert({
         accountId: ACCOUNT,
