@@ -58,7 +58,7 @@ describe('the chaos test: random sequences of keyrot commands, consumers, hand e
     async () => {
       if (random) console.log(`chaos: seed ${seed}, up to ${numRuns} runs of up to ${maxCommands} steps`);
       await fc.assert(
-        fc.asyncProperty(fc.commands([action], { maxCommands }), (commands) =>
+        fc.asyncProperty(fc.commands([action], { maxCommands, size: 'large' }), (commands) =>
           fc.asyncModelRun(setup, commands),
         ),
         { seed, numRuns, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },

@@ -98,7 +98,7 @@ export interface KeyrotCall {
 /** The real side: the account, its last reading, and what happened so far. */
 export class ChaosReal {
   view!: WorldView;
-  readonly trace: string[] = [];
+  readonly trace: string[] = debugTrace();
   private readonly skip = skippedInvariants();
 
   constructor(
@@ -111,6 +111,7 @@ export class ChaosReal {
     await resetEmulator(world.endpoint);
     const seeded = await world.seed();
     const real = new ChaosReal(world, files);
+    real.trace.push('a new run: account seeded');
     // Consumers of the keys from before keyrot use them once, so IAM knows they are in use.
     const consumers: Consumer[] = MACHINE_USERS.flatMap((user) => [
       { user, keyId: seeded[user][0] },
@@ -138,6 +139,7 @@ export class ChaosReal {
    */
   async keyrot(model: ChaosModel, call: KeyrotCall, crashAfter?: number): Promise<number | 'crashed'> {
     const before = this.view;
+    const started = Date.now();
     if (crashAfter !== undefined) armCrash(crashAfter);
     let result: Awaited<ReturnType<ChaosReal['cli']>>;
     let crashed = false;
@@ -150,7 +152,7 @@ export class ChaosReal {
     this.view = after;
     const label = `${crashed ? `crash after call ${crashAfter}: ` : ''}keyrot ${call.argv(model).join(' ')}`;
     this.trace.push(
-      `${label} -> ${crashed ? 'crashed' : `exit ${result.code}`}: ${firstLine(result.output)}`,
+      `${label} -> ${crashed ? 'crashed' : `exit ${result.code}`} (${Date.now() - started} ms): ${firstLine(result.output)}`,
     );
     const violations = [
       ...keyrotStepViolations(before, after, {
@@ -250,3 +252,15 @@ function firstLine(text: string): string {
 }
 
 export const days = (n: number) => n * DAY_MS;
+
+/** The steps of a run; with CHAOS_DEBUG=1 each is also printed as it happens, with the real time. */
+function debugTrace(): string[] {
+  const trace: string[] = [];
+  if (!process.env.CHAOS_DEBUG) return trace;
+  const push = trace.push.bind(trace);
+  trace.push = (...items: string[]) => {
+    for (const item of items) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${item}\n`);
+    return push(...items);
+  };
+  return trace;
+}

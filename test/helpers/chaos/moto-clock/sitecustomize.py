@@ -6,7 +6,9 @@ as soon as the simulated time runs ahead. With this module loaded (its directory
 and KEYROT_CHAOS_CLOCK_FILE set, moto's clock is the real time plus the number of seconds written in
 that file, so IAM's CreateDate and LastUsedDate follow the same simulated timeline as `--now`.
 
-It replaces moto.core.utils.utcnow before any moto service module imports it by name.
+It replaces moto.core.utils.utcnow before any moto service module imports it by name. It also turns
+off loading AWS's managed IAM policies (lib/testbed/moto.ts turns it on): the chaos test attaches none,
+and loading them costs about 3 s after every reset, that is after every run.
 """
 
 import datetime
@@ -30,3 +32,4 @@ def _shifted_utcnow() -> datetime.datetime:
 
 if _clock_file:
     _utils.utcnow = _shifted_utcnow
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
