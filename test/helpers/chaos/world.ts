@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { AwsClients } from '../../../lib/aws/clients.js';
 import { errorName } from '../../../lib/aws/errors.js';
-import { parseSecretValue } from '../../../lib/rotation/secret-value.js';
+import { parseSecretValue } from '../../../lib/secret/value.js';
 import { signWith } from '../../../lib/testbed/seed.js';
 
 /**
