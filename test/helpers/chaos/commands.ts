@@ -28,6 +28,7 @@ type ActionKind = (typeof ACTION_KINDS)[number];
 abstract class Action implements Command {
   abstract readonly kind: ActionKind;
   check(): boolean {
+    count('steps');
     return true;
   }
   abstract run(model: ChaosModel, real: ChaosReal): Promise<void>;
@@ -293,17 +294,17 @@ export const action: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.tuple(machine, fc.nat(1)).map(([u, s]) => new HandKey('hand: deactivate a key', u, s)),
   },
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc.tuple(machine, fc.nat(1)).map(([u, s]) => new HandKey('hand: delete a key', u, s)),
   },
   {
-    weight: 2,
+    weight: 3,
     arbitrary: fc
       .tuple(machine, fc.constantFrom<PutKind>('missing-key', 'foreign', 'garbage'))
       .map(([u, w]) => new HandPutCurrent(u, w)),
   },
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc
       .tuple(
         machine,
