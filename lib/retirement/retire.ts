@@ -4,10 +4,17 @@ import type { Config } from '../config.js';
 import { BrokenUserError, KeyGuardError } from '../errors.js';
 import { withLastUse } from '../inventory/per-user.js';
 import { isMachineUser } from '../policy/plan.js';
-import { changeKey, forgetKey } from '../secret/guard.js';
-import { datesFromTags, describeSecret, LIFECYCLE_TAG, type SecretSnapshot, STAGE, versionWith } from '../secret/secret.js';
-import { type Broken, type IamUser, keyIdOf, type ManagedUser, readManagedUser } from '../secret/state.js';
 import type { RotationDeps } from '../rotation/steps.js';
+import { changeKey, forgetKey } from '../secret/guard.js';
+import {
+  datesFromTags,
+  describeSecret,
+  LIFECYCLE_TAG,
+  type SecretSnapshot,
+  STAGE,
+  versionWith,
+} from '../secret/secret.js';
+import { type Broken, type IamUser, keyIdOf, type ManagedUser, readManagedUser } from '../secret/state.js';
 import { planRetirement, type RetireDecision, type RetireKey, type RetireState } from './plan.js';
 
 export interface UserRetirement {
@@ -128,7 +135,7 @@ export async function retireUser(
         return { ...result, broken: error.broken as Broken };
       }
       if (!(error instanceof KeyGuardError)) throw error;
-      (result.refused ??= []).push({ decision, reason: error.message });
+      result.refused = [...(result.refused ?? []), { decision, reason: error.message }];
       continue;
     }
     if (decision.kind === 'forget') await forgetKey(deps.clients.secrets, snapshot.arn, id);

@@ -13,12 +13,7 @@ import {
   TAG,
   unfinishedToken,
 } from '../secret/secret.js';
-import {
-  getIamUser,
-  type IamUser,
-  requireMachineUser,
-  requireTagsMatchIam,
-} from '../secret/state.js';
+import { getIamUser, type IamUser, requireMachineUser, requireTagsMatchIam } from '../secret/state.js';
 import { createSecret, finishSecret, type RotationDeps, setSecret, testSecret } from './steps.js';
 
 export interface RotationResult {

@@ -3,7 +3,7 @@ import { KeyrotError, UsageError } from '../errors.js';
 import { listAccessKeys } from '../inventory/per-user.js';
 import type { AccessKeyRecord } from '../inventory/types.js';
 import { changeKey } from '../secret/guard.js';
-import { secretNameFor, STAGE, unfinishedToken, versionWith } from '../secret/secret.js';
+import { STAGE, secretNameFor, unfinishedToken, versionWith } from '../secret/secret.js';
 import { getIamUser, keyIdOf, readManagedUser, requireMachineUser } from '../secret/state.js';
 import { type RotationResult, rotateUser } from './driver.js';
 import type { RotationDeps } from './steps.js';

@@ -2,7 +2,7 @@ import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/cl
 import type { Config } from '../config.js';
 import { BrokenUserError, KeyrotError, NotManagedError } from '../errors.js';
 import { reactivateKey } from '../secret/guard.js';
-import { secretNameFor, STAGE, TAG, unfinishedToken } from '../secret/secret.js';
+import { STAGE, secretNameFor, TAG, unfinishedToken } from '../secret/secret.js';
 import { keyIdOf, readManagedUser } from '../secret/state.js';
 import { type RotationDeps, setSecret } from './steps.js';
 

@@ -20,8 +20,6 @@ import {
 import { listAccessKeys } from '../inventory/per-user.js';
 import type { AccessKeyRecord } from '../inventory/types.js';
 import { type ChangePurpose, changeKey, type GuardPolicy } from '../secret/guard.js';
-import { keyIdOf, readStages, type StageReads } from '../secret/state.js';
-import type { Target } from '../targets/target.js';
 import {
   describeSecret,
   formatIntent,
@@ -30,7 +28,9 @@ import {
   TAG,
   versionWith,
 } from '../secret/secret.js';
+import { keyIdOf, readStages, type StageReads } from '../secret/state.js';
 import { formatSecretValue, readCredential, type SecretValue } from '../secret/value.js';
+import type { Target } from '../targets/target.js';
 
 export interface RotationDeps {
   clients: Pick<AwsClients, 'iam' | 'secrets' | 'stsWith'>;

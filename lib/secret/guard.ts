@@ -126,7 +126,8 @@ export async function changeKey(
     }
   }
   if (request.purpose === 'orphan') {
-    if (snapshot === undefined) throw refuse('the user has no keyrot secret, so no attempt of keyrot made it');
+    if (snapshot === undefined)
+      throw refuse('the user has no keyrot secret, so no attempt of keyrot made it');
     if (!request.ownAttempt && snapshot.intent?.knownKeyIds.includes(id))
       throw refuse('it existed before the last rotation attempt, so it is not that attempt’s key');
     if (used.lastUsedAt !== undefined) throw refuse('it has been used, so someone holds it');
@@ -169,7 +170,11 @@ async function describeIfExists(
 }
 
 /** Drops a key's lifecycle records (after deletion, or when the key is gone). */
-export async function forgetKey(secrets: SecretsManagerClient, secretArn: string, keyId: string): Promise<void> {
+export async function forgetKey(
+  secrets: SecretsManagerClient,
+  secretArn: string,
+  keyId: string,
+): Promise<void> {
   await secrets.send(
     new UntagResourceCommand({
       SecretId: secretArn,

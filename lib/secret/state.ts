@@ -48,7 +48,9 @@ export function requireMachineUser(config: Pick<Config, 'machinePath'>, user: Ia
 export function requireTagsMatchIam(snapshot: SecretSnapshot, user: IamUser): void {
   const problems: string[] = [];
   if (snapshot.userName !== user.userName)
-    problems.push(`${TAG.user} is ${JSON.stringify(snapshot.userName ?? null)}, IAM user is ${user.userName}`);
+    problems.push(
+      `${TAG.user} is ${JSON.stringify(snapshot.userName ?? null)}, IAM user is ${user.userName}`,
+    );
   if (snapshot.userArn !== user.arn)
     problems.push(`${TAG.userArn} is ${JSON.stringify(snapshot.userArn ?? null)}, IAM says ${user.arn}`);
   if (problems.length > 0) {
@@ -133,7 +135,10 @@ export function assessHealth(
 }
 
 /** Reads the versions that hold AWSCURRENT, AWSPENDING and AWSPREVIOUS, each once. */
-export async function readStages(secrets: SecretsManagerClient, snapshot: SecretSnapshot): Promise<StageReads> {
+export async function readStages(
+  secrets: SecretsManagerClient,
+  snapshot: SecretSnapshot,
+): Promise<StageReads> {
   const reads = new Map<string, VersionRead>();
   const read = async (stage: string) => {
     const id = versionWith(snapshot, stage);

@@ -8,10 +8,10 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
-import { formatIntent, type Intent, TAG } from '../../lib/secret/secret.js';
-import type { RotationDeps } from '../../lib/rotation/steps.js';
-import type { Target } from '../../lib/targets/target.js';
 import type { AwsStub } from 'aws-sdk-client-mock';
+import type { RotationDeps } from '../../lib/rotation/steps.js';
+import { formatIntent, type Intent, TAG } from '../../lib/secret/secret.js';
+import type { Target } from '../../lib/targets/target.js';
 import { manualClock } from './clock.js';
 
 export const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:keyrot/ci-AbCdEf';
@@ -110,10 +110,12 @@ export function mockDeps(
 // biome-ignore lint/suspicious/noExplicitAny: the stub of any client's mock
 export function keepPutValues(secrets: AwsStub<any, any, any>): void {
   const stored = new Map<string, string>();
-  secrets.on(PutSecretValueCommand).callsFake((input: { ClientRequestToken?: string; SecretString?: string }) => {
-    stored.set(input.ClientRequestToken ?? '', input.SecretString ?? '');
-    return { VersionId: input.ClientRequestToken };
-  });
+  secrets
+    .on(PutSecretValueCommand)
+    .callsFake((input: { ClientRequestToken?: string; SecretString?: string }) => {
+      stored.set(input.ClientRequestToken ?? '', input.SecretString ?? '');
+      return { VersionId: input.ClientRequestToken };
+    });
   secrets.on(GetSecretValueCommand).callsFake((input: { VersionId?: string }) => {
     const value = stored.get(input.VersionId ?? '');
     if (value !== undefined) return { SecretString: value };
@@ -124,4 +126,11 @@ export function keepPutValues(secrets: AwsStub<any, any, any>): void {
   });
   secrets.on(UntagResourceCommand).resolves({});
   secrets.on(ListSecretVersionIdsCommand).resolves({ Versions: [] });
+}
+
+/** GetUser's answer for the machine user the mocks' secret belongs to (IAM is the truth about users). */
+export function machineUser(userName = 'ci') {
+  return {
+    User: { UserName: userName, Arn: USER_ARN, Path: '/machine/', UserId: 'AIDATEST', CreateDate: START },
+  };
 }

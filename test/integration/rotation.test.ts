@@ -8,8 +8,8 @@ import { defaultConfig } from '../../lib/config.js';
 import { KeyLimitError, NotManagedError, RotationInProgressError } from '../../lib/errors.js';
 import { rotationDeps } from '../../lib/rotation/deps.js';
 import { rotateUser } from '../../lib/rotation/driver.js';
-import { derivedToken, describeSecret, TAG } from '../../lib/secret/secret.js';
 import { createSecret, finishSecret, setSecret, testSecret } from '../../lib/rotation/steps.js';
+import { derivedToken, describeSecret, TAG } from '../../lib/secret/secret.js';
 import { seedUsers, signWith } from '../../lib/testbed/seed.js';
 import { manualClock } from '../helpers/clock.js';
 import { crashAfterCall, InjectedCrash } from '../helpers/crash.js';
@@ -25,7 +25,8 @@ const depsAt = (start = new Date(), c = clients) => rotationDeps(c, manualClock(
  * runs this much later, once the key has been idle for idleDaysBeforeDeactivate: the key guard never
  * deletes a key used within that window outside an emergency.
  */
-const idleLater = () => new Date(Date.now() + (defaultConfig.policy.idleDaysBeforeDeactivate + 1) * 86_400_000);
+const idleLater = () =>
+  new Date(Date.now() + (defaultConfig.policy.idleDaysBeforeDeactivate + 1) * 86_400_000);
 
 async function seedOne(userName: string): Promise<string> {
   const [key] = await seedUsers(clients.iam, endpoint(), [

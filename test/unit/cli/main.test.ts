@@ -110,7 +110,9 @@ describe('keyrot CLI usage', () => {
     const root = await tempFile('root.yaml', 'machinePath: /\n');
     const refused = await runCli('validate', '--config', root);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('machinePath: "/" makes every IAM user, people included, a machine user');
+    expect(refused.stderr).toContain(
+      'machinePath: "/" makes every IAM user, people included, a machine user',
+    );
     const allowed = await tempFile('allowed.yaml', 'machinePath: /\nallowRootPath: true\n');
     expect((await runCli('validate', '--config', allowed)).code).toBe(0);
   });

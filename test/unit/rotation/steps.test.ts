@@ -8,19 +8,17 @@ import {
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
-  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
   TagResourceCommand,
-  UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KeyLimitError, KeyTestError, RotationInProgressError, TargetError } from '../../../lib/errors.js';
-import { toSnapshot } from '../../../lib/secret/secret.js';
 import { createSecret, finishSecret, setSecret, testSecret } from '../../../lib/rotation/steps.js';
+import { toSnapshot } from '../../../lib/secret/secret.js';
 import { awsError } from '../../helpers/aws-errors.js';
 import {
   ARN,
@@ -68,9 +66,7 @@ beforeEach(() => {
   keepPutValues(secrets);
   secrets.on(TagResourceCommand).resolves({});
   iam.on(DeleteAccessKeyCommand).resolves({});
-  iam
-    .on(GetAccessKeyLastUsedCommand)
-    .resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
+  iam.on(GetAccessKeyLastUsedCommand).resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
 });
 
 describe('createSecret', () => {
