@@ -109,7 +109,7 @@ export function keyrotStepViolations(before: WorldView, after: WorldView, facts:
       // A user keyrot has not onboarded may lose an inactive key to make room for its first key.
       const allowed =
         (facts.emergencyUser === name && a.working) ||
-        (b.secret === undefined && gone.every((k) => k.status === 'Inactive'));
+        (!b.onboarded && gone.every((k) => k.status === 'Inactive'));
       if (gone.length > 0 && !allowed)
         add(
           'broken-untouched',
@@ -145,7 +145,7 @@ export function leakedSecrets(output: string, secretKeys: Iterable<string>): Vio
   return out;
 }
 
-/** Machine users with a keyrot secret whose AWSCURRENT does not work: `keyrot status` must name them. */
+/** Onboarded machine users whose AWSCURRENT does not work: `keyrot status` must name them. */
 export function brokenUsers(world: WorldView): UserView[] {
-  return USERS.map((name) => world[name]).filter((u) => u.machine && u.secret !== undefined && !u.working);
+  return USERS.map((name) => world[name]).filter((u) => u.machine && u.onboarded && !u.working);
 }

@@ -62,6 +62,12 @@ export interface UserView {
   arn: string;
   keys: KeyView[];
   secret?: SecretView;
+  /**
+   * The secret has, or once had, an AWSCURRENT: some version carries a label other than AWSPENDING. A
+   * secret with no version, or only its first AWSPENDING (an onboarding cut short), is not onboarded
+   * yet: the user never had a working AWSCURRENT to lose.
+   */
+  onboarded: boolean;
   /** AWSCURRENT holds a key that exists in IAM, is Active and authenticates as the user. */
   working: boolean;
   /** Why not, when not working. */
@@ -174,8 +180,12 @@ export class World {
   async readUser(name: UserName): Promise<UserView> {
     const [keys, secret] = await Promise.all([this.keys(name), this.secret(name)]);
     const arn = arnOf(name);
+    const onboarded = Object.values(secret?.stages ?? {}).some((labels) =>
+      labels.some((label) => label !== 'AWSPENDING'),
+    );
     const base = {
       name,
+      onboarded,
       machine: PATHS[name].startsWith('/machine/'),
       arn,
       keys,
