@@ -22,8 +22,13 @@ const policySchema = z.strictObject({
   deleteAfterDays: days(7),
   /** A replaced key (AWSPREVIOUS, or from before keyrot) is deactivated this many days after the cut-over... */
   deactivateAfterDays: days(7),
-  /** ...and only once it has not been used for this many days. */
-  idleDaysBeforeDeactivate: days(3),
+  /**
+   * ...and only once it has not been used for this many days. 10, not less: a consumer that runs
+   * weekly must not look idle. IAM records a key's last use at most once per 15 minutes, and only
+   * after a delay (IAM User Guide, "Getting credential reports for your AWS account", columns
+   * access_key_N_last_used_date), so a short window can miss the one use a week a job makes.
+   */
+  idleDaysBeforeDeactivate: days(10),
   /** A replaced key still in use this many days after the cut-over is escalated to its owner. */
   escalateAfterDays: days(14),
 });

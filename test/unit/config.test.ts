@@ -34,7 +34,7 @@ describe('parseConfig', () => {
         unusedKeyDays: 45,
         deleteAfterDays: 7,
         deactivateAfterDays: 7,
-        idleDaysBeforeDeactivate: 3,
+        idleDaysBeforeDeactivate: 10,
         escalateAfterDays: 14,
       },
       rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15 },
