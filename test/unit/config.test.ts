@@ -71,6 +71,14 @@ describe('parseConfig', () => {
     ],
     [{ ownerTag: '' }, 'ownerTag: "" is out of range; use a string of 1 to 128 characters'],
     [
+      { policy: { maxKeyAgeDays: 1001 } },
+      "policy.maxKeyAgeDays: 1001 is out of range; use a whole number from 1 to 1000 (it becomes the secret's rotation schedule, and Secrets Manager accepts AutomaticallyAfterDays from 1 to 1000)",
+    ],
+    [
+      { rotation: { propagationTimeoutSeconds: 181 } },
+      'rotation.propagationTimeoutSeconds: 181 is out of range; use a whole number from 10 to 180 (testSecret waits this long inside one run of the rotate function, whose timeout is 240 s; 180 s leaves a minute for its other calls)',
+    ],
+    [
       { machinePath: 'machine' },
       'machinePath: must be an IAM path that starts and ends with "/", e.g. "/machine/" (got "machine")',
     ],
