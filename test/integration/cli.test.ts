@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import {
   CreateAccessKeyCommand,
@@ -154,5 +155,36 @@ describe('keyrot plan against moto', () => {
         /^keyrot: AWS rejected the credentials on sts:GetCallerIdentity \(InvalidClientTokenId\)\..*\n$/,
       );
     });
+  });
+});
+
+describe('keyrot as its own process', () => {
+  it('prints nothing on stderr before its output: no AWS SDK Node.js support warning on any command', async () => {
+    // Prepare: the environment a user has, without the switch the test runner sets for itself.
+    const env = { ...process.env };
+    delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+    await seedUsers(createClients().iam, endpoint(), [
+      { userName: 'ci', path: '/machine/', tags: { owner: 't' }, keys: [{ used: true }] },
+    ]);
+    // Act
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/entry.ts', 'plan'], { env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => {
+          stdout += chunk;
+        });
+        child.stderr.on('data', (chunk) => {
+          stderr += chunk;
+        });
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ code, stdout, stderr }));
+      },
+    );
+    // Assess
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^keyrot plan · account 123456789012/);
   });
 });
