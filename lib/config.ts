@@ -26,7 +26,7 @@ export const MAX_PROPAGATION_TIMEOUT_SECONDS = ROTATE_FUNCTION_TIMEOUT_SECONDS -
 const RANGE_REASON: Record<string, string> = {
   // Secrets Manager API reference, RotationRulesType: AutomaticallyAfterDays is 1 to 1000.
   'policy.maxKeyAgeDays':
-    'it becomes the secret\'s rotation schedule, and Secrets Manager accepts AutomaticallyAfterDays from 1 to 1000',
+    "it becomes the secret's rotation schedule, and Secrets Manager accepts AutomaticallyAfterDays from 1 to 1000",
   'rotation.propagationTimeoutSeconds': `testSecret waits this long inside one run of the rotate function, whose timeout is ${ROTATE_FUNCTION_TIMEOUT_SECONDS} s; ${MAX_PROPAGATION_TIMEOUT_SECONDS} s leaves a minute for its other calls`,
 };
 

@@ -29,7 +29,9 @@ describe('keyrot demo', () => {
     const oldKey = /ci-deploy +AKIA\w+ +0d +- +(AKIA\w+) +pre-keyrot/.exec(day0)?.[1] ?? 'missing';
     expect(day3).toMatch(new RegExp(`ci-deploy +${oldKey} +pre-keyrot +hold +still in use: last used`));
     expect(day3).toMatch(/metrics-export +AKIA\w+ +pre-keyrot +wait +replaced on/);
-    expect(day14).toMatch(new RegExp(`ci-deploy +${oldKey} +pre-keyrot +deactivate +replaced on .* and idle`));
+    expect(day14).toMatch(
+      new RegExp(`ci-deploy +${oldKey} +pre-keyrot +deactivate +replaced on .* and idle`),
+    );
     expect(day14).toMatch(new RegExp(`${oldKey} +pre-keyrot +Inactive .* delete in 7d`));
     expect(day22).toMatch(new RegExp(`ci-deploy +${oldKey} +pre-keyrot +delete +inactive since`));
     expect(day22).toMatch(/ci-deploy +AKIA\w+ +19d +- +- +- +- +- +- +nothing to retire/);
