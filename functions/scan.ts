@@ -31,17 +31,22 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
     });
   }
   const rotations = rotateFunctionArn
-    ? await startRotations(clients.secrets, result.plan, config, rotateFunctionArn)
+    ? await startRotations(clients.secrets, result.plan, config, rotateFunctionArn, result.inventory)
     : [];
   for (const rotation of rotations) {
     if (rotation.outcome === 'failed') logger.error('rotation not started', { rotation });
-    else logger.info('rotation started', { rotation });
+    else if (rotation.outcome === 'started' || rotation.outcome === 'onboarded')
+      logger.info('rotation started', { rotation });
+    else logger.info('rotation not started now', { rotation });
   }
+  const count = (...outcomes: string[]) => rotations.filter((r) => outcomes.includes(r.outcome)).length;
   const summary = {
     ...summarize(result),
-    rotationsStarted: rotations.filter((r) => r.outcome === 'started' || r.outcome === 'onboarded').length,
-    rotationsInProgress: rotations.filter((r) => r.outcome === 'in-progress').length,
-    rotationsFailed: rotations.filter((r) => r.outcome === 'failed').length,
+    rotationsStarted: count('started', 'onboarded'),
+    rotationsInProgress: count('in-progress'),
+    rotationsRecentlyRotated: count('recently-rotated'),
+    rotationsQueued: count('queued'),
+    rotationsFailed: count('failed'),
   };
   // Alerts that could not be published fail the invocation after the summary is logged; Lambda
   // retries it, and a rerun only finds the rotations it started in progress.

@@ -74,6 +74,12 @@ const rotationSchema = z.strictObject({
    * long enough that a slow but live attempt is never mistaken for a crashed one.
    */
   abandonAfterMinutes: wholeNumber(1, 1440, 15),
+  /**
+   * The scan starts at most this many rotations per run, most overdue first; the rest are queued
+   * for later runs. Secrets Manager invokes the rotate function for each, and testSecret may wait
+   * minutes for IAM: onboarding a whole account at once would be a burst of them.
+   */
+  maxStartsPerRun: wholeNumber(1, 100, 10),
 });
 
 const userSchema = z.strictObject({

@@ -174,15 +174,22 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
   // Decide what to do about each finding. Human users (outside the machine path) are report-only.
   const handled = new Set<Finding>();
   const [rotation] = stale;
-  if (machine && rotation !== undefined) {
+  // The newest active key: when it is not stale, the user was rotated already (perhaps since a
+  // credential report was generated) and the stale key is the one being replaced, not a reason to
+  // rotate again.
+  const newest = active[active.length - 1];
+  if (machine && rotation !== undefined && newest !== undefined) {
+    const replaced = !stale.some((s) => s.key === newest.key);
     const blocked = active.length >= 2;
     actions.push({
-      kind: blocked ? 'report' : 'rotate',
+      kind: replaced || blocked ? 'report' : 'rotate',
       userName: user.userName,
       key: rotation.key,
-      reason: blocked
-        ? `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`
-        : rotation.finding.detail,
+      reason: replaced
+        ? `${rotation.finding.detail}, but the newer active key ${keyLabel(newest.key)} (${newest.ageDays} days old) already replaces it; deactivate the old key once no consumer uses it (keyrot retires it for users it rotates)`
+        : blocked
+          ? `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`
+          : rotation.finding.detail,
     });
     for (const { finding } of stale) handled.add(finding);
   }

@@ -37,7 +37,7 @@ describe('parseConfig', () => {
         idleDaysBeforeDeactivate: 10,
         escalateAfterDays: 14,
       },
-      rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15 },
+      rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15, maxStartsPerRun: 10 },
       users: {},
     });
     expect(parseConfig(null, 'empty.yaml')).toEqual(defaultConfig);
