@@ -6,8 +6,13 @@ import {
 import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
 import type { Plan, PlannedAction } from '../policy/plan.js';
-import { createSecretInput, secretNameFor } from './driver.js';
-import { describeSecret, type SecretSnapshot, unfinishedToken } from './secret-state.js';
+import {
+  createSecretInput,
+  describeSecret,
+  type SecretSnapshot,
+  secretNameFor,
+  unfinishedToken,
+} from '../secret/secret.js';
 
 export type StartOutcome =
   | 'started'
