@@ -1,6 +1,7 @@
 import { wholeDaysBetween } from '../clock.js';
 import type { Config } from '../config.js';
 import type { AccessKeyRecord, Inventory, KeyStatus, UserRecord } from '../inventory/types.js';
+import { unmanageableReason } from './names.js';
 import { adminGrants } from './privilege.js';
 
 /** What the planner needs from the config. */
@@ -16,7 +17,8 @@ export type FindingCode =
   | 'inactive-key-past-retention'
   | 'console-password'
   | 'admin-policy'
-  | 'missing-owner';
+  | 'missing-owner'
+  | 'unmanageable-name';
 
 /** Names a key by id where known, else by its credential-report slot. */
 export interface KeyRef {
@@ -85,6 +87,7 @@ const SEVERITY: Record<FindingCode, Severity> = {
   'console-password': 'high',
   'admin-policy': 'high',
   'missing-owner': 'medium',
+  'unmanageable-name': 'medium',
 };
 
 /** Machine users are the users whose IAM path is the machine path or nested below it. */
@@ -170,6 +173,8 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
     if (owner === undefined || owner.trim() === '')
       find('missing-owner', `no "${policy.ownerTag}" tag names who owns this user`);
   }
+  const unmanageable = machine ? unmanageableReason(user) : undefined;
+  if (unmanageable !== undefined) find('unmanageable-name', `keyrot can't manage this user: ${unmanageable}`);
 
   // Decide what to do about each finding. Human users (outside the machine path) are report-only.
   const handled = new Set<Finding>();
@@ -182,14 +187,16 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
     const replaced = !stale.some((s) => s.key === newest.key);
     const blocked = active.length >= 2;
     actions.push({
-      kind: replaced || blocked ? 'report' : 'rotate',
+      kind: replaced || blocked || unmanageable !== undefined ? 'report' : 'rotate',
       userName: user.userName,
       key: rotation.key,
       reason: replaced
         ? `${rotation.finding.detail}, but the newer active key ${keyLabel(newest.key)} (${newest.ageDays} days old) already replaces it; deactivate the old key once no consumer uses it (keyrot retires it for users it rotates)`
-        : blocked
-          ? `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`
-          : rotation.finding.detail,
+        : unmanageable !== undefined
+          ? `rotation impossible: ${rotation.finding.detail}, but keyrot can't give this user a secret (unmanageable-name); rotate it by hand`
+          : blocked
+            ? `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`
+            : rotation.finding.detail,
     });
     for (const { finding } of stale) handled.add(finding);
   }

@@ -11,6 +11,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { createClients } from '../../lib/aws/clients.js';
 import { seedUsers } from '../../lib/testbed/seed.js';
 import { runCli } from '../helpers/cli.js';
+import { keyIds, secretNames } from '../helpers/rotation.js';
 
 const endpoint = () => process.env.AWS_ENDPOINT_URL ?? '';
 
@@ -182,9 +183,34 @@ describe('keyrot as its own process', () => {
         child.once('close', (code) => resolve({ code, stdout, stderr }));
       },
     );
-    // Assess
-    expect(result.stderr).toBe('');
+    // Assess: only keyrot's own one-line notes (which config it read), nothing from the SDK.
+    expect(result.stderr).not.toMatch(/NodeVersionSupportWarning|Warning:/);
+    expect(result.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('keyrot: '))).toEqual(
+      [],
+    );
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^keyrot plan · account 123456789012/);
+  });
+});
+
+describe('names AWS refuses', () => {
+  it('never onboards a machine user whose name holds ",": plan reports why, rotate refuses and changes nothing', async () => {
+    // Prepare: IAM (and moto) accept the name; Secrets Manager secret names and tag values don't.
+    const clients = createClients();
+    await seedUsers(clients.iam, endpoint(), [
+      { userName: 'etl,eu', path: '/machine/', tags: { owner: 'data' }, keys: [{ used: true }] },
+    ]);
+    const before = await keyIds(clients, 'etl,eu');
+    // Act
+    const plan = await runCli('plan', '--now', new Date(Date.now() + 120 * 86_400_000).toISOString());
+    const rotate = await runCli('rotate', '--user', 'etl,eu');
+    // Assess
+    expect(plan.stdout).toMatch(/etl,eu +- +- +- +- +unmanageable-name +report/);
+    expect(plan.stdout).toMatch(/report +etl,eu key slot 1: rotation impossible: /);
+    expect(plan.stdout).not.toMatch(/rotate +etl,eu/);
+    expect(rotate.code).toBe(2);
+    expect(rotate.stderr).toMatch(/^keyrot: keyrot can't manage etl,eu: its name contains ","/);
+    expect(await keyIds(clients, 'etl,eu')).toEqual(before);
+    expect(await secretNames(clients)).not.toContain('keyrot/etl,eu');
   });
 });

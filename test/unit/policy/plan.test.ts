@@ -224,6 +224,22 @@ describe('plan', () => {
     expect(result.actions[0]?.reason).toMatch(/^key slot 1 is 200 days old .* newer active key key slot 2/);
   });
 
+  it('reports a machine user whose name AWS refuses for secrets and tags, and never plans its rotation', () => {
+    const result = planFor({
+      userName: 'etl,eu',
+      arn: 'arn:aws:iam::123456789012:user/machine/etl,eu',
+      keys: [key({ accessKeyId: 'AKIAOLD', createdAt: daysAgo(200) })],
+    });
+    expect(codes(result)).toEqual(['etl,eu:stale-key', 'etl,eu:unmanageable-name']);
+    expect(result.actions.map((a) => a.kind)).toEqual(['report', 'report']);
+    expect(result.actions[0]?.reason).toMatch(
+      /^rotation impossible: AKIAOLD is 200 days old .*unmanageable-name/,
+    );
+    expect(result.actions[1]?.reason).toMatch(/^keyrot can't manage this user: its name contains ","/);
+    // A human user with such a name is no concern of keyrot's.
+    expect(codes(planFor({ userName: 'a,b', path: '/', arn: 'arn:aws:iam::1:user/a,b' }))).toEqual([]);
+  });
+
   it('handles a user with no keys', () => {
     const result = planFor({ keys: [] });
     expect(result.users[0]?.keys).toEqual([]);
