@@ -208,7 +208,7 @@ export async function cleanUp(deps: Pick<SmokeDeps, 'clients' | 'log'>, made: Ma
   const attempt = async (what: string, run: () => Promise<unknown>) => {
     try {
       await run();
-      deps.log(`  deleted ${what}`);
+      deps.log(`  ${what}: done`);
     } catch (error) {
       if (/^(ResourceNotFoundException|NoSuchEntity(Exception)?)$/.test(errorName(error) ?? '')) return;
       leftovers.push(`${what} (${errorName(error) ?? 'Error'}: ${(error as Error).message})`);
@@ -216,22 +216,22 @@ export async function cleanUp(deps: Pick<SmokeDeps, 'clients' | 'log'>, made: Ma
   };
   if (made.secretName !== undefined) {
     const secretName = made.secretName;
-    await attempt(`secret ${secretName}`, () =>
+    await attempt(`delete secret ${secretName}`, () =>
       secrets.send(new DeleteSecretCommand({ SecretId: secretName, ForceDeleteWithoutRecovery: true })),
     );
   }
   if (made.userName !== undefined) {
     const userName = made.userName;
     let keys: string[] = [];
-    await attempt(`the access keys of ${userName}`, async () => {
+    await attempt(`list the access keys of ${userName}`, async () => {
       const { AccessKeyMetadata = [] } = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
       keys = AccessKeyMetadata.map((k) => k.AccessKeyId ?? '');
     });
     for (const key of keys)
-      await attempt(`access key ${key} of ${userName}`, () =>
+      await attempt(`delete access key ${key} of ${userName}`, () =>
         iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key })),
       );
-    await attempt(`IAM user ${userName}`, () => iam.send(new DeleteUserCommand({ UserName: userName })));
+    await attempt(`delete IAM user ${userName}`, () => iam.send(new DeleteUserCommand({ UserName: userName })));
   }
   return leftovers;
 }

@@ -81,7 +81,7 @@ describe('smoke test clean-up', () => {
     secrets.on(DeleteSecretCommand).rejects(awsError('AccessDeniedException', 403, 'not allowed'));
     iam.on(DeleteAccessKeyCommand, { AccessKeyId: 'AKIA1' }).rejects(awsError('NoSuchEntity', 404, 'gone'));
     const leftovers = await cleanUp(deps(), { userName: USER, secretName: `keyrot/${USER}` });
-    expect(leftovers).toEqual([`secret keyrot/${USER} (AccessDeniedException: not allowed)`]);
+    expect(leftovers).toEqual([`delete secret keyrot/${USER} (AccessDeniedException: not allowed)`]);
     expect(iam).toHaveReceivedCommandTimes(DeleteAccessKeyCommand, 2);
     expect(iam).toHaveReceivedCommandWith(DeleteUserCommand, { UserName: USER });
   });
