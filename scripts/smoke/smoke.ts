@@ -231,7 +231,9 @@ export async function cleanUp(deps: Pick<SmokeDeps, 'clients' | 'log'>, made: Ma
       await attempt(`delete access key ${key} of ${userName}`, () =>
         iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key })),
       );
-    await attempt(`delete IAM user ${userName}`, () => iam.send(new DeleteUserCommand({ UserName: userName })));
+    await attempt(`delete IAM user ${userName}`, () =>
+      iam.send(new DeleteUserCommand({ UserName: userName })),
+    );
   }
   return leftovers;
 }

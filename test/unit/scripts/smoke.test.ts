@@ -137,11 +137,9 @@ describe('runSmoke', () => {
     iam
       .on(CreateUserCommand)
       .resolves({ User: { UserName: USER, Arn: 'arn:x', Path: '/', UserId: 'A', CreateDate: new Date() } });
-    iam
-      .on(CreateAccessKeyCommand)
-      .resolves({
-        AccessKey: { AccessKeyId: 'AKIA1', SecretAccessKey: 's', UserName: USER, Status: 'Active' },
-      });
+    iam.on(CreateAccessKeyCommand).resolves({
+      AccessKey: { AccessKeyId: 'AKIA1', SecretAccessKey: 's', UserName: USER, Status: 'Active' },
+    });
     secrets.on(CreateSecretCommand).resolves({});
     secrets.on(RotateSecretCommand).rejects(awsError('AccessDeniedException', 403, 'stop here'));
     await runSmoke(deps(), options, USER);
