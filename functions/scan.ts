@@ -35,6 +35,7 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
     : [];
   for (const rotation of rotations) {
     if (rotation.outcome === 'failed') logger.error('rotation not started', { rotation });
+    else if (rotation.outcome === 'stuck') logger.error('rotation stuck', { rotation });
     else if (rotation.outcome === 'started' || rotation.outcome === 'onboarded')
       logger.info('rotation started', { rotation });
     else logger.info('rotation not started now', { rotation });
@@ -44,6 +45,7 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
     ...summarize(result),
     rotationsStarted: count('started', 'onboarded'),
     rotationsInProgress: count('in-progress'),
+    rotationsStuck: count('stuck'),
     rotationsRecentlyRotated: count('recently-rotated'),
     rotationsQueued: count('queued'),
     rotationsFailed: count('failed'),

@@ -71,9 +71,17 @@ const rotationSchema = z.strictObject({
   propagationTimeoutSeconds: wholeNumber(10, MAX_PROPAGATION_TIMEOUT_SECONDS, 120),
   /**
    * A key created by a rotation attempt that never stored it is deleted once the attempt is this old:
-   * long enough that a slow but live attempt is never mistaken for a crashed one.
+   * long enough that a slow but live attempt is never mistaken for a crashed one. No attempt outlives
+   * one run of the rotate function (ROTATE_FUNCTION_TIMEOUT_SECONDS, 240 s), so 5 minutes is that
+   * plus a margin.
    */
-  abandonAfterMinutes: wholeNumber(1, 1440, 15),
+  abandonAfterMinutes: wholeNumber(1, 1440, 5),
+  /**
+   * A rotation whose AWSPENDING version has not become current this many hours after it was made is
+   * stuck: Secrets Manager refuses every later RotateSecret ("A previous rotation isn't complete")
+   * until it finishes or is restarted. Reported by the scan (critical) and by `keyrot status`.
+   */
+  stuckAfterHours: wholeNumber(1, 720, 6),
   /**
    * The scan starts at most this many rotations per run, most overdue first; the rest are queued
    * for later runs. Secrets Manager invokes the rotate function for each, and testSecret may wait

@@ -63,6 +63,8 @@ export function scanAlerts(plan: Plan, starts: readonly StartResult[] = []): Ale
         `${start.userName}: the rotation could not be started (${start.error ?? 'unknown error'})`,
         'failed',
       );
+    if (start.outcome === 'stuck')
+      add(start.userName, `${start.userName}: rotation stuck: ${start.detail ?? ''}`, 'failed');
   }
   for (const action of plan.actions) {
     if (action.kind === 'report') add(action.userName, `${action.userName}: ${action.reason}`, 'attention');

@@ -6,19 +6,16 @@ import {
 import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
 import type { Plan, PlannedAction } from '../policy/plan.js';
-import {
-  createSecretInput,
-  describeSecret,
-  type SecretSnapshot,
-  secretNameFor,
-  unfinishedToken,
-} from '../secret/secret.js';
+import { createSecretInput, describeSecret, type SecretSnapshot, secretNameFor } from '../secret/secret.js';
+import { unfinishedRotation } from './stuck.js';
 
 export type StartOutcome =
   | 'started'
   | 'onboarded'
   /** An unfinished rotation holds the secret (AWSPENDING on a version that is not current). */
   | 'in-progress'
+  /** ...and has for `rotation.stuckAfterHours`: a person must finish or restart it. */
+  | 'stuck'
   /** The secret was cut over after the key data was read: the plan can't see the new key. */
   | 'recently-rotated'
   /** Over `rotation.maxStartsPerRun`: starts on a later run. */
@@ -102,7 +99,8 @@ export async function startRotations(
       } catch (error) {
         if (errorName(error) !== 'ResourceNotFoundException') throw error;
       }
-      const skip = snapshot && outOfDate(snapshot, dataAsOf);
+      const skip =
+        snapshot && (await outOfDate(secrets, snapshot, dataAsOf, plan.now, config.rotation.stuckAfterHours));
       if (skip) {
         results.push({ userName, secretName, ...skip });
         continue;
@@ -137,15 +135,25 @@ export async function startRotations(
 }
 
 /** Why the plan is out of date for this secret's user, if it is. */
-function outOfDate(
+async function outOfDate(
+  secrets: SecretsManagerClient,
   snapshot: SecretSnapshot,
   dataAsOf: Date,
-): Pick<StartResult, 'outcome' | 'detail'> | undefined {
-  const unfinished = unfinishedToken(snapshot);
+  now: Date,
+  stuckAfterHours: number,
+): Promise<Pick<StartResult, 'outcome' | 'detail'> | undefined> {
+  const unfinished = await unfinishedRotation(secrets, snapshot, now, stuckAfterHours);
+  if (unfinished?.stuck) {
+    const user = snapshot.userName ?? snapshot.name;
+    return {
+      outcome: 'stuck',
+      detail: `the rotation started ${unfinished.since?.toISOString()} (AWSPENDING version ${unfinished.versionId}) has not finished in ${stuckAfterHours} hours (rotation.stuckAfterHours); read the rotate function's log, fix the cause, then run \`keyrot rotate --user ${user}\` to finish it or \`keyrot rotate --user ${user} --restart\` to start over`,
+    };
+  }
   if (unfinished !== undefined) {
     return {
       outcome: 'in-progress',
-      detail: `an unfinished rotation holds the secret (AWSPENDING version ${unfinished})`,
+      detail: `an unfinished rotation holds the secret (AWSPENDING version ${unfinished.versionId})`,
     };
   }
   // The credential report is reused for up to 4 hours: a key made by a rotation since can't be in it.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { DEFERRED_MESSAGE } from '../../functions/rotate.js';
 import { MAX_PROPAGATION_TIMEOUT_SECONDS, ROTATE_FUNCTION_TIMEOUT_SECONDS } from '../../lib/config.js';
 import { readZip } from '../helpers/zip.js';
 
@@ -158,7 +159,7 @@ describe('serverless.yml packaged with osls', () => {
 
   it("alarms on every function's errors and on parked failed invocations, to the alert topic", () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
-    for (const name of ['Scan', 'Rotate', 'Retire']) {
+    for (const name of ['Scan', 'Retire']) {
       expect(alarms).toContainEqual(
         expect.objectContaining({
           MetricName: 'Errors',
@@ -171,6 +172,41 @@ describe('serverless.yml packaged with osls', () => {
       expect.objectContaining({ Namespace: 'AWS/SQS', AlarmActions: [{ Ref: 'AlertTopic' }] }),
     );
     expect(ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  });
+
+  it("alarms on the rotate function's errors, less the steps deferred while a rotation is in progress", () => {
+    const alarm = resources.RotateErrorsAlarm?.Properties as {
+      Metrics: Array<{
+        Id: string;
+        Expression?: string;
+        ReturnData: boolean;
+        MetricStat?: { Metric: unknown };
+      }>;
+      AlarmActions: unknown;
+    };
+    expect(alarm.AlarmActions).toEqual([{ Ref: 'AlertTopic' }]);
+    const byId = new Map(alarm.Metrics.map((m) => [m.Id, m]));
+    expect(byId.get('errors')?.MetricStat?.Metric).toEqual({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'RotateLambdaFunction' } }],
+    });
+    expect(byId.get('unexpected')).toMatchObject({
+      Expression: 'errors - FILL(deferred, 0)',
+      ReturnData: true,
+    });
+    const filter = resources.RotateInProgressFilter?.Properties as {
+      LogGroupName: unknown;
+      FilterPattern: string;
+      MetricTransformations: Array<{ MetricNamespace: string; MetricName: string }>;
+    };
+    expect(filter.LogGroupName).toEqual({ Ref: 'RotateLogGroup' });
+    // The pattern matches exactly the message the handler logs for a deferred step.
+    expect(filter.FilterPattern).toBe(`{ $.message = "${DEFERRED_MESSAGE}" }`);
+    expect(byId.get('deferred')?.MetricStat?.Metric).toEqual({
+      Namespace: filter.MetricTransformations[0]?.MetricNamespace,
+      MetricName: filter.MetricTransformations[0]?.MetricName,
+    });
   });
 
   it('parks failed scheduled invocations in an encrypted queue the functions may write to', () => {

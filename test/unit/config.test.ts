@@ -37,7 +37,12 @@ describe('parseConfig', () => {
         idleDaysBeforeDeactivate: 10,
         escalateAfterDays: 14,
       },
-      rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15, maxStartsPerRun: 10 },
+      rotation: {
+        propagationTimeoutSeconds: 120,
+        abandonAfterMinutes: 5,
+        stuckAfterHours: 6,
+        maxStartsPerRun: 10,
+      },
       users: {},
     });
     expect(parseConfig(null, 'empty.yaml')).toEqual(defaultConfig);

@@ -65,6 +65,11 @@ describe('scanAlerts', () => {
       userName: 'ci',
     });
     expect(alert?.lines[0]).toBe('ci: the rotation could not be started (AccessDenied: no)');
+    const [stuck] = scanAlerts(p, [
+      { userName: 'ci', secretName: 'keyrot/ci', outcome: 'stuck', detail: 'started 7 hours ago' },
+    ]);
+    expect(stuck).toMatchObject({ kind: 'failure', severity: 'critical' });
+    expect(stuck?.lines[0]).toBe('ci: rotation stuck: started 7 hours ago');
   });
 
   it('tells owners of queued rotations, as information when nothing else needs them', () => {

@@ -1,6 +1,7 @@
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
+  ListSecretVersionIdsCommand,
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -30,6 +31,13 @@ beforeEach(() => {
   secrets.reset();
   secrets.on(RotateSecretCommand).resolves({});
   secrets.on(CreateSecretCommand).resolves({});
+  // The pending version V2 (when there is one) was made an hour before NOW.
+  secrets.on(ListSecretVersionIdsCommand).resolves({
+    Versions: [
+      { VersionId: 'V1', CreatedDate: daysAgo(30) },
+      { VersionId: 'V2', CreatedDate: new Date(NOW.getTime() - 3_600_000) },
+    ],
+  });
 });
 
 describe('startRotations', () => {
@@ -157,6 +165,25 @@ describe('startRotations', () => {
         detail: 'an unfinished rotation holds the secret (AWSPENDING version V2)',
       },
     ]);
+    expect(secrets).toHaveReceivedCommandTimes(RotateSecretCommand, 0);
+  });
+
+  it('reports a rotation whose AWSPENDING version is older than rotation.stuckAfterHours as stuck', async () => {
+    // Prepare: V2 has been pending for 7 hours (stuckAfterHours 6).
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'], V2: ['AWSPENDING'] }));
+    secrets.on(ListSecretVersionIdsCommand).resolves({
+      Versions: [{ VersionId: 'V2', CreatedDate: new Date(NOW.getTime() - 7 * 3_600_000) }],
+    });
+    // Act
+    const [result] = await startRotations(new SecretsManagerClient({}), due('ci'), defaultConfig, LAMBDA);
+    // Assess
+    expect(result).toEqual({
+      userName: 'ci',
+      secretName: 'keyrot/ci',
+      outcome: 'stuck',
+      detail:
+        "the rotation started 2026-06-01T05:00:00.000Z (AWSPENDING version V2) has not finished in 6 hours (rotation.stuckAfterHours); read the rotate function's log, fix the cause, then run `keyrot rotate --user ci` to finish it or `keyrot rotate --user ci --restart` to start over",
+    });
     expect(secrets).toHaveReceivedCommandTimes(RotateSecretCommand, 0);
   });
 
