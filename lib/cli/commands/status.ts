@@ -2,7 +2,7 @@ import { createClients } from '../../aws/clients.js';
 import { simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
 import { planRetirement } from '../../retirement/plan.js';
 import { machineUserNames, readRetireState } from '../../retirement/retire.js';
-import { unfinishedToken } from '../../secret/secret.js';
+import { unfinishedRotation } from '../../rotation/stuck.js';
 import { parseFlags, parseNow } from '../args.js';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
@@ -36,6 +36,12 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
       continue;
     }
     const { state, snapshot } = read;
+    const unfinished = await unfinishedRotation(
+      deps.clients.secrets,
+      snapshot,
+      now,
+      config.rotation.stuckAfterHours,
+    );
     const decisions = planRetirement(state, config.policy, now);
     const current = state.keys.find((k) => k.accessKeyId === state.currentKeyId);
     users.push({
@@ -48,7 +54,9 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
             ageDays: current ? wholeDaysBetween(current.createdAt, now) : undefined,
           }
         : undefined,
-      rotationInProgress: unfinishedToken(snapshot) ?? null,
+      rotationInProgress: unfinished?.versionId ?? null,
+      // An AWSPENDING version older than rotation.stuckAfterHours: a person must finish or restart it.
+      rotationStuckSince: unfinished?.stuck ? (unfinished.since ?? null) : null,
       cutoverAt: state.cutoverAt,
       otherKeys: decisions
         .filter((d) => d.role === 'previous' || d.role === 'pre-keyrot' || d.role === 'pending')
@@ -98,7 +106,11 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
       u.userName,
       u.currentKey?.accessKeyId ?? '-',
       u.currentKey?.ageDays === undefined ? '-' : `${u.currentKey.ageDays}d`,
-      u.rotationInProgress ? 'in progress' : '-',
+      u.rotationStuckSince
+        ? `STUCK since ${u.rotationStuckSince.toISOString().slice(0, 16)}Z`
+        : u.rotationInProgress
+          ? 'in progress'
+          : '-',
     ];
     if (u.otherKeys.length === 0) rows.push([...head, '-', '-', '-', '-', '-', 'nothing to retire']);
     for (const k of u.otherKeys) {
