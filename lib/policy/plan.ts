@@ -97,7 +97,9 @@ export function isMachineUser(user: Pick<UserRecord, 'path'>, machinePath: strin
 
 /** The pure planner: (inventory, policy, now) -> findings and actions, each action with its reason. */
 export function plan(inventory: Inventory, policy: PlanPolicy, now: Date): Plan {
-  const users = inventory.users.map((user) => planUser(user, policy, now));
+  const users = inventory.users.map((user) =>
+    planUser(user, policy, now, inventory.managed?.[user.userName]?.cutoverAt),
+  );
   return {
     now,
     accountId: inventory.accountId,
@@ -113,7 +115,13 @@ export function keyLabel(key: KeyRef): string {
   return key.accessKeyId ?? (key.slot === undefined ? 'key' : `key slot ${key.slot}`);
 }
 
-function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
+/**
+ * `cutoverAt`: the last cut-over keyrot recorded for this machine user. Between a cut-over and the
+ * old key's retirement the user holds two keys on purpose: the keys older than the newest one are
+ * keyrot's to retire (the retire function deactivates and deletes them), so they raise no findings,
+ * no "two active keys" and no blocked rotation.
+ */
+function planUser(user: UserRecord, policy: PlanPolicy, now: Date, cutoverAt?: Date): UserPlan {
   const machine = isMachineUser(user, policy.machinePath);
   const limits = policy.policy;
   const findings: Finding[] = [];
@@ -134,8 +142,12 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
   const keys = [...user.keys]
     .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
     .map((record) => viewKey(record, now));
+  const newest = keys[keys.length - 1];
+  const inGrace = machine && cutoverAt !== undefined && keys.length >= 2;
+  const retiring = (view: KeyView) => inGrace && view !== newest;
 
   for (const view of keys) {
+    if (retiring(view)) continue;
     const label = keyLabel(view.key);
     if (view.status === 'Active') {
       if (view.ageDays > limits.maxKeyAgeDays) {
@@ -160,7 +172,7 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
     }
   }
   const active = keys.filter((k) => k.status === 'Active');
-  if (active.length >= 2) find('two-active-keys', 'both key slots hold active keys');
+  if (active.length >= 2 && !inGrace) find('two-active-keys', 'both key slots hold active keys');
   const owner = user.tags[policy.ownerTag];
   if (machine) {
     if (user.hasConsolePassword)
@@ -182,21 +194,23 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
   // The newest active key: when it is not stale, the user was rotated already (perhaps since a
   // credential report was generated) and the stale key is the one being replaced, not a reason to
   // rotate again.
-  const newest = active[active.length - 1];
-  if (machine && rotation !== undefined && newest !== undefined) {
-    const replaced = !stale.some((s) => s.key === newest.key);
+  const newestActive = active[active.length - 1];
+  if (machine && rotation !== undefined && newestActive !== undefined) {
+    const replaced = !stale.some((s) => s.key === newestActive.key);
     const blocked = active.length >= 2;
     actions.push({
       kind: replaced || blocked || unmanageable !== undefined ? 'report' : 'rotate',
       userName: user.userName,
       key: rotation.key,
       reason: replaced
-        ? `${rotation.finding.detail}, but the newer active key ${keyLabel(newest.key)} (${newest.ageDays} days old) already replaces it; deactivate the old key once no consumer uses it (keyrot retires it for users it rotates)`
+        ? `${rotation.finding.detail}, but the newer active key ${keyLabel(newestActive.key)} (${newestActive.ageDays} days old) already replaces it; deactivate the old key once no consumer uses it (keyrot retires it for users it rotates)`
         : unmanageable !== undefined
           ? `rotation impossible: ${rotation.finding.detail}, but keyrot can't give this user a secret (unmanageable-name); rotate it by hand`
-          : blocked
-            ? `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`
-            : rotation.finding.detail,
+          : !blocked
+            ? rotation.finding.detail
+            : inGrace
+              ? `rotation waits: ${rotation.finding.detail}, and the key it replaced last time is still active; keyrot retire deactivates it once nothing uses it (keyrot status --user ${user.userName})`
+              : `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`,
     });
     for (const { finding } of stale) handled.add(finding);
   }

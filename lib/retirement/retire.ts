@@ -135,7 +135,7 @@ export async function retireUser(
         return { ...result, broken: error.broken as Broken };
       }
       if (!(error instanceof KeyGuardError)) throw error;
-      (result.refused ??= []).push({ decision, reason: error.message });
+      result.refused = [...(result.refused ?? []), { decision, reason: error.message }];
       continue;
     }
     if (decision.kind === 'forget') await forgetKey(deps.clients.secrets, snapshot.arn, id);

@@ -127,3 +127,10 @@ export function keepPutValues(secrets: AwsStub<any, any, any>): void {
   secrets.on(UntagResourceCommand).resolves({});
   secrets.on(ListSecretVersionIdsCommand).resolves({ Versions: [] });
 }
+
+/** GetUser's answer for the machine user the mocks' secret belongs to (IAM is the truth about users). */
+export function machineUser(userName = 'ci') {
+  return {
+    User: { UserName: userName, Arn: USER_ARN, Path: '/machine/', UserId: 'AIDATEST', CreateDate: START },
+  };
+}

@@ -8,11 +8,9 @@ import {
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
-  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
   TagResourceCommand,
-  UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
