@@ -32,28 +32,6 @@ describe('keyrot CLI usage', () => {
       stderr: '',
     });
   });
-});
-
-describe('the Node.js support notice', () => {
-  it('names the version, the date and what to do, in one line, on Node.js 20 only', () => {
-    const notice = nodeSupportNotice('v20.19.4');
-    expect(notice).toBe(
-      "Note: Node.js v20.19.4 works, but AWS SDK releases after January 2027 need Node.js 22 or later; upgrade this machine's Node.js before then (keyrot's Lambda functions already run on Node.js 24).",
-    );
-    expect(notice).not.toContain('\n');
-    expect(nodeSupportNotice('v22.0.0')).toBeUndefined();
-    expect(nodeSupportNotice('v24.11.1')).toBeUndefined();
-  });
-
-  it("turns the SDK's own warning off, unless the user chose a setting", () => {
-    const unset: NodeJS.ProcessEnv = {};
-    quietSdkNodeWarning(unset);
-    expect(unset).toEqual({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
-    const chosen: NodeJS.ProcessEnv = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' };
-    quietSdkNodeWarning(chosen);
-    expect(chosen).toEqual({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' });
-  });
-
   it('prints a command help', async () => {
     const result = await runCli('plan', '--help');
     expect(result.code).toBe(0);
@@ -63,7 +41,7 @@ describe('the Node.js support notice', () => {
   it.each([
     [
       ['rotate-everything'],
-      'keyrot: unknown command "rotate-everything". Commands: plan, rotate, retire, rollback, status, validate, demo. See keyrot --help.',
+      'keyrot: unknown command "rotate-everything". Commands: plan, rotate, retire, rollback, status, respond, validate, demo. See keyrot --help.',
     ],
     [['plan', '--bogus'], `keyrot: Unknown option '--bogus'. Run "keyrot plan --help" for its options.`],
     [
@@ -161,5 +139,26 @@ describe('the Node.js support notice', () => {
     expect(result.stderr).toMatch(/^keyrot: Cannot read config file/);
     expect(result.stderr).toContain('    at ');
     expect(result.stderr).toContain('Caused by: Error: ENOENT');
+  });
+});
+
+describe('the Node.js support notice', () => {
+  it('names the version, the date and what to do, in one line, on Node.js 20 only', () => {
+    const notice = nodeSupportNotice('v20.19.4');
+    expect(notice).toBe(
+      "Note: Node.js v20.19.4 works, but AWS SDK releases after January 2027 need Node.js 22 or later; upgrade this machine's Node.js before then (keyrot's Lambda functions already run on Node.js 24).",
+    );
+    expect(notice).not.toContain('\n');
+    expect(nodeSupportNotice('v22.0.0')).toBeUndefined();
+    expect(nodeSupportNotice('v24.11.1')).toBeUndefined();
+  });
+
+  it("turns the SDK's own warning off, unless the user chose a setting", () => {
+    const unset: NodeJS.ProcessEnv = {};
+    quietSdkNodeWarning(unset);
+    expect(unset).toEqual({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+    const chosen: NodeJS.ProcessEnv = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' };
+    quietSdkNodeWarning(chosen);
+    expect(chosen).toEqual({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' });
   });
 });
