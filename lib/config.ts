@@ -48,6 +48,8 @@ const rotationSchema = z.strictObject({
    * long enough that a slow but live attempt is never mistaken for a crashed one.
    */
   abandonAfterMinutes: wholeNumber(1, 1440, 15),
+  /** How many targets setSecret pushes to at once (and testSecret verifies). */
+  targetConcurrency: wholeNumber(1, 32, 8),
 });
 
 const userSchema = z.strictObject({
@@ -77,6 +79,14 @@ export const configSchema = z.strictObject({
    * Manager uses its AWS-managed key. Deployed, set serverless.yml's SecretKmsKeyArn to the same key.
    */
   secretKmsKeyId: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+  /**
+   * Targets' tokens (and webhook signing secrets) are secrets under this prefix; the rotate role may
+   * read these and no other secret besides machine users' own.
+   */
+  targetSecretPrefix: z._default(
+    z.string().check(z.regex(/^[\w/+=.@-]+$/, { error: 'may hold only letters, digits and /_+=.@-' })),
+    'keyrot-tokens/',
+  ),
   inventory: z.prefault(inventorySchema, {}),
   policy: z.prefault(policySchema, {}),
   rotation: z.prefault(rotationSchema, {}),
@@ -105,7 +115,7 @@ export function parseConfig(
   const result = z.safeParse(configSchema, document ?? {});
   const problems = result.success
     ? Object.entries(result.data.users).flatMap(([user, settings]) =>
-        registry.check(settings.targets, `users.${user}.targets`),
+        registry.check(settings.targets, `users.${user}.targets`, result.data.targetSecretPrefix),
       )
     : result.error.issues.map((issue) => describeIssue(issue, document));
   if (result.success && problems.length === 0) return result.data;

@@ -3,7 +3,7 @@ import { type DescribeSecretCommandOutput, SecretsManagerClient } from '@aws-sdk
 import { STSClient } from '@aws-sdk/client-sts';
 import { formatIntent, type Intent, TAG } from '../../lib/rotation/secret-state.js';
 import type { RotationDeps } from '../../lib/rotation/steps.js';
-import type { Target } from '../../lib/targets/target.js';
+import type { Target } from '../../lib/targets/port.js';
 import { manualClock } from './clock.js';
 
 export const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:keyrot/ci-AbCdEf';
@@ -63,11 +63,17 @@ export function fakeTarget(
     push: async (c) => {
       pushed.push(c.accessKeyId);
       await behaviour.push?.();
+      return { outcome: 'pushed' };
     },
     verify: async (c) => {
       verified.push(c.accessKeyId);
       await behaviour.verify?.();
     },
+    fingerprint: async () => {
+      const last = pushed.at(-1);
+      return last === undefined ? { state: 'absent' } : { state: 'holds', accessKeyId: last };
+    },
+    describe: () => ({ type: 'fake', name }),
   };
   return { target, pushed, verified };
 }

@@ -28,6 +28,7 @@ describe('parseConfig', () => {
       machinePath: '/machine/',
       ownerTag: 'owner',
       secretPrefix: 'keyrot/',
+      targetSecretPrefix: 'keyrot-tokens/',
       inventory: { strategy: 'report', concurrency: 8, reportTimeoutSeconds: 120 },
       policy: {
         maxKeyAgeDays: 90,
@@ -37,7 +38,7 @@ describe('parseConfig', () => {
         idleDaysBeforeDeactivate: 3,
         escalateAfterDays: 14,
       },
-      rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15 },
+      rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15, targetConcurrency: 8 },
       users: {},
     });
     expect(parseConfig(null, 'empty.yaml')).toEqual(defaultConfig);
@@ -57,7 +58,7 @@ describe('parseConfig', () => {
     [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
     [
       { zzz: 1 },
-      'zzz: unknown field; allowed: machinePath, ownerTag, secretPrefix, secretKmsKeyId, inventory, policy, rotation, users',
+      'zzz: unknown field; allowed: machinePath, ownerTag, secretPrefix, secretKmsKeyId, targetSecretPrefix, inventory, policy, rotation, users',
     ],
     [{ policy: { maxKeyAgeDays: 'ninety' } }, 'policy.maxKeyAgeDays: expected a number, got "ninety"'],
     [{ policy: { maxKeyAgeDays: 1.5 } }, 'policy.maxKeyAgeDays: expected a whole number, got 1.5'],
