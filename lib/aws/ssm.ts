@@ -1,5 +1,6 @@
 import { GetParameterCommand, ParameterType, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { SsmPort } from '../targets/port.js';
 import { type CallCounter, defaultRegion, instrument } from './clients.js';
@@ -10,11 +11,28 @@ import { errorName } from './errors.js';
  * another account's through sts:AssumeRole (with the external id), refreshed as they near expiry.
  * Only the rotate function and the CLI import this module.
  */
-export function ssmPortFactory(options: { callCounter?: CallCounter } = {}) {
+export function ssmPortFactory(
+  options: {
+    callCounter?: CallCounter;
+    endpoint?: string;
+    maxAttempts?: number;
+    requestTimeoutMs?: number;
+  } = {},
+) {
   return (access: { roleArn?: string; externalId?: string; region?: string }): SsmPort => {
     const region = access.region ?? defaultRegion();
     const credentials = access.roleArn ? assumedRole(access.roleArn, access.externalId, region) : undefined;
-    const client = new SSMClient({ region, ...(credentials ? { credentials } : {}) });
+    const client = new SSMClient({
+      region,
+      ...(credentials ? { credentials } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: 5_000,
+        requestTimeout: options.requestTimeoutMs ?? 30_000,
+        throwOnRequestTimeout: true,
+      }),
+    });
     instrument(client, options.callCounter);
     return {
       async putParameter({ name, value, secure, kmsKeyId }) {

@@ -51,6 +51,13 @@ export const createGitlab: CreateTarget<GitlabOptions> = (name, options, deps) =
       accept: [404],
     });
     if (updated.status !== 404) return;
+    // GitLab says which thing is missing: only a missing variable is created; a missing project is not.
+    if (!/Variable Not Found/i.test(updated.text))
+      throw new TargetFailure(
+        'not-found',
+        `${label}: HTTP 404 on PUT ${new URL(base).pathname}/${key}: ${fixes['not-found']}`,
+        { status: 404 },
+      );
     const created = await httpCall(http, {
       method: 'POST',
       url: base,
