@@ -13,7 +13,7 @@ const clients = createClients();
 /** Secrets Manager's rotation function: {Step, SecretId, ClientRequestToken} -> one idempotent step. */
 export const lambdaHandler = async (event: unknown) => {
   const config = await lambdaConfig();
-  const result = await runRotationStep(rotationDeps(clients, systemClock, config), config, event);
+  const result = await runRotationStep(rotationDeps(clients, systemClock, config, { logger }), config, event);
   logger.info('rotation step done', {
     ...result,
     clientRequestToken: (event as { ClientRequestToken?: string }).ClientRequestToken,

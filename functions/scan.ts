@@ -8,7 +8,7 @@ import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger } from '../lib/log.js';
 import { startRotations } from '../lib/rotation/start.js';
-import { scanAccount, summarize } from '../lib/scan.js';
+import { scanAccount, scanTargetDrift, summarize } from '../lib/scan.js';
 
 const logger = createLogger();
 const clients = createClients();
@@ -37,8 +37,12 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
     if (rotation.outcome === 'failed') logger.error('rotation not started', { rotation });
     else logger.info('rotation started', { rotation });
   }
+  // Targets whose recorded key is not AWSCURRENT's (a rollback or rotation that did not reach them).
+  const drift = await scanTargetDrift(clients.secrets, config);
+  for (const finding of drift) logger.warn('target drift', { drift: finding });
   const summary = {
     ...summarize(result),
+    targetDrift: drift.length,
     rotationsStarted: rotations.filter((r) => r.outcome === 'started' || r.outcome === 'onboarded').length,
     rotationsInProgress: rotations.filter((r) => r.outcome === 'in-progress').length,
     rotationsFailed: rotations.filter((r) => r.outcome === 'failed').length,

@@ -1,7 +1,12 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { errorName } from './aws/errors.js';
 import type { Config } from './config.js';
 import { type InventoryDeps, readInventory, resolveKeyIds } from './inventory/inventory.js';
 import type { Inventory, InventoryStrategy } from './inventory/types.js';
 import { type Plan, plan } from './policy/plan.js';
+import { describeSecret, type SecretSnapshot, STAGE, versionWith } from './rotation/secret-state.js';
+import { recordedDrift } from './targets/drift.js';
+import { readTargetRecords } from './targets/state.js';
 
 export interface ScanResult {
   inventory: Inventory;
@@ -51,4 +56,34 @@ export function summarize(result: ScanResult) {
     reportGeneratedAt: result.inventory.reportGeneratedAt?.toISOString(),
     usersReadExactly: result.inventory.usersReadExactly.length,
   };
+}
+
+/**
+ * Drift of the configured targets, as recorded on each user's secret (DescribeSecret only: the scan
+ * carries no adapter code and reads no secret value). One call per machine user with targets.
+ */
+export async function scanTargetDrift(
+  secrets: Pick<SecretsManagerClient, 'send'>,
+  config: Config,
+): Promise<Array<{ userName: string; target: string; type: string; message: string }>> {
+  const drift = [];
+  for (const [userName, settings] of Object.entries(config.users)) {
+    if (settings.targets.length === 0) continue;
+    let snapshot: SecretSnapshot;
+    try {
+      snapshot = await describeSecret(secrets as SecretsManagerClient, `${config.secretPrefix}${userName}`);
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') continue;
+      throw error;
+    }
+    drift.push(
+      ...recordedDrift(
+        userName,
+        settings.targets,
+        readTargetRecords(snapshot.tags),
+        versionWith(snapshot, STAGE.current),
+      ),
+    );
+  }
+  return drift;
 }

@@ -8,6 +8,8 @@ import { pathOfArn, secretNameFor } from '../rotation/driver.js';
 import { describeSecret, type SecretSnapshot, STAGE, versionWith } from '../rotation/secret-state.js';
 import { readCredential } from '../rotation/secret-value.js';
 import type { RotationDeps } from '../rotation/steps.js';
+import { recordedViews, type TargetView, targetsHolding } from '../targets/drift.js';
+import { readTargetRecords, type TargetRecord } from '../targets/state.js';
 import { planRetirement, type RetireDecision, type RetireKey, type RetireState } from './plan.js';
 
 /** Per-key lifecycle tags on the secret (IAM records neither time). */
@@ -27,7 +29,13 @@ export interface UserRetirement {
   skipped?: string;
 }
 
-type Deps = Pick<RotationDeps, 'clients' | 'clock'>;
+type Deps = Pick<RotationDeps, 'clients' | 'clock'> & {
+  /**
+   * The user's targets with their live fingerprints (the CLI builds them with the adapters). Without
+   * it (the retire function carries no adapter code), what keyrot recorded each target received stands in.
+   */
+  targetViews?(userName: string, records: ReadonlyMap<string, TargetRecord>): Promise<TargetView[]>;
+};
 
 /** The key stored in a version, or undefined. */
 async function keyIn(
@@ -92,6 +100,11 @@ export async function readRetireState(
   }
   const cutoverAt =
     snapshot.cutover && snapshot.cutover.versionId === currentVersion ? snapshot.cutover.at : undefined;
+  const records = readTargetRecords(snapshot.tags);
+  const views = deps.targetViews
+    ? await deps.targetViews(userName, records)
+    : recordedViews(config.users[userName]?.targets ?? [], records);
+  const heldByTargets = Object.fromEntries(targetsHolding(views));
   const state: RetireState = {
     userName,
     keys,
@@ -101,6 +114,7 @@ export async function readRetireState(
     ...(cutoverAt ? { cutoverAt } : {}),
     deactivatedAt: datesFromTags(snapshot.tags, 'keyrot:deactivated:'),
     inactiveSeenAt: datesFromTags(snapshot.tags, 'keyrot:inactive-seen:'),
+    ...(views.length > 0 ? { heldByTargets } : {}),
   };
   return { state, snapshot };
 }

@@ -37,7 +37,7 @@ export async function rollbackUser(
     throw new NotManagedError(`Secret ${snapshot.name} is not keyrot's secret for ${userName}.`);
   if (unfinishedToken(snapshot) !== undefined) {
     throw new KeyrotError(
-      `A rotation of ${userName} is unfinished; finish it (keyrot rotate --user ${userName}) before rolling back.`,
+      `A rotation of ${userName} is unfinished; finish it (keyrot rotate --user ${userName}) before rolling back, or abandon it (keyrot rollback --user ${userName} --abandon).`,
     );
   }
   const current = versionWith(snapshot, STAGE.current);
@@ -51,8 +51,11 @@ export async function rollbackUser(
     snapshot.cutover.versionId !== current &&
     snapshot.cutover.versionId === previous
   ) {
-    await recordCutover(deps, snapshot.arn, current);
     const restored = await read(current);
+    // The crash may have come before or during the push: push again (idempotent), then record.
+    if (restored)
+      await setSecret(deps, { secretId: snapshot.arn, token: current, pending: restored, userName });
+    await recordCutover(deps, snapshot.arn, current);
     return {
       userName,
       secretName: snapshot.name,

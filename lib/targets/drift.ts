@@ -75,3 +75,43 @@ export function describeDrift(userName: string, status: TargetStatus & { state: 
   const how = status.source === 'record' ? ' (as keyrot last recorded)' : '';
   return `drift: ${status.type} target "${status.name}" of ${userName} ${holds}${how}, not AWSCURRENT's key; rotate (keyrot rotate --user ${userName}) or roll back to push the current key again`;
 }
+
+/** Views from records only, for the configured targets (records of removed targets are ignored). */
+export function recordedViews(
+  specs: ReadonlyArray<{ type: string; name: string }>,
+  records: ReadonlyMap<string, TargetRecord>,
+): TargetView[] {
+  return specs.map((spec) => {
+    const record = records.get(spec.name);
+    return { name: spec.name, type: spec.type, ...(record ? { record } : {}) };
+  });
+}
+
+/**
+ * Drift the scan can see without adapter code: a configured target whose recorded version is not the
+ * AWSCURRENT version (a rollback or a rotation that did not reach it), or that never received a key.
+ */
+export function recordedDrift(
+  userName: string,
+  specs: ReadonlyArray<{ type: string; name: string }>,
+  records: ReadonlyMap<string, TargetRecord>,
+  currentVersionId: string | undefined,
+): Array<{ userName: string; target: string; type: string; message: string }> {
+  const out: Array<{ userName: string; target: string; type: string; message: string }> = [];
+  for (const spec of specs) {
+    const record = records.get(spec.name);
+    if (record?.state === 'disabled') continue;
+    if (record?.state === 'received' && record.versionId === currentVersionId) continue;
+    const holds =
+      record?.state === 'received'
+        ? `last received ${record.accessKeyId}`
+        : 'never received a key from keyrot';
+    out.push({
+      userName,
+      target: spec.name,
+      type: spec.type,
+      message: `drift: ${spec.type} target "${spec.name}" of ${userName} ${holds}, not AWSCURRENT's key; rotate (keyrot rotate --user ${userName}) to push the current key`,
+    });
+  }
+  return out;
+}

@@ -6,6 +6,7 @@ import { parseFlags, parseNow } from '../args.js';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
+import { liveTargetViews } from '../targets.js';
 
 export const retireHelp = `Usage: keyrot retire [--user NAME] [--now ISO-DATE] [--dry-run] [--config FILE]
 
@@ -29,7 +30,9 @@ export async function retireCommand(argv: string[], io: CliIo): Promise<number> 
   const now = parseNow(values.now);
   const clock = now ? simulatedClock(now) : systemClock;
   const { config } = await resolveConfig(values.config);
-  const deps = { clients: createClients(), clock };
+  const clients = createClients();
+  // The CLI reads targets' live fingerprints; a key a target still holds is held.
+  const deps = { clients, clock, targetViews: liveTargetViews(clients, clock, config) };
   const options = { dryRun: values['dry-run'] === true };
   const results = values.user
     ? [await retireUser(deps, config, values.user, clock.now(), options)].filter(

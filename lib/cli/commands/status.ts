@@ -3,16 +3,19 @@ import { simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
 import { planRetirement } from '../../retirement/plan.js';
 import { machineUserNames, readRetireState } from '../../retirement/retire.js';
 import { unfinishedToken } from '../../rotation/secret-state.js';
+import { readTargetRecords } from '../../targets/state.js';
 import { parseFlags, parseNow } from '../args.js';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
+import { liveTargetViews, statusRow, targetStatus } from '../targets.js';
 
 export const statusHelp = `Usage: keyrot status [--user NAME] [--now ISO-DATE] [--json] [--config FILE]
 
 Where each machine user stands: its current key and age, any rotation in progress, and each other
 key with its state, last use, the days until its deactivation and deletion, and what holds it up.
-Read-only.
+Each target's fingerprint (the key id it holds), and drift: a target holding a key other than
+AWSCURRENT's. Read-only (it reads targets' tokens under targetSecretPrefix).
 `;
 
 const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : '-');
@@ -26,7 +29,11 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   });
   const now = parseNow(values.now) ?? systemClock.now();
   const { config } = await resolveConfig(values.config);
-  const deps = { clients: createClients(), clock: values.now ? simulatedClock(now) : systemClock };
+  const clients = createClients();
+  const clock = values.now ? simulatedClock(now) : systemClock;
+  const targetViews = liveTargetViews(clients, clock, config);
+  const deps = { clients, clock, targetViews };
+  const targetRows: string[][] = [];
   const names = values.user ? [values.user] : await machineUserNames(deps, config);
   const users = [];
   for (const userName of names) {
@@ -38,6 +45,10 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
     const { state, snapshot } = read;
     const decisions = planRetirement(state, config.policy, now);
     const current = state.keys.find((k) => k.accessKeyId === state.currentKeyId);
+    const targets = (await targetViews(userName, readTargetRecords(snapshot.tags))).map((view) =>
+      targetStatus(view, state.currentKeyId),
+    );
+    for (const target of targets) targetRows.push(statusRow(userName, target));
     users.push({
       userName,
       managed: true as const,
@@ -49,6 +60,7 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
           }
         : undefined,
       rotationInProgress: unfinishedToken(snapshot) ?? null,
+      targets,
       cutoverAt: state.cutoverAt,
       otherKeys: decisions
         .filter((d) => d.role === 'previous' || d.role === 'pre-keyrot' || d.role === 'pending')
@@ -114,5 +126,9 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   io.stdout(
     `keyrot status · as of ${now.toISOString()}${values.now ? ' (simulated with --now)' : ''}\n\n${table(rows)}\n`,
   );
+  if (targetRows.length > 0)
+    io.stdout(
+      `\nTargets:\n${table([['USER', 'TARGET', 'TYPE', 'HOLDS', 'STATE', 'NOTE'], ...targetRows])}\n`,
+    );
   return 0;
 }
