@@ -9,11 +9,16 @@ import { runRotationStep } from '../lib/rotation/lambda-step.js';
 
 const logger = createLogger();
 const clients = createClients();
+/** What adapters log through: the Powertools logger (with its redaction), narrowed to the port. */
+const targetLogger = {
+  info: (message: string, extra: Record<string, unknown> = {}) => logger.info(message, extra),
+  warn: (message: string, extra: Record<string, unknown> = {}) => logger.warn(message, extra),
+};
 
 /** Secrets Manager's rotation function: {Step, SecretId, ClientRequestToken} -> one idempotent step. */
 export const lambdaHandler = async (event: unknown) => {
   const config = await lambdaConfig();
-  const result = await runRotationStep(rotationDeps(clients, systemClock, config, { logger }), config, event);
+  const result = await runRotationStep(rotationDeps(clients, systemClock, config, { logger: targetLogger }), config, event);
   logger.info('rotation step done', {
     ...result,
     clientRequestToken: (event as { ClientRequestToken?: string }).ClientRequestToken,
