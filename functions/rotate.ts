@@ -18,7 +18,11 @@ const targetLogger = {
 /** Secrets Manager's rotation function: {Step, SecretId, ClientRequestToken} -> one idempotent step. */
 export const lambdaHandler = async (event: unknown) => {
   const config = await lambdaConfig();
-  const result = await runRotationStep(rotationDeps(clients, systemClock, config, { logger: targetLogger }), config, event);
+  const result = await runRotationStep(
+    rotationDeps(clients, systemClock, config, { logger: targetLogger }),
+    config,
+    event,
+  );
   logger.info('rotation step done', {
     ...result,
     clientRequestToken: (event as { ClientRequestToken?: string }).ClientRequestToken,

@@ -35,10 +35,14 @@ export function rotationDeps(
     targetDeps ??= {
       fetch: globalThis.fetch,
       readToken: tokenReader(clients.secrets, config.targetSecretPrefix),
-      clock,
+      // Providers compare timestamps with their own clocks (a webhook's signed timestamp, a rate-limit
+      // reset), so adapters read the wall clock even when the rotation runs on a simulated one (--now);
+      // waiting still goes through the given clock.
+      clock: { now: () => new Date(), sleep: (ms) => clock.sleep(ms) },
       logger,
       http: defaultHttpSettings,
-      ssm: ssmPortFactory(),
+      // Signed with the same credentials as every other client (the rotate role in Lambda).
+      ssm: ssmPortFactory({ credentials: () => clients.secrets.config.credentials() }),
       ...options.targetDeps,
     };
     return targetDeps;

@@ -38,14 +38,20 @@ async function read(secrets: Pick<SecretsManagerClient, 'send'>, secretId: strin
     ));
   } catch (error) {
     const name = errorName(error) ?? 'Error';
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     const fix =
       name === 'ResourceNotFoundException'
         ? 'create it with the token as its value'
-        : name === 'AccessDeniedException'
+        : name === 'AccessDeniedException' || status === 403
           ? 'the rotate role may read only secrets under targetSecretPrefix'
           : 'check it';
-    // The SDK error is kept as the cause: it names the secret and the status, never a value.
-    throw new KeyrotError(`Cannot read token secret ${secretId} (${name}): ${fix}.`, { cause: error });
+    // The SDK error carries the signed request; the cause keeps only its name and status.
+    throw new KeyrotError(
+      `Cannot read token secret ${secretId} (${name}${status ? `, HTTP ${status}` : ''}): ${fix}.`,
+      {
+        cause: new Error(`${name}${status ? ` (HTTP ${status})` : ''}`),
+      },
+    );
   }
   const token = value?.trim();
   if (!token)

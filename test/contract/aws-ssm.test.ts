@@ -36,7 +36,13 @@ contract('aws-ssm', () => ({
   deps: () => ({
     fetch,
     readToken: async () => 'no-token-for-ssm-0123456789',
-    ssm: ssmPortFactory({ endpoint: proxy.url, maxAttempts: 2, requestTimeoutMs: 3000 }),
+    ssm: ssmPortFactory({
+      credentials: async () => ({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
+      endpoint: proxy.url,
+      maxAttempts: 2,
+      requestTimeoutMs: 3000,
+      sleep: async () => {},
+    }),
   }),
   holds: async () => {
     const accessKeyId = await read('/ci/deploy/AWS_ACCESS_KEY_ID');

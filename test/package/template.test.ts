@@ -135,14 +135,26 @@ describe('serverless.yml packaged with osls', () => {
           expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
         }
         if (acts.some((a) => a.startsWith('secretsmanager:'))) {
+          // Machine users' secrets; or, for the rotate role only, reading targets' tokens.
+          const tokens =
+            role === 'RotateRole' && acts.length === 1 && acts[0] === 'secretsmanager:GetSecretValue';
           expect(resourceText(statement)).toBe(
-            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
-            '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
+            tokens
+              ? // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+                '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot-tokens/*"}'
+              : // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+                '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
           );
         }
       }
     },
   );
+
+  it("only the rotate role reads targets' tokens", () => {
+    const readsTokens = (role: string) =>
+      statementsOf(role).some((s) => resourceText(s).includes('keyrot-tokens/'));
+    expect(['ScanRole', 'RotateRole', 'RetireRole'].map(readsTokens)).toEqual([false, true, false]);
+  });
 
   it('the scan role only reads IAM', () => {
     const iamActions = statementsOf('ScanRole')
