@@ -1,10 +1,9 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.js';
 import { KeyrotError, NotManagedError } from '../errors.js';
+import { describeSecret, STAGE, secretNameFor, unfinishedToken, versionWith } from '../secret/secret.js';
+import { readCredential } from '../secret/value.js';
 import { readTargetRecords } from '../targets/state.js';
-import { secretNameFor } from './driver.js';
-import { describeSecret, STAGE, unfinishedToken, versionWith } from './secret-state.js';
-import { readCredential } from './secret-value.js';
 import type { RotationDeps } from './steps.js';
 import { pushToUserTargets } from './targets.js';
 

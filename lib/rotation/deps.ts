@@ -66,6 +66,8 @@ export function rotationDeps(
       propagationTimeoutMs: config.rotation.propagationTimeoutSeconds * 1000,
       abandonAfterMs: config.rotation.abandonAfterMinutes * 60_000,
       targetConcurrency: config.rotation.targetConcurrency,
+      idleDaysBeforeDeactivate: config.policy.idleDaysBeforeDeactivate,
+      deleteAfterDays: config.policy.deleteAfterDays,
     },
   };
 }

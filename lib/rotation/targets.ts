@@ -5,6 +5,8 @@
  * stays current; a retry of the step pushes again (pushes are idempotent).
  */
 import { TargetError } from '../errors.js';
+import { describeSecret, type SecretSnapshot } from '../secret/secret.js';
+import type { SecretValue } from '../secret/value.js';
 import { TargetFailure } from '../targets/failure.js';
 import type { PushedCredential, Target, TargetContext, TargetLogger } from '../targets/port.js';
 import {
@@ -15,8 +17,6 @@ import {
   verifyTargets,
 } from '../targets/run.js';
 import { readTargetRecords, recordTargets } from '../targets/state.js';
-import { describeSecret, type SecretSnapshot } from './secret-state.js';
-import type { SecretValue } from './secret-value.js';
 import type { RotationDeps } from './steps.js';
 
 const quiet: TargetLogger = { info: () => {}, warn: () => {} };

@@ -119,6 +119,8 @@ describe('serverless.yml packaged with osls', () => {
             'iam:GenerateCredentialReport',
             'iam:GetCredentialReport',
             'iam:GetAccountAuthorizationDetails',
+            // Names and tags of secrets, never values; AWS has no resource to scope it to.
+            'secretsmanager:ListSecrets',
           ].includes(a),
         ),
       ).toBe(true);
@@ -134,7 +136,7 @@ describe('serverless.yml packaged with osls', () => {
           // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
           expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
         }
-        if (acts.some((a) => a.startsWith('secretsmanager:'))) {
+        if (acts.some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets')) {
           // Machine users' secrets; or, for the rotate role only, reading targets' tokens.
           const tokens =
             role === 'RotateRole' && acts.length === 1 && acts[0] === 'secretsmanager:GetSecretValue';
