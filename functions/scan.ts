@@ -37,9 +37,11 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
     if (rotation.outcome === 'failed') logger.error('rotation not started', { rotation });
     else logger.info('rotation started', { rotation });
   }
-  // Targets whose recorded key is not AWSCURRENT's (a rollback or rotation that did not reach them).
+  // Drift: targets whose recorded key is not AWSCURRENT's (a rollback or rotation that did not reach
+  // them); `keyrot status` reads their live fingerprints.
   const drift = await scanTargetDrift(clients.secrets, config);
-  for (const finding of drift) logger.warn('target drift', { drift: finding });
+  for (const finding of drift)
+    logger.warn("target drift: the target does not hold AWSCURRENT's key", { drift: finding });
   const summary = {
     ...summarize(result),
     targetDrift: drift.length,

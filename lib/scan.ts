@@ -71,7 +71,7 @@ export function summarize(result: ScanResult) {
 export async function scanTargetDrift(
   secrets: Pick<SecretsManagerClient, 'send'>,
   config: Config,
-): Promise<Array<{ userName: string; target: string; type: string; message: string }>> {
+): Promise<ReturnType<typeof recordedDrift>> {
   const drift = [];
   for (const [userName, settings] of Object.entries(config.users)) {
     if (settings.targets.length === 0) continue;

@@ -96,22 +96,21 @@ export function recordedDrift(
   specs: ReadonlyArray<{ type: string; name: string }>,
   records: ReadonlyMap<string, TargetRecord>,
   currentVersionId: string | undefined,
-): Array<{ userName: string; target: string; type: string; message: string }> {
-  const out: Array<{ userName: string; target: string; type: string; message: string }> = [];
-  for (const spec of specs) {
-    const record = records.get(spec.name);
-    if (record?.state === 'disabled') continue;
-    if (record?.state === 'received' && record.versionId === currentVersionId) continue;
-    const holds =
-      record?.state === 'received'
-        ? `last received ${record.accessKeyId}`
-        : 'never received a key from keyrot';
-    out.push({
-      userName,
-      target: spec.name,
-      type: spec.type,
-      message: `drift: ${spec.type} target "${spec.name}" of ${userName} ${holds}, not AWSCURRENT's key; rotate (keyrot rotate --user ${userName}) to push the current key`,
-    });
-  }
-  return out;
+): Array<{ userName: string; target: string; type: string; lastReceived: string | null }> {
+  return specs.flatMap(({ name, type }) => {
+    const record = records.get(name);
+    if (
+      record?.state === 'disabled' ||
+      (record?.state === 'received' && record.versionId === currentVersionId)
+    )
+      return [];
+    return [
+      {
+        userName,
+        target: name,
+        type,
+        lastReceived: record?.state === 'received' ? record.accessKeyId : null,
+      },
+    ];
+  });
 }

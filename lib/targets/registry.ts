@@ -45,9 +45,7 @@ export function createRegistry(factories: readonly TargetType[]): TargetRegistry
           problems.push(`${at}.name: "${spec.name}" is used twice; target names must be unique per user`);
         names.add(spec.name);
         if (!TARGET_NAME.test(spec.name))
-          problems.push(
-            `${at}.name: "${spec.name}" may hold only letters, digits and _.:=+@- (1 to 64 characters)`,
-          );
+          problems.push(`${at}.name: "${spec.name}" must be 1 to 64 letters, digits or _.:=+@-`);
         const factory = byType.get(spec.type);
         if (factory === undefined) {
           problems.push(`${at}.type: unknown target type "${spec.type}"; known types: ${known()}`);
@@ -68,7 +66,7 @@ export function createRegistry(factories: readonly TargetType[]): TargetRegistry
             !value.startsWith(targetSecretPrefix)
           )
             problems.push(
-              `${at}.${option}: "${value}" is outside targetSecretPrefix "${targetSecretPrefix}"; keyrot reads tokens only from secrets under that prefix`,
+              `${at}.${option}: "${value}" is outside targetSecretPrefix "${targetSecretPrefix}"`,
             );
         }
       });

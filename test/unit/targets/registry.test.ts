@@ -6,7 +6,6 @@ import { createRegistry, defaultRegistry } from '../../../lib/targets/registry.j
 
 const hook: TargetType<{ url: string; secretName: string }> = {
   type: 'hook',
-  description: 'POSTs the new key to a URL',
   options: z.strictObject({ url: z.string().check(z.regex(/^https:\/\//)), secretName: z.string() }),
   secretOptions: ['secretName'],
 };
@@ -56,7 +55,7 @@ describe('the target registry', () => {
       '  - users.ci-deploy.targets[2].name: "hook" is used twice; target names must be unique per user',
       '  - users.ci-deploy.targets[2].secretName: expected string, got nothing (it is required)',
       '  - users.ci-deploy.targets[2].secretNam: unknown option; allowed: url, secretName',
-      '  - users.ci-deploy.targets[3].name: "bad name" may hold only letters, digits and _.:=+@- (1 to 64 characters)',
+      '  - users.ci-deploy.targets[3].name: "bad name" must be 1 to 64 letters, digits or _.:=+@-',
     ]);
   });
 
@@ -64,7 +63,7 @@ describe('the target registry', () => {
     expect(
       problems([{ type: 'hook', name: 'h', url: 'https://ok.test', secretName: 'keyrot/ci-deploy' }]),
     ).toEqual([
-      '  - users.ci-deploy.targets[0].secretName: "keyrot/ci-deploy" is outside targetSecretPrefix "keyrot-tokens/"; keyrot reads tokens only from secrets under that prefix',
+      '  - users.ci-deploy.targets[0].secretName: "keyrot/ci-deploy" is outside targetSecretPrefix "keyrot-tokens/"',
     ]);
     expect(
       problems([{ type: 'hook', name: 'h', url: 'https://ok.test', secretName: 'ci/tokens/h' }], registry, {
