@@ -11,7 +11,6 @@ import { type Clock, DAY_MS } from '../../lib/clock.js';
 import { type Config, parseConfig } from '../../lib/config.js';
 import { TargetError } from '../../lib/errors.js';
 import { retireUser } from '../../lib/retirement/retire.js';
-import { abandonRotation } from '../../lib/rotation/abandon.js';
 import { rotationDeps } from '../../lib/rotation/deps.js';
 import { rotateUser } from '../../lib/rotation/driver.js';
 import { rollbackUser } from '../../lib/rotation/rollback.js';
