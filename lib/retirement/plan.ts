@@ -114,7 +114,7 @@ export function planRetirement(state: RetireState, policy: RetirePolicy, now: Da
     if (targets.length > 0) {
       decide(
         'hold',
-        `still held by ${targets.join(', ')}: it is not deactivated while a target holds it; push the current key there (keyrot rotate --user ${state.userName}, or fix the target)`,
+        `still held by ${targets.join(', ')}; push the current key there (keyrot rotate --user ${state.userName})`,
         { deactivateOn },
       );
       continue;

@@ -57,9 +57,7 @@ export const githubActionsOptions = z
     ),
     environment: z.optional(text(255)),
     /** An organization: organization secrets. */
-    organization: z.optional(
-      z.string().check(z.regex(/^[\w.-]+$/, { error: 'must be an organization login' })),
-    ),
+    organization: z.optional(z.string().check(z.regex(/^[\w.-]+$/))),
     /** Unset: a new secret is `private`; an existing one keeps the visibility it has. */
     visibility: z.optional(z.enum(['all', 'private', 'selected'])),
     selectedRepositoryIds: z.optional(z.array(z.int().check(z.minimum(1)))),
@@ -128,13 +126,9 @@ export const awsSsmOptions = z
     parameterName: z.string().check(z.regex(/^(\/[\w.-]+)+$/, { error: 'must be a path like /ci/deploy' })),
     kmsKeyId: z.optional(text(2048)),
     /** Another account: the role to assume there, and its external id. */
-    roleArn: z.optional(
-      z
-        .string()
-        .check(z.regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, { error: 'must be a role ARN' })),
-    ),
+    roleArn: z.optional(z.string().check(z.regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/))),
     externalId: z.optional(z.string().check(z.regex(/^[\w+=,.@:/-]{2,1224}$/))),
-    region: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'must be a region' }))),
+    region: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/))),
   })
   .check(
     z.refine((o) => o.externalId === undefined || o.roleArn !== undefined, {

@@ -79,7 +79,7 @@ describe('planRetirement', () => {
       role: 'previous',
       kind: 'hold',
       reason:
-        'still held by github-actions target "ci-repo": it is not deactivated while a target holds it; push the current key there (keyrot rotate --user ci, or fix the target)',
+        'still held by github-actions target "ci-repo"; push the current key there (keyrot rotate --user ci)',
       deactivateOn: at(7),
     });
     // Once no target holds it, the usual rules apply.
