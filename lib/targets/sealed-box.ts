@@ -14,7 +14,7 @@ function words(bytes: Uint8Array): Uint32Array {
 function bytesOf(input: Uint32Array): Uint8Array {
   const out = new Uint8Array(input.length * 4);
   const view = new DataView(out.buffer);
-  input.forEach((word, i) => view.setUint32(i * 4, word, true));
+  for (const [i, word] of input.entries()) view.setUint32(i * 4, word, true);
   return out;
 }
 
