@@ -41,7 +41,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts'],
           globalSetup: ['test/helpers/emulator-global-setup.ts'],
           setupFiles: ['test/helpers/unit-setup.ts', 'test/helpers/emulator-per-file.ts'],
           // One emulator serves the run and is reset before each file, so files take turns.

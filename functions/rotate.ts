@@ -22,6 +22,11 @@ const clients = createClients();
 const sns = createSnsClient();
 const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
 const environment = alertEnvironment('dev');
+/** What adapters log through: the Powertools logger (with its redaction), narrowed to the port. */
+const targetLogger = {
+  info: (message: string, extra: Record<string, unknown> = {}) => logger.info(message, extra),
+  warn: (message: string, extra: Record<string, unknown> = {}) => logger.warn(message, extra),
+};
 
 /** The log message the rotate errors alarm subtracts (serverless.yml, RotateInProgressFilter). */
 export const DEFERRED_MESSAGE = 'rotation step deferred: rotation in progress';
@@ -40,7 +45,7 @@ export const lambdaHandler = async (event: unknown, context: Context) => {
   const clientRequestToken = (event as { ClientRequestToken?: string }).ClientRequestToken;
   try {
     const result = await runRotationStep(
-      rotationDeps(clients, systemClock, config),
+      rotationDeps(clients, systemClock, config, { logger: targetLogger }),
       config,
       event,
       async (failure) => {

@@ -13,7 +13,7 @@ import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger } from '../lib/log.js';
 import { createMetrics, powertoolsMetrics } from '../lib/metrics.js';
 import { startRotations } from '../lib/rotation/start.js';
-import { recordScanMetrics, scanAccount, summarize } from '../lib/scan.js';
+import { recordScanMetrics, scanAccount, scanTargetDrift, summarize } from '../lib/scan.js';
 
 const logger = createLogger();
 const metrics = createMetrics();
@@ -60,9 +60,15 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
       logger.info('rotation started', { rotation });
     else logger.info('rotation not started now', { rotation });
   }
+  // Drift: targets whose recorded key is not AWSCURRENT's (a rollback or rotation that did not reach
+  // them); `keyrot status` reads their live fingerprints.
+  const drift = await scanTargetDrift(clients.secrets, config);
+  for (const finding of drift)
+    logger.warn("target drift: the target does not hold AWSCURRENT's key", { drift: finding });
   const count = (...outcomes: string[]) => rotations.filter((r) => outcomes.includes(r.outcome)).length;
   const summary = {
     ...summarize(result),
+    targetDrift: drift.length,
     rotationsStarted: count('started', 'onboarded'),
     rotationsInProgress: count('in-progress'),
     rotationsStuck: count('stuck'),

@@ -76,6 +76,8 @@ const rotationSchema = z.strictObject({
    * plus a margin.
    */
   abandonAfterMinutes: wholeNumber(1, 1440, 5),
+  /** How many targets setSecret pushes to at once (and testSecret verifies). */
+  targetConcurrency: wholeNumber(1, 32, 8),
   /**
    * A rotation whose AWSPENDING version has not become current this many hours after it was made is
    * stuck: Secrets Manager refuses every later RotateSecret ("A previous rotation isn't complete")
@@ -148,6 +150,14 @@ export const configSchema = z.strictObject({
    * Manager uses its AWS-managed key. Deployed, set serverless.yml's SecretKmsKeyArn to the same key.
    */
   secretKmsKeyId: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+  /**
+   * Targets' tokens (and webhook signing secrets) are secrets under this prefix; the rotate role may
+   * read these and no other secret besides machine users' own.
+   */
+  targetSecretPrefix: z._default(
+    z.string().check(z.regex(/^[\w/+=.@-]+$/, { error: 'may hold only letters, digits and /_+=.@-' })),
+    'keyrot-tokens/',
+  ),
   inventory: z.prefault(inventorySchema, {}),
   policy: z.prefault(policySchema, {}),
   rotation: z.prefault(rotationSchema, {}),
@@ -183,7 +193,7 @@ export function parseConfig(
             ]
           : []),
         ...Object.entries(result.data.users).flatMap(([user, settings]) =>
-          registry.check(settings.targets, `users.${user}.targets`),
+          registry.check(settings.targets, `users.${user}.targets`, result.data.targetSecretPrefix),
         ),
       ]
     : result.error.issues.map((issue) => describeIssue(issue, document));

@@ -1,10 +1,14 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { errorName } from './aws/errors.js';
 import type { Config } from './config.js';
 import { type InventoryDeps, readInventory, readLiveKeys } from './inventory/inventory.js';
 import type { Inventory, InventoryStrategy } from './inventory/types.js';
 import { keyAgePicture, type MetricsPort } from './metrics.js';
 import { type Plan, plan } from './policy/plan.js';
 import { listManagedSecrets } from './secret/list.js';
+import { describeSecret, type SecretSnapshot, STAGE, versionWith } from './secret/secret.js';
+import { recordedDrift } from './targets/drift.js';
+import { readTargetRecords } from './targets/state.js';
 
 export interface ScanResult {
   inventory: Inventory;
@@ -75,4 +79,34 @@ export function recordScanMetrics(metrics: MetricsPort, result: ScanResult, now:
   const picture = keyAgePicture(machineKeys, now);
   metrics.add('OldestMachineKeyAgeDays', picture.oldestDays);
   for (const bucket of picture.buckets) metrics.add('KeysByAgeBucket', bucket.keys, bucket.name);
+}
+
+/**
+ * Drift of the configured targets, as recorded on each user's secret (DescribeSecret only: the scan
+ * carries no adapter code and reads no secret value). One call per machine user with targets.
+ */
+export async function scanTargetDrift(
+  secrets: Pick<SecretsManagerClient, 'send'>,
+  config: Config,
+): Promise<ReturnType<typeof recordedDrift>> {
+  const drift = [];
+  for (const [userName, settings] of Object.entries(config.users)) {
+    if (settings.targets.length === 0) continue;
+    let snapshot: SecretSnapshot;
+    try {
+      snapshot = await describeSecret(secrets as SecretsManagerClient, `${config.secretPrefix}${userName}`);
+    } catch (error) {
+      if (errorName(error) === 'ResourceNotFoundException') continue;
+      throw error;
+    }
+    drift.push(
+      ...recordedDrift(
+        userName,
+        settings.targets,
+        readTargetRecords(snapshot.tags),
+        versionWith(snapshot, STAGE.current),
+      ),
+    );
+  }
+  return drift;
 }

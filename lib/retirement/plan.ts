@@ -23,6 +23,8 @@ export interface RetireState {
   deactivatedAt: Record<string, Date>;
   /** When keyrot first saw a key inactive that someone else deactivated, by key id. */
   inactiveSeenAt: Record<string, Date>;
+  /** Key id -> the targets that still hold it (by fingerprint, else by what keyrot recorded). */
+  heldByTargets?: Record<string, string[]>;
 }
 
 export type RetireKind = 'keep' | 'wait' | 'hold' | 'deactivate' | 'record-inactive' | 'delete' | 'forget';
@@ -108,6 +110,15 @@ export function planRetirement(state: RetireState, policy: RetirePolicy, now: Da
       continue;
     }
     const deactivateOn = plus(state.cutoverAt, policy.deactivateAfterDays);
+    const targets = state.heldByTargets?.[id] ?? [];
+    if (targets.length > 0) {
+      decide(
+        'hold',
+        `still held by ${targets.join(', ')}; push the current key there (keyrot rotate --user ${state.userName})`,
+        { deactivateOn },
+      );
+      continue;
+    }
     const idle = key.lastUsedAt === undefined ? undefined : wholeDaysBetween(key.lastUsedAt, now);
     const sinceCutover = wholeDaysBetween(state.cutoverAt, now);
     if (idle !== undefined && idle < policy.idleDaysBeforeDeactivate) {

@@ -15,6 +15,8 @@ import {
   versionWith,
 } from '../secret/secret.js';
 import { type Broken, type IamUser, keyIdOf, type ManagedUser, readManagedUser } from '../secret/state.js';
+import { recordedViews, type TargetView, targetsHolding } from '../targets/drift.js';
+import { readTargetRecords, type TargetRecord } from '../targets/state.js';
 import { planRetirement, type RetireDecision, type RetireKey, type RetireState } from './plan.js';
 
 export interface UserRetirement {
@@ -32,7 +34,13 @@ export interface UserRetirement {
   broken?: Broken;
 }
 
-type Deps = Pick<RotationDeps, 'clients' | 'clock'>;
+type Deps = Pick<RotationDeps, 'clients' | 'clock'> & {
+  /**
+   * The user's targets with their live fingerprints (the CLI builds them with the adapters). Without
+   * it (the retire function carries no adapter code), what keyrot recorded each target received stands in.
+   */
+  targetViews?(userName: string, records: ReadonlyMap<string, TargetRecord>): Promise<TargetView[]>;
+};
 
 /**
  * Reads what retirement decides from: the keys (with exact last use for every key no stage holds),
@@ -67,6 +75,11 @@ export async function readRetireState(
   const currentVersion = stages.current?.versionId;
   const cutoverAt =
     snapshot.cutover && snapshot.cutover.versionId === currentVersion ? snapshot.cutover.at : undefined;
+  const records = readTargetRecords(snapshot.tags);
+  const views = deps.targetViews
+    ? await deps.targetViews(userName, records)
+    : recordedViews(config.users[userName]?.targets ?? [], records);
+  const heldByTargets = Object.fromEntries(targetsHolding(views));
   const state: RetireState = {
     userName,
     keys,
@@ -76,6 +89,7 @@ export async function readRetireState(
     ...(cutoverAt ? { cutoverAt } : {}),
     deactivatedAt: datesFromTags(snapshot.tags, 'keyrot:deactivated:'),
     inactiveSeenAt: datesFromTags(snapshot.tags, 'keyrot:inactive-seen:'),
+    ...(views.length > 0 ? { heldByTargets } : {}),
   };
   return { state, snapshot, managed };
 }

@@ -40,7 +40,7 @@ export async function rollbackUser(
   const { snapshot, stages, keys } = managed;
   if (unfinishedToken(snapshot) !== undefined) {
     throw new KeyrotError(
-      `A rotation of ${userName} is unfinished; finish it (keyrot rotate --user ${userName}) before rolling back.`,
+      `A rotation of ${userName} is unfinished; finish it (keyrot rotate --user ${userName}) before rolling back, or abandon it (keyrot rollback --user ${userName} --abandon).`,
     );
   }
   if (managed.broken) {
@@ -60,6 +60,10 @@ export async function rollbackUser(
     snapshot.cutover.versionId !== current &&
     snapshot.cutover.versionId === previous
   ) {
+    // The crash may have come before or during the push: push again (idempotent), then record.
+    const restored = stages.current?.kind === 'credential' ? stages.current.value : undefined;
+    if (restored)
+      await setSecret(deps, { secretId: snapshot.arn, token: current, pending: restored, userName });
     await recordCutover(deps, snapshot.arn, current);
     return {
       userName,

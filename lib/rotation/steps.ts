@@ -15,7 +15,6 @@ import {
   KeyTestError,
   NotManagedError,
   RotationInProgressError,
-  TargetError,
 } from '../errors.js';
 import { listAccessKeys } from '../inventory/per-user.js';
 import type { AccessKeyRecord } from '../inventory/types.js';
@@ -30,14 +29,20 @@ import {
 } from '../secret/secret.js';
 import { keyIdOf, readStages, type StageReads } from '../secret/state.js';
 import { formatSecretValue, readCredential, type SecretValue } from '../secret/value.js';
-import type { Target } from '../targets/target.js';
+import type { Target, TargetLogger } from '../targets/port.js';
+import { pushToUserTargets, verifyUserTargets } from './targets.js';
 
 export interface RotationDeps {
   clients: Pick<AwsClients, 'iam' | 'secrets' | 'stsWith'>;
   /** The real clock: it stamps intents and cut-overs and paces polling. */
   clock: Clock;
   targetsFor(userName: string): readonly Target[];
-  settings: { propagationTimeoutMs: number; abandonAfterMs: number } & GuardPolicy;
+  settings: {
+    propagationTimeoutMs: number;
+    abandonAfterMs: number;
+    targetConcurrency?: number;
+  } & GuardPolicy;
+  logger?: TargetLogger;
 }
 
 /** One step's input: what Secrets Manager sends, plus what a local driver already knows. */
@@ -317,27 +322,22 @@ async function pendingValue(deps: RotationDeps, input: StepInput): Promise<Secre
   return value;
 }
 
-const credentialOf = (value: SecretValue) => ({
-  userName: value.UserName,
-  accessKeyId: value.AccessKeyId,
-  secretAccessKey: value.SecretAccessKey,
-});
-
-/** setSecret: push the pending key to every target of the user. With no targets it does nothing. */
+/**
+ * setSecret: push the pending key to every target of the user (at most `targetConcurrency` at once)
+ * and record on the secret what each received. Any failure fails the step. No targets: nothing.
+ */
 export async function setSecret(deps: RotationDeps, input: StepInput & { userName: string }): Promise<void> {
-  const targets = deps.targetsFor(input.userName);
-  if (targets.length === 0) return;
-  const credential = credentialOf(await pendingValue(deps, input));
-  for (const target of targets) {
-    try {
-      await target.push(credential);
-    } catch (error) {
-      throw new TargetError(
-        `Pushing the new key of ${input.userName} to ${target.type} target "${target.name}" failed: ${describe(error)}. The old key stays current; the rotation is retried.`,
-        { cause: error, target: { type: target.type, name: target.name } },
-      );
-    }
-  }
+  if (deps.targetsFor(input.userName).length === 0) return;
+  await pushToUserTargets(
+    deps,
+    {
+      secretId: input.secretId,
+      versionId: input.token,
+      userName: input.userName,
+      ...(input.snapshot ? { snapshot: input.snapshot } : {}),
+    },
+    await pendingValue(deps, input),
+  );
 }
 
 /**
@@ -382,16 +382,7 @@ export async function testSecret(
   } finally {
     sts.destroy();
   }
-  for (const target of deps.targetsFor(value.UserName)) {
-    try {
-      await target.verify(credentialOf(value));
-    } catch (error) {
-      throw new TargetError(
-        `${target.type} target "${target.name}" does not hold the new key of ${value.UserName}: ${describe(error)}. The old key stays current; the rotation is retried.`,
-        { cause: error, target: { type: target.type, name: target.name } },
-      );
-    }
-  }
+  await verifyUserTargets(deps, { secretId: input.secretId, versionId: input.token }, value);
   return { attempts };
 }
 

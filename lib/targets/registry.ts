@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { $ZodIssue } from 'zod/v4/core';
-import type { Target, TargetDeps, TargetFactory } from './target.js';
+import { catalog, type TargetType } from './catalog.js';
 
 /** A target as configured: its type, a name unique for the user, and the type's own options. */
 export interface TargetSpec {
@@ -11,17 +11,24 @@ export interface TargetSpec {
 
 export interface TargetRegistry {
   types(): string[];
-  /** Problems with one user's target list, each naming the field; empty when valid. */
-  check(specs: readonly TargetSpec[], field: string): string[];
-  build(spec: TargetSpec, deps: TargetDeps): Target;
+  /**
+   * Problems with one user's target list, each naming the field; empty when valid. Options that name
+   * a token secret must lie under `targetSecretPrefix`.
+   */
+  check(specs: readonly TargetSpec[], field: string, targetSecretPrefix?: string): string[];
+  /** The options as the type's schema parses them (defaults filled in); throws when invalid. */
+  options(spec: TargetSpec): unknown;
 }
 
+/** Target names become tag keys on the secret (keyrot:target:<name>), so they use tag characters. */
+const TARGET_NAME = /^[A-Za-z0-9_.:=+@-]{1,64}$/;
+
 /**
- * The registry of target types. It rejects at load time what would otherwise fail mid-rotation: an
+ * The registry of target types (schemas only: no adapter code). It rejects at load time what would otherwise fail mid-rotation: an
  * unknown type, a duplicate name, and options its strict schema refuses (typos included).
  */
-export function createRegistry(factories: readonly TargetFactory[]): TargetRegistry {
-  const byType = new Map<string, TargetFactory>();
+export function createRegistry(factories: readonly TargetType[]): TargetRegistry {
+  const byType = new Map<string, TargetType>();
   for (const factory of factories) {
     if (byType.has(factory.type)) throw new Error(`target type "${factory.type}" is registered twice`);
     byType.set(factory.type, factory);
@@ -29,7 +36,7 @@ export function createRegistry(factories: readonly TargetFactory[]): TargetRegis
   const known = () => (byType.size > 0 ? [...byType.keys()].join(', ') : 'none are available yet');
   return {
     types: () => [...byType.keys()],
-    check(specs, field) {
+    check(specs, field, targetSecretPrefix) {
       const problems: string[] = [];
       const names = new Set<string>();
       specs.forEach((spec, index) => {
@@ -37,6 +44,8 @@ export function createRegistry(factories: readonly TargetFactory[]): TargetRegis
         if (names.has(spec.name))
           problems.push(`${at}.name: "${spec.name}" is used twice; target names must be unique per user`);
         names.add(spec.name);
+        if (!TARGET_NAME.test(spec.name))
+          problems.push(`${at}.name: "${spec.name}" must be 1 to 64 letters, digits or _.:=+@-`);
         const factory = byType.get(spec.type);
         if (factory === undefined) {
           problems.push(`${at}.type: unknown target type "${spec.type}"; known types: ${known()}`);
@@ -47,15 +56,27 @@ export function createRegistry(factories: readonly TargetFactory[]): TargetRegis
           const allowed = Object.keys((factory.options._zod.def as { shape?: object }).shape ?? {});
           for (const issue of result.error.issues)
             problems.push(describeOption(issue, at, spec.options, allowed));
+          return;
+        }
+        for (const option of factory.secretOptions) {
+          const value = (result.data as Record<string, unknown>)[option];
+          if (
+            targetSecretPrefix !== undefined &&
+            typeof value === 'string' &&
+            !value.startsWith(targetSecretPrefix)
+          )
+            problems.push(
+              `${at}.${option}: "${value}" is outside targetSecretPrefix "${targetSecretPrefix}"`,
+            );
         }
       });
       return problems;
     },
-    build(spec, deps) {
+    options(spec) {
       const factory = byType.get(spec.type);
       if (factory === undefined)
         throw new Error(`unknown target type "${spec.type}"; known types: ${known()}`);
-      return factory.create(spec.name, z.parse(factory.options, spec.options), deps);
+      return z.parse(factory.options, spec.options);
     },
   };
 }
@@ -75,14 +96,12 @@ function describeOption(issue: $ZodIssue, at: string, options: unknown, allowed:
     case 'invalid_format':
       return `${field}: ${JSON.stringify(value)} does not match ${'pattern' in issue ? issue.pattern : issue.format}`;
     default:
-      return `${field}: ${issue.message} (got ${JSON.stringify(value)})`;
+      return `${field}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
   }
 }
 
-/** The target types keyrot ships with. The adapters (GitHub Actions, GitLab, ...) come next. */
-export const builtInTargets: readonly TargetFactory[] = [];
-
-export const defaultRegistry: TargetRegistry = createRegistry(builtInTargets);
+/** The target types keyrot ships with (their schemas; the adapters are in lib/targets/adapters/). */
+export const defaultRegistry: TargetRegistry = createRegistry(catalog);
 
 /** The raw shape of one configured target before its type checks its options. */
 export const targetSpecSchema = z.pipe(

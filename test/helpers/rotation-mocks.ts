@@ -11,7 +11,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import type { RotationDeps } from '../../lib/rotation/steps.js';
 import { formatIntent, type Intent, TAG } from '../../lib/secret/secret.js';
-import type { Target } from '../../lib/targets/target.js';
+import type { Target } from '../../lib/targets/port.js';
 import { manualClock } from './clock.js';
 
 export const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:keyrot/ci-AbCdEf';
@@ -71,11 +71,17 @@ export function fakeTarget(
     push: async (c) => {
       pushed.push(c.accessKeyId);
       await behaviour.push?.();
+      return { outcome: 'pushed' };
     },
     verify: async (c) => {
       verified.push(c.accessKeyId);
       await behaviour.verify?.();
     },
+    fingerprint: async () => {
+      const last = pushed.at(-1);
+      return last === undefined ? { state: 'absent' } : { state: 'holds', accessKeyId: last };
+    },
+    describe: () => ({ type: 'fake', name }),
   };
   return { target, pushed, verified };
 }

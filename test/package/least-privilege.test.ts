@@ -42,6 +42,7 @@ import { STEPS } from '../../lib/rotation/steps.js';
 import { scanAccount } from '../../lib/scan.js';
 import { type Emulator, pointAwsAt, startMoto } from '../../lib/testbed/moto.js';
 import { seedUsers, signWith } from '../../lib/testbed/seed.js';
+import { startWebhookFake, type WebhookFake } from '../fakes/webhook.js';
 import { alertQueue } from '../helpers/alerts.js';
 import { type DeployContext, readPackagedTemplate, rolePolicies } from '../helpers/cfn.js';
 import { manualClock } from '../helpers/clock.js';
@@ -82,6 +83,9 @@ let admin: RoleClients;
 const as = {} as Record<keyof typeof ROLES, RoleClients>;
 let alerts: Awaited<ReturnType<typeof alertQueue>>;
 let oldKey = '';
+const TOKEN_SECRET = 'keyrot-tokens/ci-hook';
+const SIGNING_SECRET = `whsec_${Buffer.from('least-privilege-signing-key-0123').toString('base64')}`;
+let hook: WebhookFake;
 let humanKey = '';
 
 /** What each role may not do: every one must be refused by moto's IAM with HTTP 403. */
@@ -154,6 +158,21 @@ const outsideScope: Array<[keyof typeof ROLES, string, (c: RoleClients) => Promi
     'create a secret outside the prefix',
     (c) => c.secrets.send(new CreateSecretCommand({ Name: 'other/ci' })),
   ],
+  [
+    'rotate',
+    "write a target's token",
+    (c) => c.secrets.send(new PutSecretValueCommand({ SecretId: TOKEN_SECRET, SecretString: 'x' })),
+  ],
+  [
+    'retire',
+    "read a target's token",
+    (c) => c.secrets.send(new GetSecretValueCommand({ SecretId: TOKEN_SECRET })),
+  ],
+  [
+    'scan',
+    "read a target's token",
+    (c) => c.secrets.send(new GetSecretValueCommand({ SecretId: TOKEN_SECRET })),
+  ],
 ];
 
 /** The HTTP status of a refused call (moto answers Secrets Manager's JSON calls in XML, so the SDK can't parse the error). */
@@ -191,6 +210,7 @@ async function outsideState() {
     alice: await keyIds(admin, 'alice'),
     other: await value('other/app'),
     untagged: await value('keyrot/untagged'),
+    token: await value(TOKEN_SECRET),
   };
 }
 
@@ -199,7 +219,24 @@ beforeAll(async () => {
     pythonPath: fileURLToPath(new URL('../helpers/moto-scoped-auth', import.meta.url)),
   });
   restoreEnv = pointAwsAt(emulator.endpoint, 'bootstrap');
-  config = await loadConfigFile('keyrot.config.yaml');
+  // The shipped config, plus a webhook target for the machine user: its signing secret is a token
+  // the rotate role must read under keyrot-tokens/.
+  hook = await startWebhookFake({ secret: SIGNING_SECRET });
+  const shipped = await loadConfigFile('keyrot.config.yaml');
+  config = {
+    ...shipped,
+    users: {
+      ci: {
+        targets: [
+          {
+            type: 'webhook',
+            name: 'ci-hook',
+            options: { url: `${hook.url}/hooks/keyrot`, signingSecretId: TOKEN_SECRET },
+          },
+        ],
+      },
+    },
+  };
   const bootstrap = createClients();
 
   // The world, set up before authentication is on: an administrator, a machine user whose key a
@@ -232,6 +269,7 @@ beforeAll(async () => {
   await bootstrap.secrets.send(
     new CreateSecretCommand({ Name: 'keyrot/untagged', SecretString: 'untagged' }),
   );
+  await bootstrap.secrets.send(new CreateSecretCommand({ Name: TOKEN_SECRET, SecretString: SIGNING_SECRET }));
   const bootstrapSns = createSnsClient();
   await bootstrapSns.send(new CreateTopicCommand({ Name: 'keyrot-ci-alerts' }));
   await bootstrapSns.send(new CreateTopicCommand({ Name: 'someone-elses-topic' }));
@@ -287,6 +325,7 @@ async function publish(role: RoleClients, list: readonly Alert[]): Promise<void>
 }
 
 afterAll(async () => {
+  await hook?.close();
   restoreEnv?.();
   await emulator?.stop();
 });
@@ -365,6 +404,10 @@ describe('least privilege on moto with IAM enforced: each function as its packag
         attributes: { severity: 'critical', kind: 'rotation-failed', owner: 'platform', user: 'ci' },
       }),
     ]);
+    // setSecret read the webhook's signing secret under keyrot-tokens/ as the rotate role, and the
+    // receiver verified the signature.
+    expect(hook.deliveries.map((d) => d.body.accessKeyId)).toEqual([current.AccessKeyId]);
+    expect(hook.rejected).toBe(0);
   });
 
   it('retire: deactivates the idle old key on day 8 and deletes it on day 16, as the retire role', async () => {

@@ -151,9 +151,17 @@ describe('serverless.yml packaged with osls', () => {
           acts.some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets') &&
           statement.Sid !== 'SlackWebhooks'
         ) {
+          // Machine users' secrets; or, for the rotate role only, reading targets' tokens.
+          const tokens =
+            (role === 'RotateRole' || role === 'RespondRole') &&
+            acts.length === 1 &&
+            acts[0] === 'secretsmanager:GetSecretValue';
           expect(resourceText(statement)).toBe(
-            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
-            '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
+            tokens
+              ? // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+                '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot-tokens/*"}'
+              : // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+                '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
           );
         }
         // Slack webhook URLs: read only, under their own prefix.
@@ -212,6 +220,17 @@ describe('serverless.yml packaged with osls', () => {
     expect(body).toContain('[\\"keyrot\\",\\"OldestMachineKeyAgeDays\\",\\"service\\",\\"keyrot\\"]');
     for (const bucket of ['0-30d', '31-60d', '61-90d', '91-180d', 'over-180d'])
       expect(body).toContain(`\\"AgeBucket\\",\\"${bucket}\\"`);
+  });
+
+  it("only the functions that rotate (rotate, and respond's emergency rotations) read targets' tokens", () => {
+    const readsTokens = (role: string) =>
+      statementsOf(role).some((s) => resourceText(s).includes('keyrot-tokens/'));
+    expect(['ScanRole', 'RotateRole', 'RetireRole', 'RespondRole'].map(readsTokens)).toEqual([
+      false,
+      true,
+      false,
+      true,
+    ]);
   });
 
   it('the scan role only reads IAM', () => {

@@ -29,6 +29,7 @@ describe('parseConfig', () => {
       allowRootPath: false,
       ownerTag: 'owner',
       secretPrefix: 'keyrot/',
+      targetSecretPrefix: 'keyrot-tokens/',
       inventory: { strategy: 'report', concurrency: 8, reportTimeoutSeconds: 120 },
       policy: {
         maxKeyAgeDays: 90,
@@ -41,6 +42,7 @@ describe('parseConfig', () => {
       rotation: {
         propagationTimeoutSeconds: 120,
         abandonAfterMinutes: 5,
+        targetConcurrency: 8,
         stuckAfterHours: 6,
         maxStartsPerRun: 10,
       },
@@ -84,7 +86,7 @@ describe('parseConfig', () => {
     [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
     [
       { zzz: 1 },
-      'zzz: unknown field; allowed: machinePath, allowRootPath, ownerTag, secretPrefix, secretKmsKeyId, inventory, policy, rotation, alerts, users',
+      'zzz: unknown field; allowed: machinePath, allowRootPath, ownerTag, secretPrefix, secretKmsKeyId, targetSecretPrefix, inventory, policy, rotation, alerts, users',
     ],
     [{ policy: { maxKeyAgeDays: 'ninety' } }, 'policy.maxKeyAgeDays: expected a number, got "ninety"'],
     [{ policy: { maxKeyAgeDays: 1.5 } }, 'policy.maxKeyAgeDays: expected a whole number, got 1.5'],

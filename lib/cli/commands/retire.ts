@@ -8,6 +8,7 @@ import { parseFlags, parseNow, parseNowForChange } from '../args.js';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
+import { liveTargetViews } from '../targets.js';
 
 export const retireHelp = `Usage: keyrot retire [--user NAME] [--now ISO-DATE] [--dry-run] [--config FILE]
 
@@ -35,7 +36,9 @@ export async function retireCommand(argv: string[], io: CliIo): Promise<number> 
   const now = values['dry-run'] ? parseNow(values.now) : parseNowForChange(values.now, 'retire');
   const clock = now ? simulatedClock(now) : systemClock;
   const { config } = await resolveConfig(values.config, io);
-  const deps = { clients: createClients(), clock };
+  const clients = createClients();
+  // The CLI reads targets' live fingerprints; a key a target still holds is held.
+  const deps = { clients, clock, targetViews: liveTargetViews(clients, clock, config) };
   const options = { dryRun: values['dry-run'] === true };
   let results: Array<UserRetirement | { userName: string; error: unknown }>;
   if (values.user) {

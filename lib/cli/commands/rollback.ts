@@ -2,6 +2,7 @@ import { rollbackAlert } from '../../alerts/alerts.js';
 import { createClients } from '../../aws/clients.js';
 import { simulatedClock, systemClock } from '../../clock.js';
 import { UsageError } from '../../errors.js';
+import { abandonRotation } from '../../rotation/abandon.js';
 import { rotationDeps } from '../../rotation/deps.js';
 import { rollbackUser } from '../../rotation/rollback.js';
 import { alertFromCli } from '../alerting.js';
@@ -9,12 +10,15 @@ import { parseFlags, parseNowForChange } from '../args.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
 
-export const rollbackHelp = `Usage: keyrot rollback --user NAME [--now ISO-DATE] [--config FILE]
+export const rollbackHelp = `Usage: keyrot rollback --user NAME [--abandon] [--now ISO-DATE] [--config FILE]
 
 For when a new key breaks a consumer: makes the previous key current again while it still exists.
 It reactivates the previous key, moves AWSCURRENT back to its version, pushes it to the targets
 again and records the cut-over. The newer key becomes AWSPREVIOUS and is retired as usual. The
 secret's version history stays intact. Refused once the previous key has been deleted.
+  --abandon         abandon an unfinished rotation instead: the targets that received its pending
+                    key get the current key back, and AWSPENDING is removed; the pending key is then
+                    retired as usual
 `;
 
 export async function rollbackCommand(argv: string[], io: CliIo): Promise<number> {
@@ -22,12 +26,20 @@ export async function rollbackCommand(argv: string[], io: CliIo): Promise<number
     user: { type: 'string' },
     now: { type: 'string' },
     config: { type: 'string' },
+    abandon: { type: 'boolean' },
   });
   if (!values.user) throw new UsageError('Give the user to roll back: --user NAME.');
   const now = parseNowForChange(values.now, 'rollback');
   const { config } = await resolveConfig(values.config, io);
   const clients = createClients();
   const deps = rotationDeps(clients, now ? simulatedClock(now) : systemClock, config);
+  if (values.abandon) {
+    const a = await abandonRotation(deps, config, values.user);
+    io.stdout(
+      `${a.userName}: abandoned the unfinished rotation${a.abandonedKeyId ? ` of ${a.abandonedKeyId}` : ''}; ${a.currentKeyId} stays AWSCURRENT in ${a.secretName}${a.restoredTargets.length > 0 ? ` and was pushed back to ${a.restoredTargets.join(', ')}` : ''}\n`,
+    );
+    return 0;
+  }
   const r = await rollbackUser(deps, config, values.user);
   io.stdout(
     r.completed

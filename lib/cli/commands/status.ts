@@ -8,17 +8,22 @@ import { planRetirement } from '../../retirement/plan.js';
 import { machineUsers, readRetireState } from '../../retirement/retire.js';
 import { unfinishedRotation } from '../../rotation/stuck.js';
 import { getIamUser, type IamUser, requireMachineUser } from '../../secret/state.js';
+import type { TargetStatus } from '../../targets/drift.js';
+import { readTargetRecords } from '../../targets/state.js';
 import { parseFlags, parseNow } from '../args.js';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
+import { liveTargetViews, statusRow, targetStatus } from '../targets.js';
 
 export const statusHelp = `Usage: keyrot status [--user NAME] [--now ISO-DATE] [--json] [--config FILE]
 
 Where each machine user stands, as a health check: its current key and age, any rotation in
 progress, and each other key with its state, last use, the days until its deactivation and deletion,
 and what holds it up. A user whose secret gives it no working key is BROKEN: the state is named
-with the command that fixes it. One user that can't be read does not hide the others.
+with the command that fixes it. One user that can't be read does not hide the others. Each target's
+fingerprint (the key id it holds) and drift: a target holding a key other than AWSCURRENT's (this
+reads targets' tokens under targetSecretPrefix).
 With --user, a key held because it is still in use also shows who uses it: source IPs, user agents,
 event names and when each was last seen (CloudTrail LookupEvents, last 90 days).
 Read-only. Exit 5 when any user is broken or could not be read, so cron or CI can run it.
@@ -39,6 +44,7 @@ type UserStatus =
       /** An AWSPENDING version older than rotation.stuckAfterHours: a person must finish or restart it. */
       rotationStuckSince: Date | null;
       cutoverAt?: Date;
+      targets: TargetStatus[];
       otherKeys: Array<{
         accessKeyId: string;
         role: string;
@@ -62,7 +68,9 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   });
   const now = parseNow(values.now) ?? systemClock.now();
   const { config } = await resolveConfig(values.config, io);
-  const deps = { clients: createClients(), clock: values.now ? simulatedClock(now) : systemClock };
+  const clients = createClients();
+  const clock = values.now ? simulatedClock(now) : systemClock;
+  const deps = { clients, clock, targetViews: liveTargetViews(clients, clock, config) };
   let users: IamUser[];
   if (values.user) {
     const user = await getIamUser(deps.clients.iam, values.user);
@@ -129,6 +137,13 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   io.stdout(
     `keyrot status · as of ${now.toISOString()}${values.now ? ' (simulated with --now)' : ''}\n\n${table(rows)}\n`,
   );
+  const targetRows = statuses.flatMap((u) =>
+    'targets' in u ? u.targets.map((t) => statusRow(u.userName, t)) : [],
+  );
+  if (targetRows.length > 0)
+    io.stdout(
+      `\nTargets:\n${table([['USER', 'TARGET', 'TYPE', 'HOLDS', 'STATE', 'NOTE'], ...targetRows])}\n`,
+    );
   for (const u of statuses)
     for (const k of 'otherKeys' in u ? u.otherKeys : [])
       if (k.usedBy) io.stdout(`\n${k.accessKeyId} is held. ${usageLines(k.usedBy).join('\n')}\n`);
@@ -172,6 +187,12 @@ async function statusOf(
   );
   const decisions = managed.broken ? [] : planRetirement(state, config.policy, now);
   const current = state.keys.find((k) => k.accessKeyId === state.currentKeyId);
+  // The fingerprints were read for retirement's decisions (cached): each target against AWSCURRENT.
+  const targets = deps.targetViews
+    ? (await deps.targetViews(userName, readTargetRecords(snapshot.tags))).map((view) =>
+        targetStatus(view, state.currentKeyId),
+      )
+    : [];
   return {
     userName,
     state: managed.broken ? 'broken' : 'ok',
@@ -188,6 +209,7 @@ async function statusOf(
     rotationInProgress: unfinished?.versionId ?? null,
     rotationStuckSince: unfinished?.stuck ? (unfinished.since ?? null) : null,
     ...(state.cutoverAt ? { cutoverAt: state.cutoverAt } : {}),
+    targets,
     otherKeys: decisions
       .filter((d) => d.role === 'previous' || d.role === 'pre-keyrot' || d.role === 'pending')
       .map((d) => {

@@ -177,3 +177,20 @@ def _check_conditions(self, incoming_condition_values):
 
 
 access_control.IAMPolicyStatement._check_conditions = _check_conditions
+
+
+_original_statement_permitted = access_control.IAMPolicyStatement.is_action_permitted
+
+
+def _statement_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+    # moto answers DENIED for an Allow statement whose condition fails, which then overrides every
+    # other statement. On AWS an Allow never denies: a statement whose condition fails just does not
+    # apply (so the rotate role's tag-conditioned statement on keyrot/* can't hide its read of
+    # keyrot-tokens/*). Anything no statement allows is still refused: the implicit deny.
+    result = _original_statement_permitted(self, action, resource, principal, incoming_condition_values)
+    if result == access_control.PermissionResult.DENIED and self._statement.get("Effect") == "Allow":
+        return access_control.PermissionResult.NEUTRAL
+    return result
+
+
+access_control.IAMPolicyStatement.is_action_permitted = _statement_permitted

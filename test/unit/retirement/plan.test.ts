@@ -80,6 +80,23 @@ describe('planRetirement', () => {
     expect(byDay).toEqual(['hold', 'hold', 'hold', 'deactivate']);
   });
 
+  it('holds a replaced key while a target still holds it, naming the target, whatever its use', () => {
+    const s = state([key('CUR'), key('OLD')], {
+      previousKeyId: 'OLD',
+      heldByTargets: { OLD: ['github-actions target "ci-repo"'], CUR: ['webhook target "hook"'] },
+    });
+    expect(decide(s, 30)[1]).toEqual({
+      accessKeyId: 'OLD',
+      role: 'previous',
+      kind: 'hold',
+      reason:
+        'still held by github-actions target "ci-repo"; push the current key there (keyrot rotate --user ci)',
+      deactivateOn: at(7),
+    });
+    // Once no target holds it, the usual rules apply.
+    expect(decide({ ...s, heldByTargets: { OLD: [] } }, 30)[1]).toMatchObject({ kind: 'deactivate' });
+  });
+
   it('deactivates a never-used replaced key once due', () => {
     const s = state([key('CUR'), key('OLD')]);
     expect(decide(s, 7)[1]).toMatchObject({

@@ -253,24 +253,37 @@ describe('setSecret', () => {
   it('pushes the pending key to every target', async () => {
     const [a, b] = [fakeTarget('a'), fakeTarget('b')];
     const { deps } = mockDeps([a.target, b.target]);
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ [TOKEN]: ['AWSPENDING'] }));
     secrets
       .on(GetSecretValueCommand, { SecretId: ARN, VersionId: TOKEN })
       .resolves({ SecretString: credential('AKIANEW0000000000000') });
     await setSecret(deps, { secretId: ARN, token: TOKEN, userName: 'ci' });
     expect([a.pushed, b.pushed]).toEqual([['AKIANEW0000000000000'], ['AKIANEW0000000000000']]);
+    // What each target received is recorded on the secret, in one call.
+    expect(secrets).toHaveReceivedCommandTimes(TagResourceCommand, 1);
+    expect(secrets).toHaveReceivedCommandWith(TagResourceCommand, {
+      SecretId: ARN,
+      Tags: [
+        { Key: 'keyrot:target:a', Value: `AKIANEW0000000000000 ${TOKEN} ${START.toISOString()}` },
+        { Key: 'keyrot:target:b', Value: `AKIANEW0000000000000 ${TOKEN} ${START.toISOString()}` },
+      ],
+    });
   });
 
   it('names the target that failed and never the secret', async () => {
     const failing = fakeTarget('ci-repo', { push: () => Promise.reject(new Error('HTTP 502')) });
     const { deps } = mockDeps([failing.target]);
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ [TOKEN]: ['AWSPENDING'] }));
     secrets.on(GetSecretValueCommand).resolves({ SecretString: credential('AKIANEW0000000000000') });
     const error = await setSecret(deps, { secretId: ARN, token: TOKEN, userName: 'ci' }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(TargetError);
     expect((error as Error).message).toBe(
-      'Pushing the new key of ci to fake target "ci-repo" failed: Error: HTTP 502. The old key stays current; the rotation is retried.',
+      'Pushing the new key of ci failed for 1 of 1 target; the old key stays current. The rotation is retried.\n  - fake target "ci-repo": Error: HTTP 502',
     );
+    // Nothing was received, so nothing is recorded.
+    expect(secrets).toHaveReceivedCommandTimes(TagResourceCommand, 0);
     expect((error as Error).message).not.toContain('secret-of-');
   });
 });
@@ -313,10 +326,11 @@ describe('testSecret', () => {
     const bad = fakeTarget('bad', { verify: () => Promise.reject(new Error('stale value')) });
     const { deps } = mockDeps([good.target, bad.target]);
     sts.on(GetCallerIdentityCommand).resolves({ Arn: USER_ARN });
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ [TOKEN]: ['AWSPENDING'] }));
     await expect(
       testSecret(deps, { secretId: ARN, token: TOKEN, pending, userArn: USER_ARN }),
     ).rejects.toThrow(
-      'fake target "bad" does not hold the new key of ci: Error: stale value. The old key stays current; the rotation is retried.',
+      'Verifying the new key of ci failed for 1 of 2 targets; the old key stays current. The rotation is retried.\n  - fake target "bad": Error: stale value',
     );
     expect(good.verified).toEqual(['AKIANEW0000000000000']);
   });

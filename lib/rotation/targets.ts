@@ -1,0 +1,124 @@
+/**
+ * The rotation steps' side of targets: setSecret pushes the pending key to every target of the user
+ * (bounded concurrency) and records what each received on the secret; testSecret runs each target's
+ * verify. Any target failing fails the step, so the rotation stops before finishSecret and the old key
+ * stays current; a retry of the step pushes again (pushes are idempotent).
+ */
+import { TargetError } from '../errors.js';
+import { describeSecret, type SecretSnapshot } from '../secret/secret.js';
+import type { SecretValue } from '../secret/value.js';
+import { TargetFailure } from '../targets/failure.js';
+import type { PushedCredential, Target, TargetContext, TargetLogger } from '../targets/port.js';
+import {
+  allRetryable,
+  problemText,
+  pushToTargets,
+  type TargetProblem,
+  verifyTargets,
+} from '../targets/run.js';
+import { readTargetRecords, recordTargets } from '../targets/state.js';
+import type { RotationDeps } from './steps.js';
+
+const quiet: TargetLogger = { info: () => {}, warn: () => {} };
+
+export const credentialOf = (value: SecretValue): PushedCredential => ({
+  userName: value.UserName,
+  accessKeyId: value.AccessKeyId,
+  secretAccessKey: value.SecretAccessKey,
+});
+
+function contextOf(value: SecretValue, versionId: string): TargetContext {
+  const created = new Date(value.CreatedAt);
+  return {
+    userName: value.UserName,
+    versionId,
+    rotatedAt: Number.isNaN(created.getTime()) ? new Date(0) : created,
+  };
+}
+
+/** The user's targets that are not disabled (a webhook that answered 410), and the disabled ones. */
+async function activeTargets(
+  deps: RotationDeps,
+  secretId: string,
+  userName: string,
+  snapshot?: SecretSnapshot,
+) {
+  const all = deps.targetsFor(userName);
+  if (all.length === 0) return { active: all, disabled: [] as Target[] };
+  const tags = (snapshot ?? (await describeSecret(deps.clients.secrets, secretId))).tags;
+  const records = readTargetRecords(tags);
+  const disabled = all.filter((t) => records.get(t.name)?.state === 'disabled');
+  return { active: all.filter((t) => !disabled.includes(t)), disabled };
+}
+
+/** setSecret's work: push `value` (version `versionId`) to every active target, record, fail on any failure. */
+export async function pushToUserTargets(
+  deps: RotationDeps,
+  input: { secretId: string; versionId: string; userName: string; snapshot?: SecretSnapshot },
+  value: SecretValue,
+  what = 'the new key',
+): Promise<void> {
+  const logger = deps.logger ?? quiet;
+  const { active, disabled } = await activeTargets(deps, input.secretId, input.userName, input.snapshot);
+  for (const target of disabled)
+    logger.warn('target disabled; not pushed to', { user: input.userName, target: target.describe() });
+  if (active.length === 0) return;
+  const report = await pushToTargets(
+    active,
+    credentialOf(value),
+    contextOf(value, input.versionId),
+    deps.settings.targetConcurrency ?? 8,
+    () => deps.clock.now(),
+  );
+  await recordTargets(deps.clients.secrets, input.secretId, report.records);
+  for (const { target, reason } of report.disabled)
+    logger.warn('target disabled', { user: input.userName, target: target.describe(), reason });
+  for (const record of report.records)
+    if (record.state === 'received')
+      logger.info('target received key', {
+        user: input.userName,
+        target: record.name,
+        accessKeyId: record.accessKeyId,
+      });
+  if (report.failures.length > 0)
+    throw failed(`Pushing ${what} of ${input.userName}`, input.userName, active.length, report.failures);
+}
+
+/** testSecret's work: every active target proves it holds the key. */
+export async function verifyUserTargets(
+  deps: RotationDeps,
+  input: { secretId: string; versionId: string },
+  value: SecretValue,
+): Promise<void> {
+  if (deps.targetsFor(value.UserName).length === 0) return;
+  // Read afresh: setSecret may have disabled a target since the caller's snapshot.
+  const { active } = await activeTargets(deps, input.secretId, value.UserName);
+  const failures = await verifyTargets(
+    active,
+    credentialOf(value),
+    contextOf(value, input.versionId),
+    deps.settings.targetConcurrency ?? 8,
+  );
+  if (failures.length > 0)
+    throw failed(`Verifying the new key of ${value.UserName}`, value.UserName, active.length, failures);
+}
+
+function failed(doing: string, userName: string, total: number, failures: TargetProblem[]): TargetError {
+  const lines = failures
+    .map((f) =>
+      f.error instanceof TargetFailure
+        ? `  - ${f.error.message}`
+        : `  - ${f.target.type} target "${f.target.name}": ${problemText(f.error)}`,
+    )
+    .join('\n');
+  const next = allRetryable(failures)
+    ? 'The rotation is retried.'
+    : `Fix this, then run keyrot rotate --user ${userName}: it resumes this rotation and pushes again.`;
+  return new TargetError(
+    `${doing} failed for ${failures.length} of ${total} target${total === 1 ? '' : 's'}; the old key stays current. ${next}\n${lines}`,
+    {
+      cause: failures[0]?.error,
+      ...(failures[0] ? { target: { type: failures[0].target.type, name: failures[0].target.name } } : {}),
+    },
+  );
+}
