@@ -8,6 +8,7 @@ import { SLACK_CHANNEL_TAG } from '../lib/alerts/owners.js';
 import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
 import { createClients, createSnsClient } from '../lib/aws/clients.js';
 import { createDynamoDb } from '../lib/aws/dynamodb.js';
+import { sdkSns } from '../lib/aws/sns.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger } from '../lib/log.js';
@@ -20,7 +21,7 @@ const metrics = createMetrics();
 const clients = createClients();
 /** The rotate function; serverless.yml sets it. Without it the scan only reports. */
 const rotateFunctionArn = process.env.ROTATE_FUNCTION_ARN || undefined;
-const sns = createSnsClient();
+const sns = sdkSns(createSnsClient());
 const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
 /** The alert topic, ledger and stage; serverless.yml sets them. Without a topic or Slack, findings are only logged. */
 const environment = alertEnvironment('dev');

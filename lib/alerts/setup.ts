@@ -1,5 +1,4 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDb } from '../aws/dynamodb.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -8,7 +7,7 @@ import type { MetricsPort } from '../metrics.js';
 import { dynamoLedger } from './ledger.js';
 import type { AlertingDeps, AlertLog, Notifier } from './notifier.js';
 import { slackNotifier } from './slack.js';
-import { snsNotifier } from './sns.js';
+import { type SnsPort, snsNotifier } from './sns.js';
 
 /** Where alerts go, from the environment serverless.yml sets (the CLI reads the same variables). */
 export interface AlertEnvironment {
@@ -76,7 +75,7 @@ export interface AlertingInput {
   config: Pick<Config, 'alerts'>;
   environment: AlertEnvironment;
   /** Needed when a topic is set. */
-  sns?: SNSClient;
+  sns?: SnsPort;
   secrets: SecretsManagerClient;
   /** Needed when a ledger table is set. */
   dynamoDb?: DynamoDb;

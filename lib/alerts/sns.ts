@@ -1,4 +1,4 @@
-import { PublishCommand, type PublishCommandInput, type SNSClient } from '@aws-sdk/client-sns';
+import type { PublishCommandInput } from '@aws-sdk/client-sns';
 import { type Alert, alertChatMessage, alertText } from './alerts.js';
 import type { Notifier } from './notifier.js';
 
@@ -30,12 +30,17 @@ export function snsPublishInput(topicArn: string, alert: Alert): PublishCommandI
   };
 }
 
+/** How alerts reach SNS: the SDK client (lib/aws/sns.ts) or a signed Publish (lib/aws/sns-signed.ts). */
+export interface SnsPort {
+  publish(input: PublishCommandInput): Promise<void>;
+}
+
 /** The SNS adapter of the Notifier port: every alert goes to the one topic. */
-export function snsNotifier(sns: SNSClient, topicArn: string): Notifier {
+export function snsNotifier(sns: SnsPort, topicArn: string): Notifier {
   return {
     channel: 'sns',
     async send(alert) {
-      await sns.send(new PublishCommand(snsPublishInput(topicArn, alert)));
+      await sns.publish(snsPublishInput(topicArn, alert));
       return 'sent';
     },
   };

@@ -107,7 +107,7 @@ export function createDynamoDb(options: DynamoDbOptions): DynamoDb {
   };
 }
 
-async function readBody(body: unknown): Promise<string> {
+export async function readBody(body: unknown): Promise<string> {
   if (body === undefined || body === null) return '';
   if (typeof body === 'string') return body;
   const chunks: Buffer[] = [];

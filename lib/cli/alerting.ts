@@ -6,6 +6,7 @@ import { userRoutes } from '../alerts/owners.js';
 import { alertEnvironment, createAlerting } from '../alerts/setup.js';
 import { type AwsClients, createCloudTrailClient, createSnsClient } from '../aws/clients.js';
 import { createDynamoDb } from '../aws/dynamodb.js';
+import { sdkSns } from '../aws/sns.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { noMetrics } from '../metrics.js';
@@ -27,7 +28,7 @@ export async function alertFromCli(
   const alerting = createAlerting({
     config,
     environment,
-    ...(environment.topicArn ? { sns: createSnsClient() } : {}),
+    ...(environment.topicArn ? { sns: sdkSns(createSnsClient()) } : {}),
     secrets: clients.secrets,
     ...(environment.ledgerTable
       ? { dynamoDb: createDynamoDb({ credentials: clients.iam.config.credentials }) }

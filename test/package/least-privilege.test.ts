@@ -31,6 +31,7 @@ import {
 import { userRoutes } from '../../lib/alerts/owners.js';
 import { snsNotifier } from '../../lib/alerts/sns.js';
 import { type AwsClients, createClients, createSnsClient } from '../../lib/aws/clients.js';
+import { sdkSns } from '../../lib/aws/sns.js';
 import { DAY_MS } from '../../lib/clock.js';
 import type { Config } from '../../lib/config.js';
 import { loadConfigFile } from '../../lib/config-file.js';
@@ -320,7 +321,7 @@ beforeAll(async () => {
 
 /** Publishes alerts to the alert topic as a role, through the SNS notifier the functions use. */
 async function publish(role: RoleClients, list: readonly Alert[]): Promise<void> {
-  const notifier = snsNotifier(role.sns, ALERT_TOPIC_ARN);
+  const notifier = snsNotifier(sdkSns(role.sns), ALERT_TOPIC_ARN);
   for (const alert of list) await notifier.send(alert);
 }
 

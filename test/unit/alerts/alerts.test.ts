@@ -12,6 +12,7 @@ import {
   withOwners,
 } from '../../../lib/alerts/alerts.js';
 import { snsNotifier, snsSubject } from '../../../lib/alerts/sns.js';
+import { sdkSns } from '../../../lib/aws/sns.js';
 import { BrokenUserError, TargetError } from '../../../lib/errors.js';
 import { plan } from '../../../lib/policy/plan.js';
 import type { UserRetirement } from '../../../lib/retirement/retire.js';
@@ -260,7 +261,7 @@ describe('snsNotifier', () => {
 
   it('publishes text for e-mail, the chat JSON for everything else, and attributes to filter on', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
-    const notifier = snsNotifier(new SNSClient({}), topic);
+    const notifier = snsNotifier(sdkSns(new SNSClient({})), topic);
     expect(await notifier.send(sample)).toBe('sent');
     expect(await notifier.send({ ...sample, owner: undefined, userName: undefined })).toBe('sent');
     const [first, second] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
@@ -286,7 +287,7 @@ describe('snsNotifier', () => {
     sns
       .on(PublishCommand)
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-    await expect(snsNotifier(new SNSClient({ maxAttempts: 1 }), topic).send(sample)).rejects.toThrow(
+    await expect(snsNotifier(sdkSns(new SNSClient({ maxAttempts: 1 })), topic).send(sample)).rejects.toThrow(
       'Rate exceeded',
     );
   });

@@ -11,6 +11,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { describeOutput, machineUser, TOKEN } from '../../helpers/rotation-mocks.js';
 
+// The rotate function publishes with a signed Publish (lib/aws/sns-signed.ts, tested on moto); here
+// it goes through the SDK client so the mock sees what is published.
+vi.mock('../../../lib/aws/sns-signed.js', async () => {
+  const { sdkSns } = await import('../../../lib/aws/sns.js');
+  const { SNSClient: Client } = await import('@aws-sdk/client-sns');
+  return { signedSns: () => sdkSns(new Client({ region: 'us-east-1' })) };
+});
+
 const secrets = mockClient(SecretsManagerClient);
 const iam = mockClient(IAMClient);
 const sns = mockClient(SNSClient);
