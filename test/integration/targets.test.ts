@@ -189,13 +189,14 @@ describe('rotation with targets, on moto', () => {
   });
 
   it('retirement holds the old key while a target still holds it, and names the target', async () => {
-    // Day 10: the old key is idle and past deactivateAfterDays, but GitHub still shows it.
+    // Day 14: the old key is idle (idleDaysBeforeDeactivate 10) and past deactivateAfterDays, but GitHub
+    // still shows it.
     const out = await runCli(
       'retire',
       '--user',
       'ci',
       '--now',
-      new Date(DAY0.getTime() + 10 * DAY_MS).toISOString(),
+      new Date(DAY0.getTime() + 14 * DAY_MS).toISOString(),
       '--config',
       configFile,
     );
@@ -206,10 +207,10 @@ describe('rotation with targets, on moto', () => {
     expect(await keyIds(clients, 'ci')).toContainEqual({ id: old.ci, status: 'Active' });
     // The retire function, without adapter code, goes by the records: both got the new key.
     const recorded = await retireUser(
-      { clients, clock: onDay(10) },
+      { clients, clock: onDay(14) },
       config,
       await getIamUser(clients.iam, 'ci'),
-      onDay(10).now(),
+      onDay(14).now(),
       { dryRun: true },
     );
     expect(recorded?.decisions.find((d) => d.accessKeyId === old.ci)?.kind).not.toBe('hold');
