@@ -8,7 +8,7 @@ import { createClients, createSnsClient } from '../lib/aws/clients.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger } from '../lib/log.js';
-import { retireAll } from '../lib/retirement/retire.js';
+import { retireAccount } from '../lib/retirement/retire.js';
 
 const logger = createLogger();
 const clients = createClients();
@@ -22,8 +22,22 @@ const alertTopicArn = process.env.ALERT_TOPIC_ARN || undefined;
  */
 export const lambdaHandler = async (_event: ScheduledEvent, context: Context) => {
   const config = await lambdaConfig();
-  const results = await retireAll({ clients, clock: systemClock }, config, systemClock.now());
-  const summary = { users: results.length, deactivated: 0, deleted: 0, held: 0, escalated: 0, failed: 0 };
+  const { selection, results } = await retireAccount(
+    { clients, clock: systemClock },
+    config,
+    systemClock.now(),
+  );
+  const summary = {
+    machineUsers: selection.machineUsers,
+    managed: selection.managed,
+    selected: selection.selected.length,
+    users: results.length,
+    deactivated: 0,
+    deleted: 0,
+    held: 0,
+    escalated: 0,
+    failed: 0,
+  };
   for (const result of results) {
     if ('error' in result) {
       summary.failed++;

@@ -1,6 +1,7 @@
 import { DeleteAccessKeyCommand, paginateListUsers, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { errorName } from '../aws/errors.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { listAccessKeys, withLastUse } from '../inventory/per-user.js';
 import { isMachineUser } from '../policy/plan.js';
@@ -9,6 +10,7 @@ import { describeSecret, type SecretSnapshot, STAGE, versionWith } from '../rota
 import { readCredential } from '../rotation/secret-value.js';
 import type { RotationDeps } from '../rotation/steps.js';
 import { planRetirement, type RetireDecision, type RetireKey, type RetireState } from './plan.js';
+import { type RetirementSelection, readSelectionInventory, selectForRetirement } from './select.js';
 
 /** Per-key lifecycle tags on the secret (IAM records neither time). */
 export const LIFECYCLE_TAG = {
@@ -193,11 +195,11 @@ export async function retireUser(
   return result;
 }
 
-/** The machine users of the account (IAM ListUsers under the machine path, paginated). */
+/** The machine users of the account (IAM ListUsers under the machine path, pages of 1,000). */
 export async function machineUserNames(deps: Deps, config: Config): Promise<string[]> {
   const names: string[] = [];
   for await (const page of paginateListUsers(
-    { client: deps.clients.iam, pageSize: 100 },
+    { client: deps.clients.iam, pageSize: 1000 },
     { PathPrefix: config.machinePath },
   )) {
     for (const user of page.Users ?? []) if (user.UserName) names.push(user.UserName);
@@ -205,10 +207,30 @@ export async function machineUserNames(deps: Deps, config: Config): Promise<stri
   return names.sort();
 }
 
-/** Retires every managed machine user; one user's failure does not stop the others. */
-export async function retireAll(deps: Deps, config: Config, now: Date, options: { dryRun?: boolean } = {}) {
-  const results: Array<UserRetirement | { userName: string; error: unknown }> = [];
-  for (const userName of await machineUserNames(deps, config)) {
+type Retired = UserRetirement | { userName: string; error: unknown };
+
+/**
+ * Retires every managed machine user that may hold a replaced key; one user's failure does not stop
+ * the others. Users are selected from the inventory first (see selectForRetirement), so the calls
+ * grow with the keys being retired, not with the users that exist.
+ */
+export async function retireAccount(
+  deps: Deps,
+  config: Config,
+  now: Date,
+  options: { dryRun?: boolean; reportClock?: Clock } = {},
+): Promise<{ selection: RetirementSelection; results: Retired[] }> {
+  const machineUsers = await machineUserNames(deps, config);
+  // IAM generates the credential report in real time: wait for it on a real clock, so the wait never
+  // moves the (possibly simulated) clock that stamps lifecycle records.
+  const reportDeps = { clients: deps.clients, clock: options.reportClock ?? systemClock };
+  const inventory =
+    machineUsers.length === 0
+      ? { secrets: new Map(), reportRows: [] }
+      : await readSelectionInventory(reportDeps, config);
+  const selection = selectForRetirement({ machineUsers, ...inventory });
+  const results: Retired[] = [];
+  for (const { userName } of selection.selected) {
     try {
       const result = await retireUser(deps, config, userName, now, options);
       if (result) results.push(result);
@@ -216,5 +238,10 @@ export async function retireAll(deps: Deps, config: Config, now: Date, options: 
       results.push({ userName, error });
     }
   }
-  return results;
+  return { selection, results };
+}
+
+/** retireAccount's results alone. */
+export async function retireAll(deps: Deps, config: Config, now: Date, options: { dryRun?: boolean } = {}) {
+  return (await retireAccount(deps, config, now, options)).results;
 }

@@ -14,6 +14,7 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 interface KmsCondition {
   StringEquals: Record<string, unknown>;
@@ -119,6 +120,8 @@ describe('serverless.yml packaged with osls', () => {
             'iam:GenerateCredentialReport',
             'iam:GetCredentialReport',
             'iam:GetAccountAuthorizationDetails',
+            // Retirement's selection: names and tags of secrets, never values (no resource type exists).
+            'secretsmanager:ListSecrets',
           ].includes(a),
         ),
       ).toBe(true);
@@ -134,7 +137,7 @@ describe('serverless.yml packaged with osls', () => {
           // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
           expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
         }
-        if (acts.some((a) => a.startsWith('secretsmanager:'))) {
+        if (acts.some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets')) {
           expect(resourceText(statement)).toBe(
             // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
             '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
@@ -143,6 +146,19 @@ describe('serverless.yml packaged with osls', () => {
       }
     },
   );
+
+  it('the retire role selects its users with three read-only calls on "*" and nothing else there', () => {
+    const starred = statementsOf('RetireRole').filter((s) => s.Resource === '*');
+    expect(starred.flatMap(actions).sort()).toEqual([
+      'iam:GenerateCredentialReport',
+      'iam:GetCredentialReport',
+      'secretsmanager:ListSecrets',
+    ]);
+    expect(starred.every((s) => s.Condition === undefined && s.Effect === 'Allow')).toBe(true);
+    // Only retirement lists secrets: the scan and rotate roles name each secret they touch.
+    for (const role of ['ScanRole', 'RotateRole'])
+      expect(statementsOf(role).flatMap(actions)).not.toContain('secretsmanager:ListSecrets');
+  });
 
   it('the scan role only reads IAM', () => {
     const iamActions = statementsOf('ScanRole')
