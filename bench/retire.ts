@@ -19,8 +19,8 @@ import { DAY_MS, simulatedClock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
 import { defaultConfig } from '../lib/config.js';
 import { machineUserNames, retireAccount, retireUser } from '../lib/retirement/retire.js';
-import { TAG } from '../lib/rotation/secret-state.js';
-import { formatSecretValue } from '../lib/rotation/secret-value.js';
+import { TAG } from '../lib/secret/secret.js';
+import { formatSecretValue } from '../lib/secret/value.js';
 import { pointAwsAt, resetEmulator, startMoto } from '../lib/testbed/moto.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1000);

@@ -2,7 +2,7 @@ import { paginateListSecrets, type SecretsManagerClient } from '@aws-sdk/client-
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { type CredentialReportRow, fetchCredentialReport } from '../inventory/credential-report.js';
-import { TAG } from '../rotation/secret-state.js';
+import { LIFECYCLE_TAG, TAG } from '../secret/secret.js';
 
 /** A keyrot secret as ListSecrets describes it: metadata and tags only, never its value. */
 export interface ListedSecret {
@@ -13,8 +13,8 @@ export interface ListedSecret {
   tags: Record<string, string>;
 }
 
-/** Tag-key prefixes of retirement's per-key records (see LIFECYCLE_TAG in retire.ts). */
-const LIFECYCLE_TAG_PREFIXES = ['keyrot:deactivated:', 'keyrot:inactive-seen:'];
+/** Tag-key prefixes of retirement's per-key records. */
+const LIFECYCLE_TAG_PREFIXES = [LIFECYCLE_TAG.deactivated(''), LIFECYCLE_TAG.inactiveSeen('')];
 
 /**
  * Every keyrot secret in the account and region, in pages of 100 (ListSecrets' maximum): the ones
