@@ -46,7 +46,7 @@ describe('serverless.yml packaged with osls', () => {
       },
     );
     expect(lint.stdout).toBe('');
-  });
+  }, 120_000);
 
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const fn = (name: string) => resources[`${name}LambdaFunction`]?.Properties ?? {};
