@@ -18,7 +18,7 @@ import { type CallCounter, createClients, totalCalls } from '../lib/aws/clients.
 import { DAY_MS, simulatedClock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
 import { defaultConfig } from '../lib/config.js';
-import { machineUserNames, retireAccount, retireUser } from '../lib/retirement/retire.js';
+import { machineUsers, retireAccount, retireUser } from '../lib/retirement/retire.js';
 import { TAG } from '../lib/secret/secret.js';
 import { formatSecretValue } from '../lib/secret/value.js';
 import { pointAwsAt, resetEmulator, startMoto } from '../lib/testbed/moto.js';
@@ -26,6 +26,7 @@ import { pointAwsAt, resetEmulator, startMoto } from '../lib/testbed/moto.js';
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
 const RETIRING = Number(process.env.BENCH_RETIRING ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const MODES = (process.env.BENCH_MODES ?? 'every machine user,selected').split(',') as Mode[];
 const ACCOUNT = '123456789012';
 
 /** Seeds the account; returns the time of the cut-over. */
@@ -85,8 +86,8 @@ async function run(mode: Mode, at: Date, dryRun: boolean): Promise<Sample> {
     results = (await retireAccount(deps, defaultConfig, at, { dryRun })).results;
   } else {
     results = [];
-    for (const userName of await machineUserNames(deps, defaultConfig)) {
-      const result = await retireUser(deps, defaultConfig, userName, at, { dryRun });
+    for (const user of await machineUsers(deps, defaultConfig)) {
+      const result = await retireUser(deps, defaultConfig, user, at, { dryRun });
       if (result) results.push(result);
     }
   }
@@ -111,7 +112,7 @@ const emulator = await startMoto();
 pointAwsAt(emulator.endpoint, 'bench');
 const rows: Array<{ mode: Mode; day: number; samples: Sample[] }> = [];
 try {
-  for (const mode of ['every machine user', 'selected'] as const) {
+  for (const mode of MODES) {
     for (const day of [3, 8]) {
       const samples: Sample[] = [];
       for (let r = 0; r < RUNS; r++) {
@@ -151,6 +152,6 @@ const target = 4 + 5 * RETIRING + Math.ceil(USERS / 100);
 console.log(
   `\nselected, nothing due: ${idleCalls} calls; target about 4 + 5 × ${RETIRING}, plus one ListSecrets page per 100 secrets = ${target}.`,
 );
-const ok = idleCalls <= target;
+const ok = selectedIdle === undefined || idleCalls <= target;
 console.log(ok ? 'target met' : 'TARGET MISSED');
 process.exitCode = ok ? 0 : 1;
