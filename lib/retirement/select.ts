@@ -1,55 +1,15 @@
-import { paginateListSecrets, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { type CredentialReportRow, fetchCredentialReport } from '../inventory/credential-report.js';
-import { LIFECYCLE_TAG, TAG } from '../secret/secret.js';
+import { listManagedSecrets, type ManagedSummary } from '../secret/list.js';
+import { LIFECYCLE_TAG } from '../secret/secret.js';
 
-/** A keyrot secret as ListSecrets describes it: metadata and tags only, never its value. */
-export interface ListedSecret {
-  name: string;
-  arn: string;
-  /** The IAM user the secret belongs to (its `keyrot:user` tag, which its name agrees with). */
-  userName: string;
-  tags: Record<string, string>;
-}
+/** What retirement's selection needs of a keyrot secret: its tags (from ListSecrets, never its value). */
+export type ListedSecret = Pick<ManagedSummary, 'tags'>;
 
 /** Tag-key prefixes of retirement's per-key records. */
 const LIFECYCLE_TAG_PREFIXES = [LIFECYCLE_TAG.deactivated(''), LIFECYCLE_TAG.inactiveSeen('')];
-
-/**
- * Every keyrot secret in the account and region, in pages of 100 (ListSecrets' maximum): the ones
- * whose name is under the prefix and that carry the `keyrot:user` tag, keyed by that user. A secret
- * whose name does not match its tag (`<prefix><user>`) is not keyrot's and is left out. Secrets
- * scheduled for deletion are not listed (IncludePlannedDeletion is off).
- *
- * ListSecrets returns metadata and tags, never values, and the filters are prefix matches,
- * case-sensitive (Secrets Manager API reference, "Filter"); the name check below is exact.
- */
-export async function listKeyrotSecrets(
-  secrets: SecretsManagerClient,
-  config: Pick<Config, 'secretPrefix'>,
-): Promise<Map<string, ListedSecret>> {
-  const found = new Map<string, ListedSecret>();
-  const pages = paginateListSecrets(
-    { client: secrets, pageSize: 100 },
-    {
-      Filters: [
-        { Key: 'name', Values: [config.secretPrefix] },
-        { Key: 'tag-key', Values: [TAG.user] },
-      ],
-    },
-  );
-  for await (const page of pages) {
-    for (const entry of page.SecretList ?? []) {
-      const tags = Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-      const userName = tags[TAG.user];
-      if (!userName || !entry.Name || !entry.ARN) continue;
-      if (entry.Name !== `${config.secretPrefix}${userName}`) continue;
-      found.set(userName, { name: entry.Name, arn: entry.ARN, userName, tags });
-    }
-  }
-  return found;
-}
 
 /** Why a machine user was selected for per-user retirement calls. */
 export type SelectionReason = 'not-in-report' | 'two-keys' | 'inactive-key' | 'lifecycle-records';
@@ -119,7 +79,7 @@ export async function readSelectionInventory(
   },
   config: Pick<Config, 'secretPrefix' | 'inventory'>,
 ): Promise<{ secrets: Map<string, ListedSecret>; reportRows: CredentialReportRow[] }> {
-  const secrets = await listKeyrotSecrets(deps.clients.secrets, config);
+  const secrets = new Map(Object.entries(await listManagedSecrets(deps.clients.secrets, config)));
   // No keyrot secret at all: nothing to retire, and no need to ask IAM for the report.
   if (secrets.size === 0) return { secrets, reportRows: [] };
   const report = await fetchCredentialReport(deps.clients.iam, {

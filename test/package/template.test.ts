@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { EXPOSED_EVENT_PATTERN, matchesPattern } from '../../lib/leak/event.js';
 import { readZip } from '../helpers/zip.js';
 
 const run = promisify(execFile);
@@ -107,7 +108,9 @@ describe('serverless.yml packaged with osls', () => {
   });
 
   it('runs the scan and retirement on EventBridge schedules', () => {
-    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
+    const rules = ofType('AWS::Events::Rule')
+      .map(([, r]) => r.Properties)
+      .filter((r) => r.ScheduleExpression !== undefined);
     expect(rules).toEqual([
       expect.objectContaining({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' }),
       expect.objectContaining({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' }),
@@ -118,7 +121,7 @@ describe('serverless.yml packaged with osls', () => {
     });
   });
 
-  it.each(['ScanRole', 'RotateRole', 'RetireRole'])(
+  it.each(['ScanRole', 'RotateRole', 'RetireRole', 'RespondRole'])(
     '%s: no wildcard actions, and "*" only where IAM has no resource',
     (role) => {
       const statements = statementsOf(role);
@@ -130,7 +133,7 @@ describe('serverless.yml packaged with osls', () => {
             'iam:GenerateCredentialReport',
             'iam:GetCredentialReport',
             'iam:GetAccountAuthorizationDetails',
-            // Retirement's selection: names and tags of secrets, never values (no resource type exists).
+            // Names and tags of secrets, never values; AWS has no resource to scope it to.
             'secretsmanager:ListSecrets',
           ].includes(a),
         ),
@@ -138,7 +141,7 @@ describe('serverless.yml packaged with osls', () => {
     },
   );
 
-  it.each(['ScanRole', 'RotateRole', 'RetireRole'])(
+  it.each(['ScanRole', 'RotateRole', 'RetireRole', 'RespondRole'])(
     '%s: changes keys of machine users only, and touches keyrot secrets only',
     (role) => {
       for (const statement of statementsOf(role)) {
@@ -165,9 +168,8 @@ describe('serverless.yml packaged with osls', () => {
       'secretsmanager:ListSecrets',
     ]);
     expect(starred.every((s) => s.Condition === undefined && s.Effect === 'Allow')).toBe(true);
-    // Only retirement lists secrets: the scan and rotate roles name each secret they touch.
-    for (const role of ['ScanRole', 'RotateRole'])
-      expect(statementsOf(role).flatMap(actions)).not.toContain('secretsmanager:ListSecrets');
+    // The rotate role names each secret it touches; it never lists them.
+    expect(statementsOf('RotateRole').flatMap(actions)).not.toContain('secretsmanager:ListSecrets');
   });
 
   it('the scan role only reads IAM', () => {
@@ -198,6 +200,7 @@ describe('serverless.yml packaged with osls', () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
     // osls emits these in no fixed order.
     expect(configs.map((c) => JSON.stringify(c.FunctionName)).sort()).toEqual([
+      JSON.stringify({ Ref: 'RespondLambdaFunction' }),
       JSON.stringify({ Ref: 'RetireLambdaFunction' }),
       JSON.stringify({ Ref: 'ScanLambdaFunction' }),
     ]);
@@ -206,7 +209,7 @@ describe('serverless.yml packaged with osls', () => {
         OnFailure: { Destination: { 'Fn::GetAtt': ['FailedInvocations', 'Arn'] } },
       });
     }
-    for (const role of ['ScanRole', 'RetireRole']) {
+    for (const role of ['ScanRole', 'RetireRole', 'RespondRole']) {
       expect(statementsOf(role)).toContainEqual(
         expect.objectContaining({
           Action: 'sqs:SendMessage',
@@ -235,7 +238,41 @@ describe('serverless.yml packaged with osls', () => {
     expect(statementsOf('ScanRole').some((st) => resourceText(st).includes('SecretKmsKeyArn'))).toBe(false);
   });
 
-  it.each(['scan', 'rotate', 'retire'])(
+  it("gives the leak response the rotate and retire roles' rights and onboarding, and nothing more", () => {
+    const grants = (role: string) =>
+      new Set(statementsOf(role).flatMap((st) => actions(st).map((a) => `${a} ${resourceText(st)}`)));
+    const respond = grants('RespondRole');
+    const allowed = new Set([...grants('RotateRole'), ...grants('RetireRole')]);
+    const extra = [...respond].filter((g) => !allowed.has(g));
+    // Onboarding an exposed user keyrot did not manage yet needs the scan's CreateSecret, under the prefix.
+    expect(extra).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+      'secretsmanager:CreateSecret {"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
+    ]);
+  });
+
+  it('starts the leak response on exactly the exposed-credentials Health event', async () => {
+    const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    const health = rules.filter((r) =>
+      JSON.stringify(r.Properties.EventPattern ?? {}).includes('aws.health'),
+    );
+    expect(health).toHaveLength(1);
+    const pattern = health[0]?.Properties.EventPattern;
+    expect(pattern).toEqual(EXPOSED_EVENT_PATTERN);
+    const sample = JSON.parse(await readFile('test/fixtures/health-exposed-event.json', 'utf8')) as {
+      detail: Record<string, unknown>;
+    };
+    expect(matchesPattern(pattern, sample)).toBe(true);
+    const other = {
+      ...sample,
+      detail: { ...sample.detail, eventTypeCode: 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED' },
+    };
+    expect(matchesPattern(pattern, other)).toBe(false);
+    const target = JSON.stringify(health[0]?.Properties.Targets);
+    expect(target).toContain('RespondLambdaFunction');
+  });
+
+  it.each(['scan', 'rotate', 'retire', 'respond'])(
     '%s.zip: one bundle of at most 400 KB, its source map, and the validated config as JSON',
     async (name) => {
       const files = await readZip(join(inject('packagedDir'), `${name}.zip`));

@@ -18,7 +18,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../lib/config.js';
 import type { CredentialReportRow } from '../../../lib/inventory/credential-report.js';
 import { retireAccount } from '../../../lib/retirement/retire.js';
-import { type ListedSecret, listKeyrotSecrets, selectForRetirement } from '../../../lib/retirement/select.js';
+import { type ListedSecret, selectForRetirement } from '../../../lib/retirement/select.js';
+import { listManagedSecrets } from '../../../lib/secret/list.js';
 import { manualClock } from '../../helpers/clock.js';
 import { credential, describeOutput, mockDeps, START } from '../../helpers/rotation-mocks.js';
 
@@ -41,9 +42,6 @@ const entry = (user: string, extraTags: Record<string, string> = {}): SecretList
 });
 
 const listed = (user: string, tags: Record<string, string> = {}): ListedSecret => ({
-  name: `keyrot/${user}`,
-  arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:keyrot/${user}-AbCdEf`,
-  userName: user,
   tags: { 'keyrot:user': user, ...tags },
 });
 
@@ -110,11 +108,11 @@ describe('selectForRetirement', () => {
   });
 });
 
-describe('listKeyrotSecrets', () => {
+describe('listManagedSecrets (ListSecrets, which retirement selects from)', () => {
   it('asks for secrets under the prefix that carry the keyrot:user tag, 100 per page', async () => {
     secrets.on(ListSecretsCommand).resolves({ SecretList: [entry('ci')] });
-    const found = await listKeyrotSecrets(new SecretsManagerClient({}), defaultConfig);
-    expect([...found.keys()]).toEqual(['ci']);
+    const found = await listManagedSecrets(new SecretsManagerClient({}), defaultConfig);
+    expect(Object.keys(found)).toEqual(['ci']);
     expect(secrets).toHaveReceivedCommandWith(ListSecretsCommand, {
       MaxResults: 100,
       Filters: [
@@ -137,8 +135,8 @@ describe('listKeyrotSecrets', () => {
       const to = from + size;
       return { SecretList: all.slice(from, to), ...(to < count ? { NextToken: String(to) } : {}) };
     });
-    const found = await listKeyrotSecrets(new SecretsManagerClient({}), defaultConfig);
-    expect(found.size).toBe(count);
+    const found = await listManagedSecrets(new SecretsManagerClient({}), defaultConfig);
+    expect(Object.keys(found)).toHaveLength(count);
     expect(secrets.commandCalls(ListSecretsCommand)).toHaveLength(pages);
   });
 
@@ -151,8 +149,8 @@ describe('listKeyrotSecrets', () => {
         { ...entry('other'), Name: 'keyrot-other/other' },
       ],
     });
-    const found = await listKeyrotSecrets(new SecretsManagerClient({}), defaultConfig);
-    expect([...found.values()].map((s) => s.name)).toEqual(['keyrot/ci']);
+    const found = await listManagedSecrets(new SecretsManagerClient({}), defaultConfig);
+    expect(Object.values(found).map((s) => s.secretName)).toEqual(['keyrot/ci']);
   });
 });
 
