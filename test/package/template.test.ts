@@ -98,7 +98,7 @@ describe('serverless.yml packaged with osls', () => {
   });
 
   it("keeps only the DependsOn that no reference implies (osls's own on a function's role is dropped)", () => {
-    for (const name of ['Scan', 'Rotate', 'Retire']) {
+    for (const name of ['Scan', 'Rotate', 'Retire', 'Respond']) {
       const fn = resources[`${name}LambdaFunction`] as
         | { DependsOn?: string[]; Properties: Record<string, unknown> }
         | undefined;
