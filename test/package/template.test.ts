@@ -135,6 +135,8 @@ describe('serverless.yml packaged with osls', () => {
             'iam:GetAccountAuthorizationDetails',
             // Names and tags of secrets, never values; AWS has no resource to scope it to.
             'secretsmanager:ListSecrets',
+            // CloudTrail has no resource to scope LookupEvents to; only retire holds it.
+            ...(role === 'RetireRole' ? ['cloudtrail:LookupEvents'] : []),
           ].includes(a),
         ),
       ).toBe(true);
@@ -150,19 +152,41 @@ describe('serverless.yml packaged with osls', () => {
           // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
           expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
         }
-        if (acts.some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets')) {
+        if (
+          acts.some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets') &&
+          statement.Sid !== 'SlackWebhooks'
+        ) {
           expect(resourceText(statement)).toBe(
             // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
             '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
           );
         }
+        // Slack webhook URLs: read only, under their own prefix.
+        if (statement.Sid === 'SlackWebhooks') {
+          expect(statement.Action).toBe('secretsmanager:GetSecretValue');
+          expect(resourceText(statement)).toBe(
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+            '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot-slack/*"}',
+          );
+        }
+        // The dedup ledger: put and delete items, in its table only; nothing else in DynamoDB.
+        if (acts.some((a) => a.startsWith('dynamodb:'))) {
+          expect(statement).toMatchObject({
+            Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+            Resource: { 'Fn::GetAtt': ['AlertLedger', 'Arn'] },
+          });
+        }
       }
+      expect(
+        statementsOf(role).filter((st) => actions(st).some((a) => a.startsWith('dynamodb:'))),
+      ).toHaveLength(1);
     },
   );
 
-  it('the retire role selects its users with three read-only calls on "*" and nothing else there', () => {
+  it('the retire role reads on "*" only what has no resource: its selection and who uses a held key', () => {
     const starred = statementsOf('RetireRole').filter((s) => s.Resource === '*');
     expect(starred.flatMap(actions).sort()).toEqual([
+      'cloudtrail:LookupEvents',
       'iam:GenerateCredentialReport',
       'iam:GetCredentialReport',
       'secretsmanager:ListSecrets',
@@ -170,6 +194,42 @@ describe('serverless.yml packaged with osls', () => {
     expect(starred.every((s) => s.Condition === undefined && s.Effect === 'Allow')).toBe(true);
     // The rotate role names each secret it touches; it never lists them.
     expect(statementsOf('RotateRole').flatMap(actions)).not.toContain('secretsmanager:ListSecrets');
+  });
+
+  it('keeps the dedup ledger in an encrypted on-demand table whose items expire (TTL)', () => {
+    expect(resources.AlertLedger).toMatchObject({
+      Type: 'AWS::DynamoDB::Table',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'subject', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+  });
+
+  it('alarms on the failure metrics (rotations, target pushes, alerts), to the alert topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
+    for (const metric of ['RotationsFailed', 'TargetPushesFailed', 'AlertsFailed']) {
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'keyrot',
+          MetricName: metric,
+          Dimensions: [{ Name: 'service', Value: 'keyrot' }],
+          Statistic: 'Sum',
+          AlarmActions: [{ Ref: 'AlertTopic' }],
+        }),
+      );
+    }
+  });
+
+  it('shows key ages on the dashboard: the oldest key over time, and keys by age bucket', () => {
+    const [[, dashboard] = []] = ofType('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    expect(body).toContain('Oldest machine-user key (days)');
+    expect(body).toContain('[\\"keyrot\\",\\"OldestMachineKeyAgeDays\\",\\"service\\",\\"keyrot\\"]');
+    for (const bucket of ['0-30d', '31-60d', '61-90d', '91-180d', 'over-180d'])
+      expect(body).toContain(`\\"AgeBucket\\",\\"${bucket}\\"`);
   });
 
   it('the scan role only reads IAM', () => {
@@ -330,8 +390,8 @@ describe('serverless.yml packaged with osls', () => {
     );
   });
 
-  it('lets only scan and retire publish alerts, only to the alert topic, and use its key only through SNS', () => {
-    for (const role of ['ScanRole', 'RetireRole']) {
+  it('lets each function publish alerts only to the alert topic, and use its key only through SNS', () => {
+    for (const role of ['ScanRole', 'RetireRole', 'RotateRole']) {
       const statements = statementsOf(role);
       expect(statements.filter((st) => actions(st).some((a) => a.startsWith('sns:')))).toEqual([
         expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: 'AlertTopic' } }),
@@ -345,14 +405,11 @@ describe('serverless.yml packaged with osls', () => {
         },
       });
     }
-    expect(statementsOf('RotateRole').some((st) => actions(st).some((a) => a.startsWith('sns:')))).toBe(
-      false,
-    );
-    for (const name of ['Scan', 'Retire']) {
-      expect(
-        (fn(name).Environment as { Variables: Record<string, unknown> }).Variables.ALERT_TOPIC_ARN,
-      ).toEqual({
-        Ref: 'AlertTopic',
+    for (const name of ['Scan', 'Retire', 'Rotate']) {
+      expect((fn(name).Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
+        ALERT_LEDGER_TABLE: { Ref: 'AlertLedger' },
+        KEYROT_STAGE: expect.any(String),
       });
     }
   });
