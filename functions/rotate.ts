@@ -9,7 +9,7 @@ import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
 import { createClients, createSnsClient } from '../lib/aws/clients.js';
 import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import { systemClock } from '../lib/clock.js';
-import { TargetError } from '../lib/errors.js';
+import { RotationInProgressError, TargetError } from '../lib/errors.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger } from '../lib/log.js';
 import { createMetrics, powertoolsMetrics } from '../lib/metrics.js';
@@ -23,44 +23,58 @@ const sns = createSnsClient();
 const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
 const environment = alertEnvironment('dev');
 
+/** The log message the rotate errors alarm subtracts (serverless.yml, RotateInProgressFilter). */
+export const DEFERRED_MESSAGE = 'rotation step deferred: rotation in progress';
+
 /**
  * Secrets Manager's rotation function: {Step, SecretId, ClientRequestToken} -> one idempotent step.
  * A failed step alerts the user's owner (once per remind window), then fails the invocation so that
- * Secrets Manager retries; the alert itself can never fail the step.
+ * Secrets Manager retries; the alert itself can never fail the step. "Rotation in progress" (another
+ * attempt may still store its key) must fail the step too, so Secrets Manager retries it later, but it
+ * is expected, not an error: no alert, and a warning with a message the stack's error alarm subtracts
+ * from the function's Errors.
  */
 export const lambdaHandler = async (event: unknown, context: Context) => {
   const config = await lambdaConfig();
   const port = powertoolsMetrics(metrics);
-  const result = await runRotationStep(
-    rotationDeps(clients, systemClock, config),
-    config,
-    event,
-    async (failure) => {
-      port.add('RotationsFailed', 1, failure.step);
-      if (failure.error instanceof TargetError && failure.error.target)
-        port.add('TargetPushesFailed', 1, failure.error.target.type);
-      const alerting = createAlerting({
-        config,
-        environment,
-        sns,
-        secrets: clients.secrets,
-        dynamoDb,
-        clock: systemClock,
-        log: logger,
-        metrics: port,
-      });
-      if (alerting.notifiers.length === 0) return;
-      const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
-      const routes = await userRoutes(clients.iam, [failure.userName], config.ownerTag);
-      const alert = rotationFailureAlert(accountId, failure, true);
-      await sendAlerts(alerting, [{ ...alert, ...routes.get(failure.userName) }]);
-    },
-  );
-  if (result.moved) port.add('KeysRotated', 1);
-  logger.info('rotation step done', {
-    ...result,
-    clientRequestToken: (event as { ClientRequestToken?: string }).ClientRequestToken,
-  });
+  const clientRequestToken = (event as { ClientRequestToken?: string }).ClientRequestToken;
+  try {
+    const result = await runRotationStep(
+      rotationDeps(clients, systemClock, config),
+      config,
+      event,
+      async (failure) => {
+        if (failure.error instanceof RotationInProgressError) return;
+        port.add('RotationsFailed', 1, failure.step);
+        if (failure.error instanceof TargetError && failure.error.target)
+          port.add('TargetPushesFailed', 1, failure.error.target.type);
+        const alerting = createAlerting({
+          config,
+          environment,
+          sns,
+          secrets: clients.secrets,
+          dynamoDb,
+          clock: systemClock,
+          log: logger,
+          metrics: port,
+        });
+        if (alerting.notifiers.length === 0) return;
+        const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
+        const routes = await userRoutes(clients.iam, [failure.userName], config.ownerTag);
+        const alert = rotationFailureAlert(accountId, failure, true);
+        await sendAlerts(alerting, [{ ...alert, ...routes.get(failure.userName) }]);
+      },
+    );
+    if (result.moved) port.add('KeysRotated', 1);
+    logger.info('rotation step done', { ...result, clientRequestToken });
+  } catch (error) {
+    if (error instanceof RotationInProgressError) {
+      logger.warn(DEFERRED_MESSAGE, { reason: error.message, clientRequestToken });
+    } else {
+      logger.error('rotation step failed', { error, clientRequestToken });
+    }
+    throw error;
+  }
 };
 
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -51,17 +51,24 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
   }
   recordScanMetrics(port, result, now);
   const rotations = rotateFunctionArn
-    ? await startRotations(clients.secrets, result.plan, config, rotateFunctionArn)
+    ? await startRotations(clients.secrets, result.plan, config, rotateFunctionArn, result.inventory)
     : [];
   for (const rotation of rotations) {
     if (rotation.outcome === 'failed') logger.error('rotation not started', { rotation });
-    else logger.info('rotation started', { rotation });
+    else if (rotation.outcome === 'stuck') logger.error('rotation stuck', { rotation });
+    else if (rotation.outcome === 'started' || rotation.outcome === 'onboarded')
+      logger.info('rotation started', { rotation });
+    else logger.info('rotation not started now', { rotation });
   }
+  const count = (...outcomes: string[]) => rotations.filter((r) => outcomes.includes(r.outcome)).length;
   const summary = {
     ...summarize(result),
-    rotationsStarted: rotations.filter((r) => r.outcome === 'started' || r.outcome === 'onboarded').length,
-    rotationsInProgress: rotations.filter((r) => r.outcome === 'in-progress').length,
-    rotationsFailed: rotations.filter((r) => r.outcome === 'failed').length,
+    rotationsStarted: count('started', 'onboarded'),
+    rotationsInProgress: count('in-progress'),
+    rotationsStuck: count('stuck'),
+    rotationsRecentlyRotated: count('recently-rotated'),
+    rotationsQueued: count('queued'),
+    rotationsFailed: count('failed'),
   };
   const channels = new Map(
     result.inventory.users.flatMap((u) => {

@@ -105,13 +105,18 @@ export function scanAlerts(
   channels: ReadonlyMap<string, string> = new Map(),
 ): Alert[] {
   const ownerOf = new Map(plan.users.map((u) => [u.userName, u.owner]));
-  const byOwner = new Map<string | undefined, { lines: string[]; failed: number; users: Set<string> }>();
-  const add = (userName: string, line: string, failed = false) => {
+  type Weight = 'failed' | 'attention' | 'info';
+  const byOwner = new Map<
+    string | undefined,
+    { lines: string[]; failed: number; attention: number; users: Set<string> }
+  >();
+  const add = (userName: string, line: string, weight: Weight) => {
     const owner = ownerOf.get(userName);
-    const entry = byOwner.get(owner) ?? { lines: [], failed: 0, users: new Set<string>() };
+    const entry = byOwner.get(owner) ?? { lines: [], failed: 0, attention: 0, users: new Set<string>() };
     entry.lines.push(line);
     entry.users.add(userName);
-    if (failed) entry.failed++;
+    if (weight === 'failed') entry.failed++;
+    if (weight === 'attention') entry.attention++;
     byOwner.set(owner, entry);
   };
   for (const start of starts) {
@@ -119,11 +124,22 @@ export function scanAlerts(
       add(
         start.userName,
         `${start.userName}: the rotation could not be started (${start.error ?? 'unknown error'})`,
-        true,
+        'failed',
       );
+    if (start.outcome === 'stuck')
+      add(start.userName, `${start.userName}: rotation stuck: ${start.detail ?? ''}`, 'failed');
   }
   for (const action of plan.actions) {
-    if (action.kind === 'report') add(action.userName, `${action.userName}: ${action.reason}`);
+    if (action.kind === 'report') add(action.userName, `${action.userName}: ${action.reason}`, 'attention');
+  }
+  // Queued rotations need nobody, but owners hear that their user's rotation is coming.
+  for (const start of starts) {
+    if (start.outcome === 'queued')
+      add(
+        start.userName,
+        `${start.userName}: rotation queued (${start.detail ?? 'starts on a later run'})`,
+        'info',
+      );
   }
   return [...byOwner.entries()]
     .sort(([a], [b]) => (a ?? '').localeCompare(b ?? ''))
@@ -135,12 +151,15 @@ export function scanAlerts(
       const channel = mostCommon([...entry.users].flatMap((u) => channels.get(u) ?? []));
       return {
         kind: entry.failed > 0 ? 'failure' : 'findings',
-        severity: entry.failed > 0 ? 'critical' : 'warning',
+        severity: entry.failed > 0 ? 'critical' : entry.attention > 0 ? 'warning' : 'info',
         accountId: plan.accountId,
         ...(owner ? { owner } : {}),
         ...(entry.users.size === 1 ? { userName: [...entry.users][0] } : {}),
         ...(channel ? { slackChannel: channel } : {}),
-        title: `keyrot: ${count} ${count === 1 ? 'item needs' : 'items need'} attention for ${who} in ${plan.accountId}`,
+        title:
+          entry.failed + entry.attention > 0
+            ? `keyrot: ${count} ${count === 1 ? 'item needs' : 'items need'} attention for ${who} in ${plan.accountId}`
+            : `keyrot: ${count} ${count === 1 ? 'rotation' : 'rotations'} queued for ${who} in ${plan.accountId}`,
         lines: shown,
         nextSteps: [
           'Run `keyrot plan` for the details of each finding.',

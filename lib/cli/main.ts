@@ -10,6 +10,7 @@ import { rotateCommand, rotateHelp } from './commands/rotate.js';
 import { statusCommand, statusHelp } from './commands/status.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
 import { type CliIo, processIo } from './io.js';
+import { nodeSupportNotice } from './node-support.js';
 
 export const usage = `keyrot: keeps the access keys of AWS machine users fresh.
 
@@ -56,12 +57,13 @@ const commands: Record<string, { run: (argv: string[], io: CliIo) => Promise<num
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const [name, ...rest] = argv;
   const verbose = argv.includes('--verbose');
+  const notice = nodeSupportNotice(process.version);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(usage);
+    io.stdout(notice ? `${usage}\n${notice}\n` : usage);
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {
-    io.stdout(`${packageVersion()}\n`);
+    io.stdout(`${packageVersion()}\n${notice ? `${notice}\n` : ''}`);
     return 0;
   }
   const command = commands[name];

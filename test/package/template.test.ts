@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { DEFERRED_MESSAGE } from '../../functions/rotate.js';
+import { MAX_PROPAGATION_TIMEOUT_SECONDS, ROTATE_FUNCTION_TIMEOUT_SECONDS } from '../../lib/config.js';
 import { EXPOSED_EVENT_PATTERN, matchesPattern } from '../../lib/leak/event.js';
 import { readZip } from '../helpers/zip.js';
 
@@ -24,12 +26,14 @@ type Resources = Record<string, { Type: string; Properties: Record<string, unkno
 
 describe('serverless.yml packaged with osls', () => {
   let resources: Resources;
+  let parameters: Record<string, unknown>;
   let templatePath = '';
 
   beforeAll(async () => {
     templatePath = join(inject('packagedDir'), 'cloudformation-template-update-stack.json');
     const template = JSON.parse(await readFile(templatePath, 'utf8'));
     resources = template.Resources as Resources;
+    parameters = template.Parameters as Record<string, unknown>;
   });
 
   it('passes cfn-lint with no warning at all', async () => {
@@ -83,8 +87,10 @@ describe('serverless.yml packaged with osls', () => {
     });
   });
 
-  it("gives the rotate function time for IAM's key propagation wait (120 s)", () => {
-    expect(fn('Rotate').Timeout).toBeGreaterThanOrEqual(180);
+  it("gives the rotate function the timeout the config's propagation cap is derived from", () => {
+    // propagationTimeoutSeconds is capped at this timeout less a minute; the two must not drift apart.
+    expect(fn('Rotate').Timeout).toBe(ROTATE_FUNCTION_TIMEOUT_SECONDS);
+    expect(MAX_PROPAGATION_TIMEOUT_SECONDS).toBeLessThanOrEqual(ROTATE_FUNCTION_TIMEOUT_SECONDS - 60);
   });
 
   it('lets Secrets Manager invoke the rotate function for this account only', () => {
@@ -241,7 +247,7 @@ describe('serverless.yml packaged with osls', () => {
 
   it("alarms on every function's errors and on parked failed invocations, to the alert topic", () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
-    for (const name of ['Scan', 'Rotate', 'Retire']) {
+    for (const name of ['Scan', 'Retire']) {
       expect(alarms).toContainEqual(
         expect.objectContaining({
           MetricName: 'Errors',
@@ -254,6 +260,41 @@ describe('serverless.yml packaged with osls', () => {
       expect.objectContaining({ Namespace: 'AWS/SQS', AlarmActions: [{ Ref: 'AlertTopic' }] }),
     );
     expect(ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  });
+
+  it("alarms on the rotate function's errors, less the steps deferred while a rotation is in progress", () => {
+    const alarm = resources.RotateErrorsAlarm?.Properties as {
+      Metrics: Array<{
+        Id: string;
+        Expression?: string;
+        ReturnData: boolean;
+        MetricStat?: { Metric: unknown };
+      }>;
+      AlarmActions: unknown;
+    };
+    expect(alarm.AlarmActions).toEqual([{ Ref: 'AlertTopic' }]);
+    const byId = new Map(alarm.Metrics.map((m) => [m.Id, m]));
+    expect(byId.get('errors')?.MetricStat?.Metric).toEqual({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'RotateLambdaFunction' } }],
+    });
+    expect(byId.get('unexpected')).toMatchObject({
+      Expression: 'errors - FILL(deferred, 0)',
+      ReturnData: true,
+    });
+    const filter = resources.RotateInProgressFilter?.Properties as {
+      LogGroupName: unknown;
+      FilterPattern: string;
+      MetricTransformations: Array<{ MetricNamespace: string; MetricName: string }>;
+    };
+    expect(filter.LogGroupName).toEqual({ Ref: 'RotateLogGroup' });
+    // The pattern matches exactly the message the handler logs for a deferred step.
+    expect(filter.FilterPattern).toBe(`{ $.message = "${DEFERRED_MESSAGE}" }`);
+    expect(byId.get('deferred')?.MetricStat?.Metric).toEqual({
+      Namespace: filter.MetricTransformations[0]?.MetricNamespace,
+      MetricName: filter.MetricTransformations[0]?.MetricName,
+    });
   });
 
   it('parks failed scheduled invocations in an encrypted queue the functions may write to', () => {
@@ -281,8 +322,8 @@ describe('serverless.yml packaged with osls', () => {
     expect(resources.AlertTopic?.Properties).toMatchObject({ KmsMasterKeyId: { Ref: 'AlertTopicKey' } });
   });
 
-  it('uses a customer-managed KMS key only when one is given, only through Secrets Manager, and only for rotate and retire', () => {
-    for (const role of ['RotateRole', 'RetireRole']) {
+  it('uses a customer-managed KMS key only when one is given, and only through Secrets Manager (scan onboards into it)', () => {
+    for (const role of ['ScanRole', 'RotateRole', 'RetireRole']) {
       const kms = statementsOf(role).find((st) => st.Sid === 'SecretKmsKey') as
         | (Statement & { Condition: KmsCondition })
         | undefined;
@@ -295,8 +336,71 @@ describe('serverless.yml packaged with osls', () => {
         'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com',
       });
     }
-    expect(statementsOf('ScanRole').some((st) => resourceText(st).includes('SecretKmsKeyArn'))).toBe(false);
+    const raw = resources.ScanRole?.Properties as {
+      Policies: Array<{ PolicyDocument: { Statement: unknown[] } }>;
+    };
+    // Granted only under the condition that a key is given.
+    expect(
+      raw.Policies.flatMap((p) => p.PolicyDocument.Statement).filter((st) =>
+        JSON.stringify(st).includes('SecretKmsKeyArn'),
+      ),
+    ).toEqual([{ 'Fn::If': ['HasSecretKmsKey', expect.anything(), { Ref: 'AWS::NoValue' }] }]);
   });
+
+  it('accepts SecretKmsKeyArn only as a key ARN (or empty), never an alias', () => {
+    const parameter = parameters.SecretKmsKeyArn as { AllowedPattern: string; Default: string };
+    // CloudFormation matches AllowedPattern against the whole value.
+    const allowed = (value: string) => new RegExp(`^(?:${parameter.AllowedPattern})$`).test(value);
+    expect(parameter.Default).toBe('');
+    expect(allowed('')).toBe(true);
+    expect(allowed('arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab')).toBe(true);
+    expect(allowed('arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab')).toBe(true);
+    expect(
+      allowed('arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+    ).toBe(true);
+    expect(allowed('arn:aws:kms:eu-west-1:123456789012:alias/keyrot')).toBe(false);
+    expect(allowed('alias/keyrot')).toBe(false);
+    expect(allowed('1234abcd-12ab-34cd-56ef-1234567890ab')).toBe(false);
+    expect(allowed('arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab ')).toBe(
+      false,
+    );
+  });
+
+  it('reserves no concurrency unless a stage parameter asks for it', async () => {
+    // New accounts often have a concurrency quota of 10 or 50; any reservation would fail the deploy.
+    for (const name of ['Scan', 'Rotate', 'Retire', 'Respond'])
+      expect(fn(name).ReservedConcurrentExecutions).toBeUndefined();
+    const out = await mkdtemp(join(tmpdir(), 'keyrot-reserved-'));
+    await run(
+      'npx',
+      [
+        'osls',
+        'package',
+        '--stage',
+        'ci',
+        '--package',
+        out,
+        '--param=scanReservedConcurrency=1',
+        '--param=rotateReservedConcurrency=5',
+      ],
+      {
+        env: {
+          ...process.env,
+          SLS_TELEMETRY_DISABLED: '1',
+          SLS_NOTIFICATIONS_MODE: 'off',
+          AWS_ENDPOINT_URL: '',
+        },
+      },
+    );
+    const reserved = JSON.parse(
+      await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
+    ).Resources as Resources;
+    expect(
+      ['Scan', 'Rotate', 'Retire'].map(
+        (name) => reserved[`${name}LambdaFunction`]?.Properties.ReservedConcurrentExecutions,
+      ),
+    ).toEqual([1, 5, undefined]);
+  }, 60_000);
 
   it("gives the leak response the rotate and retire roles' rights and onboarding, and nothing more", () => {
     const grants = (role: string) =>
@@ -371,7 +475,7 @@ describe('serverless.yml packaged with osls', () => {
     );
     expect(failure?.code).toBe(1);
     expect(`${failure?.stdout}${failure?.stderr}`).toContain(
-      'policy.maxKeyAgeDays: 0 is out of range; use a whole number from 1 to 3650',
+      'policy.maxKeyAgeDays: 0 is out of range; use a whole number from 1 to 1000',
     );
     expect(await readdir(dir)).toEqual(['keyrot.config.yaml']);
   }, 60_000);

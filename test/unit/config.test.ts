@@ -35,10 +35,15 @@ describe('parseConfig', () => {
         unusedKeyDays: 45,
         deleteAfterDays: 7,
         deactivateAfterDays: 7,
-        idleDaysBeforeDeactivate: 3,
+        idleDaysBeforeDeactivate: 10,
         escalateAfterDays: 14,
       },
-      rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15 },
+      rotation: {
+        propagationTimeoutSeconds: 120,
+        abandonAfterMinutes: 5,
+        stuckAfterHours: 6,
+        maxStartsPerRun: 10,
+      },
       alerts: { remindEveryDays: 7 },
       users: {},
     });
@@ -92,6 +97,14 @@ describe('parseConfig', () => {
       'inventory.concurrency: 99 is out of range; use a whole number from 1 to 32',
     ],
     [{ ownerTag: '' }, 'ownerTag: "" is out of range; use a string of 1 to 128 characters'],
+    [
+      { policy: { maxKeyAgeDays: 1001 } },
+      "policy.maxKeyAgeDays: 1001 is out of range; use a whole number from 1 to 1000 (it becomes the secret's rotation schedule, and Secrets Manager accepts AutomaticallyAfterDays from 1 to 1000)",
+    ],
+    [
+      { rotation: { propagationTimeoutSeconds: 181 } },
+      'rotation.propagationTimeoutSeconds: 181 is out of range; use a whole number from 10 to 180 (testSecret waits this long inside one run of the rotate function, whose timeout is 240 s; 180 s leaves a minute for its other calls)',
+    ],
     [
       { machinePath: 'machine' },
       'machinePath: must be an IAM path that starts and ends with "/", e.g. "/machine/" (got "machine")',

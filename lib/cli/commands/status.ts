@@ -6,7 +6,7 @@ import { simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
 import { KeyrotError } from '../../errors.js';
 import { planRetirement } from '../../retirement/plan.js';
 import { machineUsers, readRetireState } from '../../retirement/retire.js';
-import { unfinishedToken } from '../../secret/secret.js';
+import { unfinishedRotation } from '../../rotation/stuck.js';
 import { getIamUser, type IamUser, requireMachineUser } from '../../secret/state.js';
 import { parseFlags, parseNow } from '../args.js';
 import { table } from '../format.js';
@@ -36,6 +36,8 @@ type UserStatus =
       broken?: { reason: string; detail: string; fix: string };
       currentKey?: { accessKeyId: string; ageDays?: number };
       rotationInProgress: string | null;
+      /** An AWSPENDING version older than rotation.stuckAfterHours: a person must finish or restart it. */
+      rotationStuckSince: Date | null;
       cutoverAt?: Date;
       otherKeys: Array<{
         accessKeyId: string;
@@ -106,7 +108,11 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
       u.userName,
       u.state === 'broken' ? 'BROKEN' : (u.currentKey?.accessKeyId ?? '-'),
       u.currentKey?.ageDays === undefined ? '-' : `${u.currentKey.ageDays}d`,
-      u.rotationInProgress ? 'in progress' : '-',
+      u.rotationStuckSince
+        ? `STUCK since ${u.rotationStuckSince.toISOString().slice(0, 16)}Z`
+        : u.rotationInProgress
+          ? 'in progress'
+          : '-',
     ];
     if (u.broken) rows.push([...head, '-', '-', '-', '-', 'fix', `${u.broken.detail}. Fix: ${u.broken.fix}`]);
     else if (u.otherKeys.length === 0) rows.push([...head, '-', '-', '-', '-', '-', 'nothing to retire']);
@@ -158,6 +164,12 @@ async function statusOf(
   }
   if (read === undefined) return { userName, state: 'not-onboarded' };
   const { state, snapshot, managed } = read;
+  const unfinished = await unfinishedRotation(
+    deps.clients.secrets,
+    snapshot,
+    now,
+    config.rotation.stuckAfterHours,
+  );
   const decisions = managed.broken ? [] : planRetirement(state, config.policy, now);
   const current = state.keys.find((k) => k.accessKeyId === state.currentKeyId);
   return {
@@ -173,7 +185,8 @@ async function statusOf(
           },
         }
       : {}),
-    rotationInProgress: unfinishedToken(snapshot) ?? null,
+    rotationInProgress: unfinished?.versionId ?? null,
+    rotationStuckSince: unfinished?.stuck ? (unfinished.since ?? null) : null,
     ...(state.cutoverAt ? { cutoverAt: state.cutoverAt } : {}),
     otherKeys: decisions
       .filter((d) => d.role === 'previous' || d.role === 'pre-keyrot' || d.role === 'pending')

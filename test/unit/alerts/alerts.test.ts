@@ -67,6 +67,47 @@ describe('scanAlerts', () => {
       userName: 'ci',
     });
     expect(alert?.lines[0]).toBe('ci: the rotation could not be started (AccessDenied: no)');
+    const [stuck] = scanAlerts(p, [
+      { userName: 'ci', secretName: 'keyrot/ci', outcome: 'stuck', detail: 'started 7 hours ago' },
+    ]);
+    expect(stuck).toMatchObject({ kind: 'failure', severity: 'critical' });
+    expect(stuck?.lines[0]).toBe('ci: rotation stuck: started 7 hours ago');
+  });
+
+  it('tells owners of queued rotations, as information when nothing else needs them', () => {
+    const p = plan(
+      inventory([
+        user({ userName: 'ci', keys: [key({ createdAt: daysAgo(100) })] }),
+        user({
+          userName: 'etl',
+          tags: { owner: 'data' },
+          hasConsolePassword: true,
+          keys: [key({ createdAt: daysAgo(100) })],
+        }),
+      ]),
+      policy,
+      NOW,
+    );
+    const queued = (userName: string) => ({
+      userName,
+      secretName: `keyrot/${userName}`,
+      outcome: 'queued' as const,
+      detail: 'rotation.maxStartsPerRun (10) rotations start per run; this one starts on a later run',
+    });
+    const [data, platform] = scanAlerts(p, [queued('ci'), queued('etl')]);
+    expect(platform).toMatchObject({
+      kind: 'findings',
+      severity: 'info',
+      title: `keyrot: 1 rotation queued for owner platform-team in ${ACCOUNT}`,
+      lines: [
+        'ci: rotation queued (rotation.maxStartsPerRun (10) rotations start per run; this one starts on a later run)',
+      ],
+    });
+    // With a finding beside it, the digest still asks for attention.
+    expect(data).toMatchObject({
+      severity: 'warning',
+      title: `keyrot: 2 items need attention for owner data in ${ACCOUNT}`,
+    });
   });
 
   it(`lists at most ${MAX_LINES} items and says how many more there are`, () => {

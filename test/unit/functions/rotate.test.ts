@@ -39,6 +39,7 @@ beforeEach(() => {
 afterEach(() => {
   vi.restoreAllMocks();
   vi.unstubAllEnvs();
+  vi.doUnmock('../../../lib/rotation/lambda-step.js');
 });
 
 /** A testSecret whose pending value can't be read: the step fails after the request was accepted. */
@@ -74,6 +75,50 @@ describe('rotate handler', () => {
       clientRequestToken: TOKEN,
       function_name: 'keyrot-dev-rotate',
     });
+  });
+
+  it('fails a step deferred while a rotation is in progress with a warning the error alarm leaves out', async () => {
+    // Prepare: the step meets another attempt's unstored key (createSecret says "in progress").
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    vi.doMock('../../../lib/rotation/lambda-step.js', async () => {
+      const { RotationInProgressError } = await import('../../../lib/errors.js');
+      return {
+        runRotationStep: async () => {
+          throw new RotationInProgressError('A rotation of ci is in progress: key AKIA1 is not stored yet.');
+        },
+      };
+    });
+    const { handler, DEFERRED_MESSAGE } = await import('../../../functions/rotate.js');
+    // Act: Secrets Manager must see a failure, to retry the step later.
+    await expect(
+      handler({ Step: 'createSecret', SecretId: 'keyrot/ci', ClientRequestToken: TOKEN }, context),
+    ).rejects.toThrow(/in progress/);
+    // Assess
+    const lines = stderr.mock.calls.map((c) => String(c[0])).filter((t) => t.startsWith('{'));
+    expect(lines.map((t) => JSON.parse(t))).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        message: DEFERRED_MESSAGE,
+        reason: 'A rotation of ci is in progress: key AKIA1 is not stored yet.',
+      }),
+    ]);
+  });
+
+  it('logs any other failure as an error', async () => {
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    vi.doMock('../../../lib/rotation/lambda-step.js', () => ({
+      runRotationStep: async () => {
+        throw new Error('IAM is down');
+      },
+    }));
+    const { handler } = await import('../../../functions/rotate.js');
+    await expect(
+      handler({ Step: 'createSecret', SecretId: 'keyrot/ci', ClientRequestToken: TOKEN }, context),
+    ).rejects.toThrow('IAM is down');
+    const logged = stderr.mock.calls.map((c) => String(c[0])).filter((t) => t.startsWith('{'));
+    expect(JSON.parse(logged[0] ?? '{}')).toMatchObject({ level: 'ERROR', message: 'rotation step failed' });
   });
 
   it('fails, changing nothing, on a request it must refuse', async () => {

@@ -107,7 +107,7 @@ describe('scan handler', () => {
       summary: { rotate: 1, accountId: '123456789012' },
     });
     expect(logs.find((l) => l.message === 'planned action')).toMatchObject({
-      action: { kind: 'rotate', user: 'ci-deploy', key: { accessKeyId: 'AKIASTALE', slot: 1 } },
+      action: { kind: 'rotate', user: 'ci-deploy', key: { accessKeyId: 'AKIASTALE' } },
     });
     expect(iam).toHaveReceivedCommandWith(ListAccessKeysCommand, { UserName: 'ci-deploy' });
   });
