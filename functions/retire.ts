@@ -7,14 +7,14 @@ import { keyUsageLookup } from '../lib/alerts/key-usage.js';
 import { sendAlerts } from '../lib/alerts/notifier.js';
 import { userRoutes } from '../lib/alerts/owners.js';
 import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
-import { createClients, createCloudTrailClient, createSnsClient } from '../lib/aws/clients.js';
+import { createClients, createCloudTrailClient } from '../lib/aws/clients.js';
 import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import { signedSns } from '../lib/aws/sns-signed.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger } from '../lib/log.js';
 import { createMetrics, powertoolsMetrics } from '../lib/metrics.js';
-import { retireAll } from '../lib/retirement/retire.js';
+import { retireAccount } from '../lib/retirement/retire.js';
 
 const logger = createLogger();
 const metrics = createMetrics();
@@ -44,8 +44,15 @@ export const lambdaHandler = async (_event: ScheduledEvent, context: Context) =>
     log: logger,
     metrics: port,
   });
-  const results = await retireAll({ clients, clock: systemClock }, config, systemClock.now());
+  const { selection, results } = await retireAccount(
+    { clients, clock: systemClock },
+    config,
+    systemClock.now(),
+  );
   const summary = {
+    machineUsers: selection.machineUsers,
+    managed: selection.managed,
+    selected: selection.selected.length,
     users: results.length,
     deactivated: 0,
     deleted: 0,

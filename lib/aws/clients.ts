@@ -6,6 +6,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type {
   AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
   InitializeMiddleware,
   MetadataBearer,
   RetryStrategyV2,
@@ -32,8 +33,9 @@ export interface ClientOptions {
   callCounter?: CallCounter;
   /** Replaces the HTTP handler (tests use it to inject throttling or failures below the SDK). */
   requestHandler?: NodeHttpHandler | { handle: NodeHttpHandler['handle'] };
-  /** Signs with these instead of the default provider chain (an assumed role, for example). */
-  credentials?: AwsCredentialIdentity;
+  /** Signs with these instead of the default provider chain (an assumed role, for example; a provider is
+   * asked again whenever the SDK finds its credentials expiring). */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
 }
 
 /** Operation name -> number of calls. Pages and retries of one call count once per page. */

@@ -1,5 +1,6 @@
 import { paginateListUsers } from '@aws-sdk/client-iam';
 import { TagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { type Clock, systemClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { BrokenUserError, KeyGuardError } from '../errors.js';
 import { withLastUse } from '../inventory/per-user.js';
@@ -18,6 +19,7 @@ import { type Broken, type IamUser, keyIdOf, type ManagedUser, readManagedUser }
 import { recordedViews, type TargetView, targetsHolding } from '../targets/drift.js';
 import { readTargetRecords, type TargetRecord } from '../targets/state.js';
 import { planRetirement, type RetireDecision, type RetireKey, type RetireState } from './plan.js';
+import { type RetirementSelection, readSelectionInventory, selectForRetirement } from './select.js';
 
 export interface UserRetirement {
   userName: string;
@@ -170,7 +172,7 @@ export async function retireUser(
 export async function machineUsers(deps: Deps, config: Config): Promise<IamUser[]> {
   const users: IamUser[] = [];
   for await (const page of paginateListUsers(
-    { client: deps.clients.iam, pageSize: 100 },
+    { client: deps.clients.iam, pageSize: 1000 },
     { PathPrefix: config.machinePath },
   )) {
     for (const user of page.Users ?? []) {
@@ -187,16 +189,42 @@ export async function machineUserNames(deps: Deps, config: Config): Promise<stri
   return (await machineUsers(deps, config)).map((u) => u.userName);
 }
 
-/** Retires every managed machine user; one user's failure does not stop the others. */
-export async function retireAll(deps: Deps, config: Config, now: Date, options: { dryRun?: boolean } = {}) {
-  const results: Array<UserRetirement | { userName: string; error: unknown }> = [];
-  for (const user of await machineUsers(deps, config)) {
+type Retired = UserRetirement | { userName: string; error: unknown };
+
+/**
+ * Retires every managed machine user that may hold a replaced key; one user's failure does not stop
+ * the others. Users are selected from the inventory first (see selectForRetirement), so the calls
+ * grow with the keys being retired, not with the users that exist.
+ */
+export async function retireAccount(
+  deps: Deps,
+  config: Config,
+  now: Date,
+  options: { dryRun?: boolean; reportClock?: Clock } = {},
+): Promise<{ selection: RetirementSelection; results: Retired[] }> {
+  const users = await machineUsers(deps, config);
+  // IAM generates the credential report in real time: wait for it on a real clock, so the wait never
+  // moves the (possibly simulated) clock that stamps lifecycle records.
+  const reportDeps = { clients: deps.clients, clock: options.reportClock ?? systemClock };
+  const inventory =
+    users.length === 0
+      ? { secrets: new Map(), reportRows: [] }
+      : await readSelectionInventory(reportDeps, config);
+  const selection = selectForRetirement({ machineUsers: users.map((u) => u.userName), ...inventory });
+  const byName = new Map(users.map((u) => [u.userName, u]));
+  const results: Retired[] = [];
+  for (const { userName } of selection.selected) {
     try {
-      const result = await retireUser(deps, config, user, now, options);
+      const result = await retireUser(deps, config, byName.get(userName) ?? userName, now, options);
       if (result) results.push(result);
     } catch (error) {
-      results.push({ userName: user.userName, error });
+      results.push({ userName, error });
     }
   }
-  return results;
+  return { selection, results };
+}
+
+/** retireAccount's results alone. */
+export async function retireAll(deps: Deps, config: Config, now: Date, options: { dryRun?: boolean } = {}) {
+  return (await retireAccount(deps, config, now, options)).results;
 }

@@ -6,6 +6,8 @@ import { toSnapshot } from './secret.js';
 export interface ManagedSummary {
   secretName: string;
   cutoverAt?: Date;
+  /** The secret's tags (retirement selects users by its per-key records among them). */
+  tags: Record<string, string>;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function listManagedSecrets(
         continue;
       out[snapshot.userName] = {
         secretName: entry.Name,
+        tags: snapshot.tags,
         ...(snapshot.cutover ? { cutoverAt: snapshot.cutover.at } : {}),
       };
     }

@@ -68,7 +68,11 @@ describe('the retire Lambda and the CLI around retirement', () => {
     vi.unstubAllEnvs();
 
     // Assess
+    // Two machine users, one of them onboarded; only that one holds a key besides its current one.
     expect(summary).toEqual({
+      machineUsers: 2,
+      managed: 1,
+      selected: 1,
       users: 1,
       deactivated: 1,
       deleted: 0,

@@ -30,12 +30,12 @@ import {
 } from '../../lib/alerts/alerts.js';
 import { userRoutes } from '../../lib/alerts/owners.js';
 import { snsNotifier } from '../../lib/alerts/sns.js';
-import { type AwsClients, createClients, createSnsClient } from '../../lib/aws/clients.js';
+import { type AwsClients, type CallCounter, createClients, createSnsClient } from '../../lib/aws/clients.js';
 import { sdkSns } from '../../lib/aws/sns.js';
 import { DAY_MS } from '../../lib/clock.js';
 import type { Config } from '../../lib/config.js';
 import { loadConfigFile } from '../../lib/config-file.js';
-import { retireAll } from '../../lib/retirement/retire.js';
+import { retireAccount, retireAll } from '../../lib/retirement/retire.js';
 import { rotationDeps } from '../../lib/rotation/deps.js';
 import { runRotationStep } from '../../lib/rotation/lambda-step.js';
 import { startRotations } from '../../lib/rotation/start.js';
@@ -436,6 +436,41 @@ describe('least privilege on moto with IAM enforced: each function as its packag
       [],
     );
     expect(keys).toEqual([{ id: current.AccessKeyId, status: 'Active' }]);
+  });
+
+  it('retire: a machine user without a secret costs no per-user call, where IAM would refuse one', async () => {
+    // Prepare: a machine user with two keys (the report shows it as a candidate) and no keyrot secret.
+    await admin.iam.send(new CreateUserCommand({ UserName: 'not-onboarded', Path: '/machine/' }));
+    for (let k = 0; k < 2; k++)
+      await admin.iam.send(new CreateAccessKeyCommand({ UserName: 'not-onboarded' }));
+    // The premise, as on real IAM: the retire role may not even ask about a secret that doesn't exist
+    // (no keyrot:user tag to match), so a per-user DescribeSecret would fail the whole user.
+    const refused = await as.retire.secrets
+      .send(new DescribeSecretCommand({ SecretId: 'keyrot/not-onboarded' }))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(statusOf(refused)).toBe(403);
+    const counter: CallCounter = new Map();
+    const credentials = await as.retire.iam.config.credentials();
+    const counted = createClients({ maxAttempts: 1, credentials, callCounter: counter });
+
+    // Act
+    const { selection, results } = await retireAccount(
+      { clients: counted, clock: manualClock(day(30)) },
+      config,
+      day(30),
+    );
+
+    // Assess: both machine users were seen, only the onboarded one is managed, and nothing failed.
+    expect(results.filter((r) => 'error' in r)).toEqual([]);
+    expect(selection).toMatchObject({ machineUsers: 2, managed: 1 });
+    // ci holds only its current key by now, and not-onboarded has no secret: no one gets a per-user call.
+    expect(selection.selected).toEqual([]);
+    expect(counter.get('secretsmanager:DescribeSecret') ?? 0).toBe(0);
+    expect(counter.get('iam:ListAccessKeys') ?? 0).toBe(0);
+    expect(counter.get('secretsmanager:ListSecrets')).toBe(1);
   });
 
   it.each(outsideScope)(

@@ -1,0 +1,87 @@
+import type { STSClient } from '@aws-sdk/client-sts';
+import { type ClientOptions, createClients } from '../aws/clients.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { KeyrotError } from '../errors.js';
+import { retireAccount } from '../retirement/retire.js';
+import { type StartResult, startRotations } from '../rotation/start.js';
+import { scanAccount, summarize } from '../scan.js';
+import { assumedRoleCredentials, type MemberRole } from './assume.js';
+import type { AccountMessage } from './worker.js';
+
+export interface AccountRunDeps {
+  /** The hub's STS client, which assumes the member role. */
+  sts: STSClient;
+  /** The real clock: it paces polling, stamps records and times credential renewal. */
+  clock: Clock;
+  role: MemberRole;
+  /** The member stack's rotate function, by name, in the same region as the hub. */
+  rotateFunctionName: string;
+  region: string;
+  /** Extra client settings (tests: call counters, retries). */
+  clientOptions?: ClientOptions;
+}
+
+export interface AccountRun {
+  accountId: string;
+  accountName: string;
+  scan: ReturnType<typeof summarize>;
+  rotations: StartResult[];
+  retirement: { machineUsers: number; managed: number; selected: number; failed: string[] };
+}
+
+/**
+ * One member account's daily work, run by the hub's worker as the member role: the scan (inventory,
+ * plan, rotations started through that account's Secrets Manager and rotate function), then
+ * retirement. Retirement failures fail the run after everything was done, so the message is retried
+ * (a rerun is safe) and, if it keeps failing, parked on the dead-letter queue.
+ */
+export async function runAccount(
+  deps: AccountRunDeps,
+  config: Config,
+  message: AccountMessage,
+  /** The time decisions are made as of (a simulated date in tests); the clock stays real. */
+  now: Date = deps.clock.now(),
+): Promise<AccountRun> {
+  const credentials = assumedRoleCredentials(deps.sts, deps.clock, {
+    accountId: message.accountId,
+    role: deps.role,
+    sessionName: 'keyrot-worker',
+  });
+  const clients = createClients({ ...deps.clientOptions, region: deps.region, credentials });
+  const scan = await scanAccount({ clients, clock: deps.clock }, config, now);
+  const rotateFunctionArn = `arn:aws:lambda:${deps.region}:${message.accountId}:function:${deps.rotateFunctionName}`;
+  const rotations = await startRotations(clients.secrets, scan.plan, config, rotateFunctionArn);
+  const { selection, results } = await retireAccount({ clients, clock: deps.clock }, config, now);
+  const failed = results.flatMap((r) => ('error' in r ? [r.userName] : []));
+  const run: AccountRun = {
+    accountId: message.accountId,
+    accountName: message.accountName,
+    scan: summarize(scan),
+    rotations,
+    retirement: {
+      machineUsers: selection.machineUsers,
+      managed: selection.managed,
+      selected: selection.selected.length,
+      failed,
+    },
+  };
+  if (failed.length > 0) {
+    throw new AccountRunError(
+      `Retirement failed in account ${message.accountId} for ${failed.length} user(s): ${failed.join(', ')}`,
+      run,
+    );
+  }
+  return run;
+}
+
+export class AccountRunError extends KeyrotError {
+  constructor(
+    message: string,
+    readonly run: AccountRun,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AccountRunError';
+  }
+}
