@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  BAD_CREDENTIALS,
+  classifyAwsError,
+  DENIED,
+  isThrottling,
+  NETWORK_CODES,
+} from '../../../lib/aws/errors.js';
+import * as errors from '../../../lib/errors.js';
+import {
+  AwsAccessError,
+  ConfigError,
+  InventoryError,
+  KeyLimitError,
+  KeyrotError,
+  KeyTestError,
+  NotManagedError,
+  RotationInProgressError,
+  TargetError,
+  UsageError,
+} from '../../../lib/errors.js';
+import { awsError } from '../../helpers/aws-errors.js';
+
+afterEach(() => vi.unstubAllEnvs());
+
+// One row for every error name lib/aws/errors.ts lists. The last test checks the table is complete,
+// so a name added to the code without a row fails here.
+const deniedNames = ['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError'];
+const badCredentialNames = [
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'UnrecognizedClientException',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidAccessKeyId',
+];
+const networkCodes = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH'];
+
+const op = (error: Error) => Object.assign(error, { $operation: 'iam:ListUsers' });
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+describe('classifyAwsError, one row per error name', () => {
+  it.each(deniedNames)('%s (HTTP 400) is "denied": an AwsAccessError, exit 3', (name) => {
+    // Status 400, so only the name can make it "denied".
+    const raw = op(awsError(name, 400));
+    const result = classifyAwsError(raw);
+    expect(result).toBeInstanceOf(AwsAccessError);
+    expect((result as AwsAccessError).exitCode).toBe(3);
+    expect((result as Error).cause).toBe(raw);
+    expect(messageOf(result)).toBe(
+      `AWS denied iam:ListUsers (${name}). Grant this identity iam:ListUsers — the README's "Permissions" section lists what each command needs.`,
+    );
+  });
+
+  it.each(badCredentialNames)('%s is "credentials rejected": an AwsAccessError, exit 3', (name) => {
+    const raw = op(awsError(name, 400));
+    const result = classifyAwsError(raw);
+    expect(result).toBeInstanceOf(AwsAccessError);
+    expect((result as AwsAccessError).exitCode).toBe(3);
+    expect((result as Error).cause).toBe(raw);
+    expect(messageOf(result)).toBe(
+      `AWS rejected the credentials on iam:ListUsers (${name}). Check that the access key exists, is active and matches its secret, or refresh your session.`,
+    );
+  });
+
+  it.each(badCredentialNames)('%s with HTTP 403 is still "credentials rejected", not "denied"', (name) => {
+    expect(messageOf(classifyAwsError(op(awsError(name, 403))))).toMatch(/^AWS rejected the credentials/);
+  });
+
+  it.each(networkCodes)('error code %s is "unreachable": an AwsAccessError, exit 3', (code) => {
+    vi.stubEnv('AWS_ENDPOINT_URL', '');
+    const raw = op(Object.assign(new Error('request failed'), { code }));
+    const result = classifyAwsError(raw);
+    expect(result).toBeInstanceOf(AwsAccessError);
+    expect((result as Error).cause).toBe(raw);
+    expect(messageOf(result)).toBe(
+      `Cannot reach AWS for iam:ListUsers (${code}). Check the network and AWS_REGION.`,
+    );
+  });
+
+  it.each(networkCodes)('error code %s on the error’s cause is "unreachable" too', (code) => {
+    vi.stubEnv('AWS_ENDPOINT_URL', '');
+    const raw = new Error('request failed', { cause: Object.assign(new Error('inner'), { code }) });
+    expect(messageOf(classifyAwsError(raw))).toBe(
+      `Cannot reach AWS for an AWS call (${code}). Check the network and AWS_REGION.`,
+    );
+  });
+
+  it.each([
+    ['TimeoutError', 'timed out'],
+    ['Error', 'socket hang up'],
+    ['Error', 'connect EHOSTDOWN 10.0.0.1:443'],
+  ])('%s "%s" is "unreachable"', (name, message) => {
+    vi.stubEnv('AWS_ENDPOINT_URL', '');
+    const raw = Object.assign(new Error(message), { name });
+    expect(messageOf(classifyAwsError(raw))).toBe(
+      `Cannot reach AWS for an AWS call (${name}). Check the network and AWS_REGION.`,
+    );
+  });
+
+  it('CredentialsProviderError is "no credentials": an AwsAccessError, exit 3', () => {
+    const raw = Object.assign(new Error('Could not load credentials'), { name: 'CredentialsProviderError' });
+    const result = classifyAwsError(raw);
+    expect(result).toBeInstanceOf(AwsAccessError);
+    expect((result as Error).cause).toBe(raw);
+  });
+
+  it.each([
+    ['Throttling', 400],
+    ['InternalFailure', 500],
+    ['ResourceNotFoundException', 400],
+    ['NoSuchEntity', 404],
+    ['ValidationError', 400],
+  ])('%s (HTTP %i) is not an access problem: returned as it is', (name, status) => {
+    vi.stubEnv('AWS_ENDPOINT_URL', '');
+    const raw = awsError(name, status);
+    expect(classifyAwsError(raw)).toBe(raw);
+  });
+
+  it('the table names every error the code lists, and nothing else', () => {
+    expect([...DENIED].sort()).toEqual([...deniedNames].sort());
+    expect([...BAD_CREDENTIALS].sort()).toEqual([...badCredentialNames].sort());
+    expect([...NETWORK_CODES].sort()).toEqual([...networkCodes].sort());
+  });
+});
+
+describe('isThrottling, one row per name', () => {
+  it.each([
+    ['Throttling', true],
+    ['ThrottlingException', true],
+    ['TooManyRequestsException', true],
+    ['RequestLimitExceeded', true],
+    ['SlowDown', true],
+    ['LimitExceeded', false],
+    ['AccessDenied', false],
+    ['InternalFailure', false],
+  ])('%s -> %s', (name, expected) => {
+    expect(isThrottling(awsError(name))).toBe(expected);
+  });
+
+  it('an error without a name is not throttling', () => {
+    expect(isThrottling({})).toBe(false);
+    expect(isThrottling(undefined)).toBe(false);
+  });
+});
+
+// One row per class in lib/errors.ts: its name and the CLI exit code it maps to.
+const errorClasses: Array<
+  [new (message: string, options?: { cause?: unknown }) => KeyrotError, string, number]
+> = [
+  [KeyrotError, 'KeyrotError', 1],
+  [UsageError, 'UsageError', 2],
+  [ConfigError, 'ConfigError', 2],
+  [AwsAccessError, 'AwsAccessError', 3],
+  [InventoryError, 'InventoryError', 1],
+  [NotManagedError, 'NotManagedError', 2],
+  [RotationInProgressError, 'RotationInProgressError', 4],
+  [KeyLimitError, 'KeyLimitError', 4],
+  [TargetError, 'TargetError', 1],
+  [KeyTestError, 'KeyTestError', 1],
+];
+
+describe('keyrot error classes', () => {
+  it.each(errorClasses)('%o is named %s, carries its cause and exits %i', (ErrorClass, name, exitCode) => {
+    const cause = new Error('underneath');
+    const error = new ErrorClass('what went wrong', { cause });
+    expect(error).toBeInstanceOf(KeyrotError);
+    expect(error.name).toBe(name);
+    expect(error.message).toBe('what went wrong');
+    expect(error.cause).toBe(cause);
+    expect(error.exitCode).toBe(exitCode);
+    // An AWS error classifier never rewraps one of keyrot's own errors.
+    expect(classifyAwsError(error)).toBe(error);
+  });
+
+  it('the table names every error class lib/errors.ts exports', () => {
+    expect(Object.keys(errors).sort()).toEqual(errorClasses.map(([, name]) => name).sort());
+  });
+});
