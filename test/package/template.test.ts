@@ -112,16 +112,18 @@ describe('serverless.yml packaged with osls', () => {
     (role) => {
       const statements = statementsOf(role);
       expect(statements.flatMap(actions).filter((a) => a.includes('*'))).toEqual([]);
-      const starred = statements.filter((s) => s.Resource === '*').flatMap(actions);
-      expect(
-        starred.every((a) =>
-          [
-            'iam:GenerateCredentialReport',
-            'iam:GetCredentialReport',
-            'iam:GetAccountAuthorizationDetails',
-          ].includes(a),
-        ),
-      ).toBe(true);
+      // "*" alone or inside a list of resources.
+      const starred = statements
+        .filter((s) => [s.Resource].flat().some((r: unknown) => r === '*'))
+        .flatMap(actions);
+      const allowed = [
+        'iam:GenerateCredentialReport',
+        'iam:GetCredentialReport',
+        'iam:GetAccountAuthorizationDetails',
+      ];
+      expect(starred.filter((a) => !allowed.includes(a))).toEqual([]);
+      // The scan role needs all three: the list can't be empty and pass.
+      if (role === 'ScanRole') expect([...starred].sort()).toEqual([...allowed].sort());
     },
   );
 
@@ -148,7 +150,8 @@ describe('serverless.yml packaged with osls', () => {
     const iamActions = statementsOf('ScanRole')
       .flatMap(actions)
       .filter((a) => a.startsWith('iam:'));
-    expect(iamActions.every((a) => /^iam:(Get|List|Generate)/.test(a))).toBe(true);
+    expect(iamActions).not.toHaveLength(0);
+    expect(iamActions.filter((a) => !/^iam:(Get|List|Generate)/.test(a))).toEqual([]);
   });
 
   it("alarms on every function's errors and on parked failed invocations, to the alert topic", () => {
