@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { createClients } from '../lib/aws/clients.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, redactErrors } from '../lib/log.js';
 import { rotationDeps } from '../lib/rotation/deps.js';
 import { runRotationStep } from '../lib/rotation/lambda-step.js';
 
@@ -20,4 +20,5 @@ export const lambdaHandler = async (event: unknown) => {
   });
 };
 
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));
+// A thrown error is printed by the Lambda runtime, outside the logger: it is scrubbed of key material.
+export const handler = middy(lambdaHandler).use(injectLambdaContext(logger)).use(redactErrors());

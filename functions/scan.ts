@@ -6,7 +6,7 @@ import { deliverAlerts } from '../lib/alerts/sns.js';
 import { createClients, createSnsClient } from '../lib/aws/clients.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, redactErrors } from '../lib/log.js';
 import { startRotations } from '../lib/rotation/start.js';
 import { scanAccount, summarize } from '../lib/scan.js';
 
@@ -53,4 +53,5 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
   return complete;
 };
 
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));
+// A thrown error is printed by the Lambda runtime, outside the logger: it is scrubbed of key material.
+export const handler = middy(lambdaHandler).use(injectLambdaContext(logger)).use(redactErrors());
