@@ -28,7 +28,7 @@ export async function retireCommand(argv: string[], io: CliIo): Promise<number> 
   });
   const now = parseNow(values.now);
   const clock = now ? simulatedClock(now) : systemClock;
-  const { config } = await resolveConfig(values.config);
+  const { config } = await resolveConfig(values.config, io);
   const deps = { clients: createClients(), clock };
   const options = { dryRun: values['dry-run'] === true };
   const results = values.user

@@ -23,7 +23,7 @@ export async function rollbackCommand(argv: string[], io: CliIo): Promise<number
   });
   if (!values.user) throw new UsageError('Give the user to roll back: --user NAME.');
   const now = parseNow(values.now);
-  const { config } = await resolveConfig(values.config);
+  const { config } = await resolveConfig(values.config, io);
   const deps = rotationDeps(createClients(), now ? simulatedClock(now) : systemClock, config);
   const r = await rollbackUser(deps, config, values.user);
   io.stdout(

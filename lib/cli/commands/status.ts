@@ -2,7 +2,7 @@ import { createClients } from '../../aws/clients.js';
 import { simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
 import { planRetirement } from '../../retirement/plan.js';
 import { machineUserNames, readRetireState } from '../../retirement/retire.js';
-import { unfinishedToken } from '../../rotation/secret-state.js';
+import { unfinishedToken } from '../../secret/secret.js';
 import { parseFlags, parseNow } from '../args.js';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
@@ -25,7 +25,7 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
     config: { type: 'string' },
   });
   const now = parseNow(values.now) ?? systemClock.now();
-  const { config } = await resolveConfig(values.config);
+  const { config } = await resolveConfig(values.config, io);
   const deps = { clients: createClients(), clock: values.now ? simulatedClock(now) : systemClock };
   const names = values.user ? [values.user] : await machineUserNames(deps, config);
   const users = [];
