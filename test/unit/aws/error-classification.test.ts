@@ -9,8 +9,10 @@ import {
 import * as errors from '../../../lib/errors.js';
 import {
   AwsAccessError,
+  BrokenUserError,
   ConfigError,
   InventoryError,
+  KeyGuardError,
   KeyLimitError,
   KeyrotError,
   KeyTestError,
@@ -145,25 +147,26 @@ describe('isThrottling, one row per name', () => {
 });
 
 // One row per class in lib/errors.ts: its name and the CLI exit code it maps to.
-const errorClasses: Array<
-  [new (message: string, options?: { cause?: unknown }) => KeyrotError, string, number]
-> = [
-  [KeyrotError, 'KeyrotError', 1],
-  [UsageError, 'UsageError', 2],
-  [ConfigError, 'ConfigError', 2],
-  [AwsAccessError, 'AwsAccessError', 3],
-  [InventoryError, 'InventoryError', 1],
-  [NotManagedError, 'NotManagedError', 2],
-  [RotationInProgressError, 'RotationInProgressError', 4],
-  [KeyLimitError, 'KeyLimitError', 4],
-  [TargetError, 'TargetError', 1],
-  [KeyTestError, 'KeyTestError', 1],
+const broken = { reason: 'no-current', detail: 'no AWSCURRENT', fix: 'keyrot rotate --user ci' };
+const errorClasses: Array<[string, (message: string, cause: unknown) => KeyrotError, number]> = [
+  ['KeyrotError', (m, cause) => new KeyrotError(m, { cause }), 1],
+  ['UsageError', (m, cause) => new UsageError(m, { cause }), 2],
+  ['ConfigError', (m, cause) => new ConfigError(m, { cause }), 2],
+  ['AwsAccessError', (m, cause) => new AwsAccessError(m, { cause }), 3],
+  ['InventoryError', (m, cause) => new InventoryError(m, { cause }), 1],
+  ['NotManagedError', (m, cause) => new NotManagedError(m, { cause }), 2],
+  ['RotationInProgressError', (m, cause) => new RotationInProgressError(m, { cause }), 4],
+  ['KeyLimitError', (m, cause) => new KeyLimitError(m, { cause }), 4],
+  ['TargetError', (m, cause) => new TargetError(m, { cause }), 1],
+  ['KeyTestError', (m, cause) => new KeyTestError(m, { cause }), 1],
+  ['KeyGuardError', (m, cause) => new KeyGuardError(m, { cause }), 4],
+  ['BrokenUserError', (m, cause) => new BrokenUserError(m, broken, { cause }), 5],
 ];
 
 describe('keyrot error classes', () => {
-  it.each(errorClasses)('%o is named %s, carries its cause and exits %i', (ErrorClass, name, exitCode) => {
+  it.each(errorClasses)('%s carries its cause and exits %i', (name, make, exitCode) => {
     const cause = new Error('underneath');
-    const error = new ErrorClass('what went wrong', { cause });
+    const error = make('what went wrong', cause);
     expect(error).toBeInstanceOf(KeyrotError);
     expect(error.name).toBe(name);
     expect(error.message).toBe('what went wrong');
@@ -174,6 +177,6 @@ describe('keyrot error classes', () => {
   });
 
   it('the table names every error class lib/errors.ts exports', () => {
-    expect(Object.keys(errors).sort()).toEqual(errorClasses.map(([, name]) => name).sort());
+    expect(Object.keys(errors).sort()).toEqual(errorClasses.map(([name]) => name).sort());
   });
 });

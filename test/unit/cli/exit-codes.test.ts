@@ -1,8 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   AwsAccessError,
+  BrokenUserError,
   ConfigError,
   InventoryError,
+  KeyGuardError,
   KeyLimitError,
   KeyrotError,
   KeyTestError,
@@ -37,6 +39,12 @@ describe('CLI exit codes, one row per error keyrot can end with', () => {
     ['AwsAccessError', new AwsAccessError('no way in'), 3],
     ['RotationInProgressError', new RotationInProgressError('busy'), 4],
     ['KeyLimitError', new KeyLimitError('no free slot'), 4],
+    ['KeyGuardError', new KeyGuardError('the key is in use'), 4],
+    [
+      'BrokenUserError',
+      new BrokenUserError('ci has no working key', { reason: 'r', detail: 'd', fix: 'f' }),
+      5,
+    ],
   ])('%s exits %i, printing its message on one line', async (_name, error, code) => {
     thrown.error = error;
     const result = await runCli('plan');
