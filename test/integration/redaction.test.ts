@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
 import {
   DescribeSecretCommand,
@@ -120,7 +121,7 @@ describe('no secret key reaches an output', () => {
     await cli('rollback', '--user', 'ci', '--now', later(21));
     await cli('rotate', '--user', 'ci', '--compromised', '--delete-old', '--now', later(22));
     await cli('rotate', '--due', '--now', later(200));
-    await cli('validate', '--config', 'keyrot.config.yaml');
+    await cli('validate', '--config', join(process.cwd(), 'keyrot.config.yaml'));
     await invoke('retire', { source: 'aws.events', detail: {} });
 
     // Every secret key the account ever had: the seeded one and every version keyrot stored.
