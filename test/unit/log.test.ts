@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redact, redactError, redactText } from '../../lib/log.js';
+import { REDACTED, redact, redactError, redactErrors, redactText } from '../../lib/log.js';
 
 const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
@@ -106,5 +106,16 @@ describe('redactError', () => {
     Object.assign(error, { cause: error });
     expect(redactError(error).message).toBe(REDACTED);
     expect(redactError('text')).toBe('text');
+  });
+});
+
+describe('redactErrors (the handlers’ middy middleware)', () => {
+  it('scrubs the error a handler throws, in place', () => {
+    const error = new Error(`failed with ${secret}`);
+    const request = { error } as { error: Error };
+    const middleware = redactErrors();
+    middleware.onError?.(request as never);
+    expect(request.error).toBe(error);
+    expect(error.message).toBe(`failed with ${REDACTED}`);
   });
 });
