@@ -117,3 +117,11 @@ export class BrokenUserError extends KeyrotError {
     this.name = 'BrokenUserError';
   }
 }
+
+/** AWS kept failing on its side (HTTP 5xx, an unreadable answer) after every retry. Re-run later. */
+export class AwsServiceError extends KeyrotError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AwsServiceError';
+  }
+}

@@ -4,6 +4,7 @@ import { KeyrotError } from '../errors.js';
 import { redactText } from '../log.js';
 import { demoCommand, demoHelp } from './commands/demo.js';
 import { planCommand, planHelp } from './commands/plan.js';
+import { respondCommand, respondHelp } from './commands/respond.js';
 import { retireCommand, retireHelp } from './commands/retire.js';
 import { rollbackCommand, rollbackHelp } from './commands/rollback.js';
 import { rotateCommand, rotateHelp } from './commands/rotate.js';
@@ -21,6 +22,7 @@ Commands:
   retire     deactivate, then delete, the keys rotation replaced, once nothing uses them
   rollback   make the previous key current again when a new key breaks a consumer
   status     where each machine user stands: current key, rotation, old keys and their next step
+  respond    the leak response, from a saved AWS Health exposed-credentials event
   validate   check a config file against the schema
   demo       run keyrot against a local moto emulator with a demo account
 
@@ -31,7 +33,10 @@ Exit codes:
   1  AWS or keyrot failed after retries (a bug, an outage); re-run, or re-run with --verbose
   2  bad usage or invalid config: the message names the flag or field; nothing was changed
   3  AWS unreachable, credentials missing or rejected, or permission denied; nothing was changed
-  4  a rotation could not go ahead now (another is in progress, or no free key slot); try later
+  4  a rotation could not go ahead now (another is in progress, or no free key slot), or the key
+     guard kept a key (in use, a rollback reserve); the message says what to do
+  5  a machine user is broken (its secret gives it no working key); keyrot touched none of its
+     keys; the message names the state and the command that fixes it
 
 AWS access comes from the standard SDK chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, a role, ...).
 AWS_ENDPOINT_URL points keyrot at an emulator such as moto or LocalStack.
@@ -43,6 +48,7 @@ const commands: Record<string, { run: (argv: string[], io: CliIo) => Promise<num
   retire: { run: retireCommand, help: retireHelp },
   rollback: { run: rollbackCommand, help: rollbackHelp },
   status: { run: statusCommand, help: statusHelp },
+  respond: { run: respondCommand, help: respondHelp },
   validate: { run: validateCommand, help: validateHelp },
   demo: { run: demoCommand, help: demoHelp },
 };

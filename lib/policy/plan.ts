@@ -16,7 +16,8 @@ export type FindingCode =
   | 'inactive-key-past-retention'
   | 'console-password'
   | 'admin-policy'
-  | 'missing-owner';
+  | 'missing-owner'
+  | 'quarantine-policy';
 
 /** Names a key by id where known, else by its credential-report slot. */
 export interface KeyRef {
@@ -85,6 +86,7 @@ const SEVERITY: Record<FindingCode, Severity> = {
   'console-password': 'high',
   'admin-policy': 'high',
   'missing-owner': 'medium',
+  'quarantine-policy': 'high',
 };
 
 /** Machine users are the users whose IAM path is the machine path or nested below it. */
@@ -94,7 +96,9 @@ export function isMachineUser(user: Pick<UserRecord, 'path'>, machinePath: strin
 
 /** The pure planner: (inventory, policy, now) -> findings and actions, each action with its reason. */
 export function plan(inventory: Inventory, policy: PlanPolicy, now: Date): Plan {
-  const users = inventory.users.map((user) => planUser(user, policy, now));
+  const users = inventory.users.map((user) =>
+    planUser(user, policy, now, inventory.managed?.[user.userName]?.cutoverAt),
+  );
   return {
     now,
     accountId: inventory.accountId,
@@ -110,7 +114,13 @@ export function keyLabel(key: KeyRef): string {
   return key.accessKeyId ?? (key.slot === undefined ? 'key' : `key slot ${key.slot}`);
 }
 
-function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
+/**
+ * `cutoverAt`: the last cut-over keyrot recorded for this machine user. Between a cut-over and the
+ * old key's retirement the user holds two keys on purpose: the keys older than the newest one are
+ * keyrot's to retire (the retire function deactivates and deletes them), so they raise no findings,
+ * no "two active keys" and no blocked rotation.
+ */
+function planUser(user: UserRecord, policy: PlanPolicy, now: Date, cutoverAt?: Date): UserPlan {
   const machine = isMachineUser(user, policy.machinePath);
   const limits = policy.policy;
   const findings: Finding[] = [];
@@ -131,8 +141,12 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
   const keys = [...user.keys]
     .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
     .map((record) => viewKey(record, now));
+  const newest = keys[keys.length - 1];
+  const inGrace = machine && cutoverAt !== undefined && keys.length >= 2;
+  const retiring = (view: KeyView) => inGrace && view !== newest;
 
   for (const view of keys) {
+    if (retiring(view)) continue;
     const label = keyLabel(view.key);
     if (view.status === 'Active') {
       if (view.ageDays > limits.maxKeyAgeDays) {
@@ -157,8 +171,16 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
     }
   }
   const active = keys.filter((k) => k.status === 'Active');
-  if (active.length >= 2) find('two-active-keys', 'both key slots hold active keys');
+  if (active.length >= 2 && !inGrace) find('two-active-keys', 'both key slots hold active keys');
   const owner = user.tags[policy.ownerTag];
+  // AWS attaches AWSCompromisedKeyQuarantine(V2|V3) when it finds a user's key exposed in public.
+  const quarantine = user.policies.filter((p) => /^AWSCompromisedKeyQuarantine/.test(p.name));
+  if (quarantine.length > 0) {
+    find(
+      'quarantine-policy',
+      `AWS quarantined this user (${quarantine.map((p) => p.name).join(', ')}) after one of its keys was exposed; rotate the key (keyrot rotate --user ${user.userName} --compromised), review CloudTrail, then detach the policy`,
+    );
+  }
   if (machine) {
     if (user.hasConsolePassword)
       find('console-password', 'a machine user can sign in to the console; delete its login profile');
@@ -180,9 +202,11 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
       kind: blocked ? 'report' : 'rotate',
       userName: user.userName,
       key: rotation.key,
-      reason: blocked
-        ? `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`
-        : rotation.finding.detail,
+      reason: !blocked
+        ? rotation.finding.detail
+        : inGrace
+          ? `rotation waits: ${rotation.finding.detail}, and the key it replaced last time is still active; keyrot retire deactivates it once nothing uses it (keyrot status --user ${user.userName})`
+          : `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`,
     });
     for (const { finding } of stale) handled.add(finding);
   }

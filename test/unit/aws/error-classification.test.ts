@@ -9,6 +9,7 @@ import {
 import * as errors from '../../../lib/errors.js';
 import {
   AwsAccessError,
+  AwsServiceError,
   BrokenUserError,
   ConfigError,
   InventoryError,
@@ -108,8 +109,34 @@ describe('classifyAwsError, one row per error name', () => {
   });
 
   it.each([
-    ['Throttling', 400],
     ['InternalFailure', 500],
+    ['ServiceUnavailable', 503],
+    ['Throttling', 502],
+  ])('%s (HTTP %i) is "AWS failing": an AwsServiceError, exit 1', (name, status) => {
+    const raw = op(awsError(name, status));
+    const result = classifyAwsError(raw);
+    expect(result).toBeInstanceOf(AwsServiceError);
+    expect((result as AwsServiceError).exitCode).toBe(1);
+    expect((result as Error).cause).toBe(raw);
+    expect(messageOf(result)).toMatch(
+      new RegExp(
+        `^AWS answered HTTP ${status} on iam:ListUsers \\(${name}\\), and kept failing after the SDK's retries\\.`,
+      ),
+    );
+  });
+
+  it.each([
+    ['SyntaxError', 'Unexpected token \'<\', "<!DOCTYPE "... is not valid JSON'],
+    ['Error', 'Deserialization error: to see the raw response, inspect the hidden field'],
+  ])('a 5xx whose body is not an AWS error (%s: %s) says so', (name, message) => {
+    const raw = Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 500 } });
+    expect(messageOf(classifyAwsError(raw))).toMatch(
+      /^AWS answered HTTP 500 on an AWS call with a body that is not an AWS error \(an HTML error page\?\)/,
+    );
+  });
+
+  it.each([
+    ['Throttling', 400],
     ['ResourceNotFoundException', 400],
     ['NoSuchEntity', 404],
     ['ValidationError', 400],
@@ -161,6 +188,7 @@ const errorClasses: Array<[string, (message: string, cause: unknown) => KeyrotEr
   ['KeyTestError', (m, cause) => new KeyTestError(m, { cause }), 1],
   ['KeyGuardError', (m, cause) => new KeyGuardError(m, { cause }), 4],
   ['BrokenUserError', (m, cause) => new BrokenUserError(m, broken, { cause }), 5],
+  ['AwsServiceError', (m, cause) => new AwsServiceError(m, { cause }), 1],
 ];
 
 describe('keyrot error classes', () => {

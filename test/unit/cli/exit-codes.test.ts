@@ -62,15 +62,31 @@ describe('CLI exit codes, one row per error keyrot can end with', () => {
     ['ExpiredToken', 400, 3],
     ['ExpiredTokenException', 400, 3],
     ['InvalidAccessKeyId', 403, 3],
-    ['InternalFailure', 500, 1],
-    ['ServiceUnavailable', 503, 1],
-    ['Throttling', 400, 1],
   ])('an AWS %s (HTTP %i) exits %i', async (name, status, code) => {
     thrown.error = withOperation(awsError(name, status));
     const result = await runCli('plan');
     expect(result.code).toBe(code);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain(code === 3 ? `(${name})` : `keyrot: plan failed: ${name}: `);
+    expect(result.stderr).toContain(`(${name})`);
+  });
+
+  it.each([
+    ['InternalFailure', 500],
+    ['ServiceUnavailable', 503],
+  ])('an AWS %s (HTTP %i) after the retries exits 1, saying it is on AWS’s side', async (name, status) => {
+    thrown.error = withOperation(awsError(name, status));
+    const result = await runCli('plan');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(`^keyrot: AWS answered HTTP ${status} on iam:ListUsers \\(${name}\\)`),
+    );
+  });
+
+  it('an AWS error that is neither access nor a 5xx (Throttling, HTTP 400) exits 1 with its name', async () => {
+    thrown.error = withOperation(awsError('Throttling', 400));
+    const result = await runCli('plan');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('keyrot: plan failed: Throttling: ');
   });
 
   it.each(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH'])(
