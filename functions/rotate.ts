@@ -1,24 +1,85 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { createClients } from '../lib/aws/clients.js';
+import type { Context } from 'aws-lambda';
+import { rotationFailureAlert } from '../lib/alerts/alerts.js';
+import { sendAlerts } from '../lib/alerts/notifier.js';
+import { userRoutes } from '../lib/alerts/owners.js';
+import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
+import { createClients, createSnsClient } from '../lib/aws/clients.js';
+import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import { systemClock } from '../lib/clock.js';
+import { RotationInProgressError, TargetError } from '../lib/errors.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger, redactErrors } from '../lib/log.js';
+import { createMetrics, powertoolsMetrics } from '../lib/metrics.js';
 import { rotationDeps } from '../lib/rotation/deps.js';
 import { runRotationStep } from '../lib/rotation/lambda-step.js';
 
 const logger = createLogger();
+const metrics = createMetrics();
 const clients = createClients();
+const sns = createSnsClient();
+const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
+const environment = alertEnvironment('dev');
 
-/** Secrets Manager's rotation function: {Step, SecretId, ClientRequestToken} -> one idempotent step. */
-export const lambdaHandler = async (event: unknown) => {
+/** The log message the rotate errors alarm subtracts (serverless.yml, RotateInProgressFilter). */
+export const DEFERRED_MESSAGE = 'rotation step deferred: rotation in progress';
+
+/**
+ * Secrets Manager's rotation function: {Step, SecretId, ClientRequestToken} -> one idempotent step.
+ * A failed step alerts the user's owner (once per remind window), then fails the invocation so that
+ * Secrets Manager retries; the alert itself can never fail the step. "Rotation in progress" (another
+ * attempt may still store its key) must fail the step too, so Secrets Manager retries it later, but it
+ * is expected, not an error: no alert, and a warning with a message the stack's error alarm subtracts
+ * from the function's Errors.
+ */
+export const lambdaHandler = async (event: unknown, context: Context) => {
   const config = await lambdaConfig();
-  const result = await runRotationStep(rotationDeps(clients, systemClock, config), config, event);
-  logger.info('rotation step done', {
-    ...result,
-    clientRequestToken: (event as { ClientRequestToken?: string }).ClientRequestToken,
-  });
+  const port = powertoolsMetrics(metrics);
+  const clientRequestToken = (event as { ClientRequestToken?: string }).ClientRequestToken;
+  try {
+    const result = await runRotationStep(
+      rotationDeps(clients, systemClock, config),
+      config,
+      event,
+      async (failure) => {
+        if (failure.error instanceof RotationInProgressError) return;
+        port.add('RotationsFailed', 1, failure.step);
+        if (failure.error instanceof TargetError && failure.error.target)
+          port.add('TargetPushesFailed', 1, failure.error.target.type);
+        const alerting = createAlerting({
+          config,
+          environment,
+          sns,
+          secrets: clients.secrets,
+          dynamoDb,
+          clock: systemClock,
+          log: logger,
+          metrics: port,
+        });
+        if (alerting.notifiers.length === 0) return;
+        const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
+        const routes = await userRoutes(clients.iam, [failure.userName], config.ownerTag);
+        const alert = rotationFailureAlert(accountId, failure, true);
+        await sendAlerts(alerting, [{ ...alert, ...routes.get(failure.userName) }]);
+      },
+    );
+    if (result.moved) port.add('KeysRotated', 1);
+    logger.info('rotation step done', { ...result, clientRequestToken });
+  } catch (error) {
+    if (error instanceof RotationInProgressError) {
+      logger.warn(DEFERRED_MESSAGE, { reason: error.message, clientRequestToken });
+    } else {
+      logger.error('rotation step failed', { error, clientRequestToken });
+    }
+    throw error;
+  }
 };
 
-// A thrown error is printed by the Lambda runtime, outside the logger: it is scrubbed of key material.
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger)).use(redactErrors());
+// A thrown error is printed by the Lambda runtime, outside the logger: it is scrubbed of key material
+// (redactErrors is used last, so its onError runs first).
+export const handler = middy(lambdaHandler)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .use(redactErrors());

@@ -13,17 +13,43 @@ const wholeNumber = (min: number, max: number, fallback: number) =>
   z._default(z.int().check(z.minimum(min), z.maximum(max)), fallback);
 const days = (fallback: number) => wholeNumber(1, 3650, fallback);
 
+/**
+ * The rotate function's timeout in serverless.yml (a template test keeps them equal). testSecret
+ * waits for IAM inside one invocation, so the wait must leave room for its other calls: reading the
+ * secret, one last STS call (up to 30 s, the request timeout) and each target's verify().
+ */
+export const ROTATE_FUNCTION_TIMEOUT_SECONDS = 240;
+/** The longest testSecret may wait for a new key: the function's timeout less a minute of room. */
+export const MAX_PROPAGATION_TIMEOUT_SECONDS = ROTATE_FUNCTION_TIMEOUT_SECONDS - 60;
+
+/** Why a field's range is what it is, for errors: the range comes from AWS, not from taste. */
+const RANGE_REASON: Record<string, string> = {
+  // Secrets Manager API reference, RotationRulesType: AutomaticallyAfterDays is 1 to 1000.
+  'policy.maxKeyAgeDays':
+    "it becomes the secret's rotation schedule, and Secrets Manager accepts AutomaticallyAfterDays from 1 to 1000",
+  'rotation.propagationTimeoutSeconds': `testSecret waits this long inside one run of the rotate function, whose timeout is ${ROTATE_FUNCTION_TIMEOUT_SECONDS} s; ${MAX_PROPAGATION_TIMEOUT_SECONDS} s leaves a minute for its other calls`,
+};
+
 const policySchema = z.strictObject({
-  /** An active key older than this many days is rotated. */
-  maxKeyAgeDays: days(90),
+  /**
+   * An active key older than this many days is rotated. It is also the secret's rotation schedule
+   * (RotationRules.AutomaticallyAfterDays), which Secrets Manager accepts from 1 to 1000 days (Secrets
+   * Manager API reference, RotationRulesType). moto accepts any number.
+   */
+  maxKeyAgeDays: wholeNumber(1, 1000, 90),
   /** An active key not used for this many days (or never used) is reported. */
   unusedKeyDays: days(45),
   /** An inactive key that has been quiet for this many days is deleted. */
   deleteAfterDays: days(7),
   /** A replaced key (AWSPREVIOUS, or from before keyrot) is deactivated this many days after the cut-over... */
   deactivateAfterDays: days(7),
-  /** ...and only once it has not been used for this many days. */
-  idleDaysBeforeDeactivate: days(3),
+  /**
+   * ...and only once it has not been used for this many days. 10, not less: a consumer that runs
+   * weekly must not look idle. IAM records a key's last use at most once per 15 minutes, and only
+   * after a delay (IAM User Guide, "Getting credential reports for your AWS account", columns
+   * access_key_N_last_used_date), so a short window can miss the one use a week a job makes.
+   */
+  idleDaysBeforeDeactivate: days(10),
   /** A replaced key still in use this many days after the cut-over is escalated to its owner. */
   escalateAfterDays: days(14),
 });
@@ -42,12 +68,52 @@ const inventorySchema = z.strictObject({
 
 const rotationSchema = z.strictObject({
   /** How long testSecret waits for IAM to accept a new key (IAM is eventually consistent). */
-  propagationTimeoutSeconds: wholeNumber(10, 600, 120),
+  propagationTimeoutSeconds: wholeNumber(10, MAX_PROPAGATION_TIMEOUT_SECONDS, 120),
   /**
    * A key created by a rotation attempt that never stored it is deleted once the attempt is this old:
-   * long enough that a slow but live attempt is never mistaken for a crashed one.
+   * long enough that a slow but live attempt is never mistaken for a crashed one. No attempt outlives
+   * one run of the rotate function (ROTATE_FUNCTION_TIMEOUT_SECONDS, 240 s), so 5 minutes is that
+   * plus a margin.
    */
-  abandonAfterMinutes: wholeNumber(1, 1440, 15),
+  abandonAfterMinutes: wholeNumber(1, 1440, 5),
+  /**
+   * A rotation whose AWSPENDING version has not become current this many hours after it was made is
+   * stuck: Secrets Manager refuses every later RotateSecret ("A previous rotation isn't complete")
+   * until it finishes or is restarted. Reported by the scan (critical) and by `keyrot status`.
+   */
+  stuckAfterHours: wholeNumber(1, 720, 6),
+  /**
+   * The scan starts at most this many rotations per run, most overdue first; the rest are queued
+   * for later runs. Secrets Manager invokes the rotate function for each, and testSecret may wait
+   * minutes for IAM: onboarding a whole account at once would be a burst of them.
+   */
+  maxStartsPerRun: wholeNumber(1, 100, 10),
+});
+
+/** A Slack channel keyrot posts to: its incoming webhook's URL is a secret, never in this file. */
+const slackChannelSchema = z.strictObject({
+  /** The Secrets Manager secret (name or ARN) whose value is the channel's incoming-webhook URL. */
+  webhookSecretId: z.string().check(z.minLength(1), z.maxLength(2048)),
+});
+
+const alertsSchema = z.strictObject({
+  /** The same alert about the same thing is sent again only after this many days (or when it worsens). */
+  remindEveryDays: days(7),
+  slack: z.optional(
+    z.strictObject({
+      /** Channels by the name a user's `slack-channel` tag uses. */
+      channels: z.record(
+        z
+          .string()
+          .check(z.regex(/^[\w.-]{1,80}$/, { error: 'is not a channel name (letters, digits, ._-)' })),
+        slackChannelSchema,
+      ),
+      /** The channel for users without a `slack-channel` tag (or with one naming no channel here). */
+      defaultChannel: z.optional(z.string().check(z.minLength(1))),
+      /** How long one webhook request may take. */
+      timeoutSeconds: wholeNumber(1, 30, 5),
+    }),
+  ),
 });
 
 const userSchema = z.strictObject({
@@ -85,6 +151,7 @@ export const configSchema = z.strictObject({
   inventory: z.prefault(inventorySchema, {}),
   policy: z.prefault(policySchema, {}),
   rotation: z.prefault(rotationSchema, {}),
+  alerts: z.prefault(alertsSchema, {}),
   /** Per machine user settings, by IAM user name. */
   users: z._default(
     z.record(
@@ -120,6 +187,12 @@ export function parseConfig(
         ),
       ]
     : result.error.issues.map((issue) => describeIssue(issue, document));
+  const slack = result.success ? result.data.alerts.slack : undefined;
+  if (slack?.defaultChannel !== undefined && slack.channels[slack.defaultChannel] === undefined) {
+    problems.push(
+      `alerts.slack.defaultChannel: ${JSON.stringify(slack.defaultChannel)} is not one of alerts.slack.channels (${Object.keys(slack.channels).join(', ') || 'none'})`,
+    );
+  }
   if (result.success && problems.length === 0) return result.data;
   const lines = problems.map((problem) => `  - ${problem}`);
   throw new ConfigError(
@@ -186,7 +259,7 @@ function describeIssue(issue: $ZodIssue, document: unknown): string {
       return `${field}: ${JSON.stringify(valueAt(document, issue.path))} is not allowed; use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'too_small':
     case 'too_big':
-      return `${field}: ${JSON.stringify(valueAt(document, issue.path))} is out of range; use ${bounds(issue.path)}`;
+      return `${field}: ${JSON.stringify(valueAt(document, issue.path))} is out of range; use ${bounds(issue.path)}${RANGE_REASON[field] ? ` (${RANGE_REASON[field]})` : ''}`;
     case 'invalid_type':
       return `${field}: expected ${article(issue.expected)}, got ${JSON.stringify(valueAt(document, issue.path))}`;
     default:

@@ -1,7 +1,8 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from './config.js';
-import { type InventoryDeps, readInventory, resolveKeyIds } from './inventory/inventory.js';
+import { type InventoryDeps, readInventory, readLiveKeys } from './inventory/inventory.js';
 import type { Inventory, InventoryStrategy } from './inventory/types.js';
+import { keyAgePicture, type MetricsPort } from './metrics.js';
 import { type Plan, plan } from './policy/plan.js';
 import { listManagedSecrets } from './secret/list.js';
 
@@ -11,9 +12,10 @@ export interface ScanResult {
 }
 
 /**
- * Reads the account and plans. With the report strategy, key ids are then looked up for exactly the
- * machine users that have a key to act on (rotate or delete), so acting never guesses from a slot,
- * while an account with nothing to do costs a constant number of calls.
+ * Reads the account and plans. With the report strategy, the keys of exactly the machine users that
+ * have a key to act on (rotate or delete) are then read live from IAM and planned again, so acting
+ * never relies on a report up to 4 hours old nor guesses from a slot, while an account with nothing
+ * to do costs a constant number of calls.
  */
 export async function scanAccount(
   deps: InventoryDeps & { clients: { secrets?: SecretsManagerClient } },
@@ -30,7 +32,7 @@ export async function scanAccount(
   let result = plan(inventory, config, now);
   const needIds = [...new Set(result.actions.filter((a) => a.kind !== 'report').map((a) => a.userName))];
   if (needIds.length > 0) {
-    inventory = await resolveKeyIds(deps, inventory, needIds, config.inventory.concurrency);
+    inventory = await readLiveKeys(deps, inventory, needIds, config.inventory.concurrency);
     result = plan(inventory, config, now);
   }
   return { inventory, plan: result };
@@ -58,4 +60,19 @@ export function summarize(result: ScanResult) {
     reportGeneratedAt: result.inventory.reportGeneratedAt?.toISOString(),
     usersReadExactly: result.inventory.usersReadExactly.length,
   };
+}
+
+/**
+ * The scan's metrics: stale keys found, and the key-age picture of the machine users' active keys
+ * (the oldest key's age in days, and how many keys are in each age bucket) for the dashboard.
+ */
+export function recordScanMetrics(metrics: MetricsPort, result: ScanResult, now: Date): void {
+  const { plan: p } = result;
+  metrics.add('StaleKeysFound', p.findings.filter((f) => f.code === 'stale-key').length);
+  const machineKeys = p.users
+    .filter((u) => u.isMachineUser)
+    .flatMap((u) => u.keys.filter((k) => k.status === 'Active').map((k) => k.createdAt));
+  const picture = keyAgePicture(machineKeys, now);
+  metrics.add('OldestMachineKeyAgeDays', picture.oldestDays);
+  for (const bucket of picture.buckets) metrics.add('KeysByAgeBucket', bucket.keys, bucket.name);
 }

@@ -20,7 +20,7 @@ export function table(rows: string[][]): string {
 /** The human-readable plan: one row per key (or per user finding), then the actions with reasons. */
 export function formatPlan(
   plan: Plan,
-  context: { simulated: boolean; collectedAt: Date; reportGeneratedAt?: Date },
+  context: { simulated: boolean; collectedAt: Date; reportGeneratedAt?: Date; maxStartsPerRun?: number },
 ): string {
   const lines: string[] = [];
   lines.push(
@@ -57,6 +57,13 @@ export function formatPlan(
     '',
     `Planned: ${count(plan, 'rotate')} rotate, ${count(plan, 'delete-key')} delete, ${reports.length} to report.`,
   );
+  const rotations = count(plan, 'rotate');
+  const max = context.maxStartsPerRun;
+  if (max !== undefined && rotations > max) {
+    lines.push(
+      `  The scan starts ${max} rotations per run (rotation.maxStartsPerRun), most overdue first; ${rotations - max} are queued for later runs.`,
+    );
+  }
   for (const a of [...acting, ...reports]) {
     lines.push(
       `  ${action(a.kind).padEnd(6)}  ${a.userName}${a.key ? ` ${keyLabel(a.key)}` : ''}: ${a.reason}`,

@@ -11,6 +11,7 @@ import { rotateCommand, rotateHelp } from './commands/rotate.js';
 import { statusCommand, statusHelp } from './commands/status.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
 import { type CliIo, processIo } from './io.js';
+import { nodeSupportNotice } from './node-support.js';
 
 export const usage = `keyrot: keeps the access keys of AWS machine users fresh.
 
@@ -59,12 +60,13 @@ export async function main(argv: string[], out: CliIo = processIo): Promise<numb
   const io: CliIo = { stdout: (text) => out.stdout(text), stderr: (text) => out.stderr(redactText(text)) };
   const [name, ...rest] = argv;
   const verbose = argv.includes('--verbose');
+  const notice = nodeSupportNotice(process.version);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(usage);
+    io.stdout(notice ? `${usage}\n${notice}\n` : usage);
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {
-    io.stdout(`${packageVersion()}\n`);
+    io.stdout(`${packageVersion()}\n${notice ? `${notice}\n` : ''}`);
     return 0;
   }
   const command = commands[name];

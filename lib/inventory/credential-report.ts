@@ -13,7 +13,7 @@ export interface CredentialReportRow {
   userName: string;
   arn: string;
   passwordEnabled: boolean;
-  /** Key slots 1 and 2 that hold a key (a slot whose last_rotated is N/A is empty). */
+  /** Key slots 1 and 2 that hold a key (see parseCredentialReport for slots without a date). */
   keys: AccessKeyRecord[];
 }
 
@@ -121,15 +121,22 @@ export function parseCredentialReport(csv: string): CredentialReportRow[] {
     const keys: AccessKeyRecord[] = [];
     for (const slot of [1, 2] as const) {
       const field = (name: (typeof KEY_COLUMNS)[number]) => value(record.get(`access_key_${slot}_${name}`));
-      const createdAt = parseDate(field('last_rotated'));
-      if (createdAt === undefined) continue;
+      const rotated = parseDate(field('last_rotated'));
       const lastUsedAt = parseDate(field('last_used_date'));
       const service = field('last_used_service');
       const status: KeyStatus = field('active') === 'true' ? 'Active' : 'Inactive';
+      // AWS documents last_rotated as N/A when "the user does not have an active access key" (IAM
+      // User Guide, "Getting credential reports for your AWS account"), so an inactive key may show
+      // no date, which moto never does. A slot with no date but a last use holds such a key; its
+      // creation is bounded by that use. A slot with neither is empty, or a never-used inactive key
+      // the report can't show: keyrot reads live keys (ListAccessKeys) before acting on a user.
+      const createdAt = rotated ?? (status === 'Inactive' ? lastUsedAt : undefined);
+      if (createdAt === undefined) continue;
       keys.push({
         slot,
         status,
         createdAt,
+        ...(rotated === undefined ? { createdAtUnknown: true } : {}),
         ...(lastUsedAt ? { lastUsedAt } : {}),
         ...(lastUsedAt && service ? { lastUsedService: service } : {}),
       });

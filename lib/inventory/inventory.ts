@@ -5,7 +5,7 @@ import { mapLimit } from '../concurrency.js';
 import type { Config } from '../config.js';
 import { readUserIdentities, type UserIdentity } from './authorization-details.js';
 import { fetchCredentialReport } from './credential-report.js';
-import { listAccessKeys, readUserCredentials } from './per-user.js';
+import { listAccessKeys, readUserCredentials, withLastUse } from './per-user.js';
 import type { AccessKeyRecord, Inventory, InventoryStrategy, UserRecord } from './types.js';
 
 export interface InventoryDeps {
@@ -71,48 +71,64 @@ export async function readInventory(
 }
 
 /**
- * Fills in key ids for the named users (the credential report has slots, not ids) with one
- * ListAccessKeys call each. A report slot is matched to the listed key with the same creation time
- * (`last_rotated` is the key's creation date), to the second.
+ * Replaces the credential report's view of the named users' keys with IAM's live one, one
+ * ListAccessKeys call each. The report can be up to 4 hours old: a key created or deleted since is
+ * missing from it or still in it, and a slot's status may have changed. Acting on it could rotate a
+ * user rotated this morning and meet IAM's two-key limit. Last use still comes from the report, from
+ * the slot created in the same second (`last_rotated` is the key's creation date); a live key the
+ * report can't vouch for (newer than the report, or an inactive key the report shows without a date)
+ * is asked with GetAccessKeyLastUsed. Users already read live (exact strategy, or newer than the
+ * report) are left as they are.
  */
-export async function resolveKeyIds(
+export async function readLiveKeys(
   deps: InventoryDeps,
   inventory: Inventory,
   userNames: readonly string[],
   concurrency: number,
 ): Promise<Inventory> {
   const wanted = new Set(userNames);
+  const readExactly = new Set(inventory.usersReadExactly);
   const targets = inventory.users.filter(
-    (u) => wanted.has(u.userName) && u.keys.some((k) => k.accessKeyId === undefined),
+    (u) => inventory.strategy === 'report' && wanted.has(u.userName) && !readExactly.has(u.userName),
   );
-  const listed = new Map(
-    await mapLimit(
-      targets,
-      concurrency,
-      async (u) => [u.userName, await listAccessKeys(deps.clients.iam, u.userName)] as const,
-    ),
+  const live = new Map(
+    await mapLimit(targets, concurrency, async (user) => {
+      const listed = await listAccessKeys(deps.clients.iam, user.userName);
+      return [user.userName, await withReportedUse(deps, user.keys, listed)] as const;
+    }),
   );
   return {
     ...inventory,
     users: inventory.users.map((user) => {
-      const keys = listed.get(user.userName);
-      return keys === undefined ? user : { ...user, keys: matchKeys(user.keys, keys) };
+      const keys = live.get(user.userName);
+      return keys === undefined ? user : { ...user, keys };
     }),
   };
 }
 
-/** Each listed key is used once; among equal candidates, report slot order follows creation order. */
-function matchKeys(keys: AccessKeyRecord[], listed: AccessKeyRecord[]): AccessKeyRecord[] {
+/** Live keys, each with the last use of the report slot created in the same second, else asked of IAM. */
+async function withReportedUse(
+  deps: InventoryDeps,
+  reported: AccessKeyRecord[],
+  listed: AccessKeyRecord[],
+): Promise<AccessKeyRecord[]> {
   const second = (d: Date) => Math.floor(d.getTime() / 1000);
-  const pool = [...listed];
-  return keys.map((key) => {
-    if (key.accessKeyId !== undefined) return key;
-    const index = pool.findIndex(
-      (k) => second(k.createdAt) === second(key.createdAt) && k.status === key.status,
-    );
-    const [match] = index < 0 ? [] : pool.splice(index, 1);
-    return match?.accessKeyId ? { ...key, accessKeyId: match.accessKeyId } : key;
-  });
+  const pool = reported.filter((k) => k.createdAtUnknown !== true);
+  const keys: AccessKeyRecord[] = [];
+  for (const key of listed) {
+    const index = pool.findIndex((k) => second(k.createdAt) === second(key.createdAt));
+    const [slot] = index < 0 ? [] : pool.splice(index, 1);
+    if (slot === undefined) {
+      keys.push(await withLastUse(deps.clients.iam, key));
+      continue;
+    }
+    keys.push({
+      ...key,
+      ...(slot.lastUsedAt ? { lastUsedAt: slot.lastUsedAt } : {}),
+      ...(slot.lastUsedService ? { lastUsedService: slot.lastUsedService } : {}),
+    });
+  }
+  return keys;
 }
 
 function sortUsers<T extends { userName: string }>(users: T[]): T[] {

@@ -9,6 +9,11 @@ export interface AccessKeyRecord {
   slot?: 1 | 2;
   status: KeyStatus;
   createdAt: Date;
+  /**
+   * The credential report gave no creation date (it may show N/A for an inactive key), so
+   * `createdAt` is only a bound: the key's last use, which can't be before its creation.
+   */
+  createdAtUnknown?: boolean;
   /** Undefined when the key has never been used. */
   lastUsedAt?: Date;
   lastUsedService?: string;

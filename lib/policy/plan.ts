@@ -1,6 +1,7 @@
 import { wholeDaysBetween } from '../clock.js';
 import type { Config } from '../config.js';
 import type { AccessKeyRecord, Inventory, KeyStatus, UserRecord } from '../inventory/types.js';
+import { unmanageableReason } from './names.js';
 import { adminGrants } from './privilege.js';
 
 /** What the planner needs from the config. */
@@ -17,6 +18,7 @@ export type FindingCode =
   | 'console-password'
   | 'admin-policy'
   | 'missing-owner'
+  | 'unmanageable-name'
   | 'quarantine-policy';
 
 /** Names a key by id where known, else by its credential-report slot. */
@@ -86,6 +88,7 @@ const SEVERITY: Record<FindingCode, Severity> = {
   'console-password': 'high',
   'admin-policy': 'high',
   'missing-owner': 'medium',
+  'unmanageable-name': 'medium',
   'quarantine-policy': 'high',
 };
 
@@ -192,21 +195,32 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date, cutoverAt?: D
     if (owner === undefined || owner.trim() === '')
       find('missing-owner', `no "${policy.ownerTag}" tag names who owns this user`);
   }
+  const unmanageable = machine ? unmanageableReason(user) : undefined;
+  if (unmanageable !== undefined) find('unmanageable-name', `keyrot can't manage this user: ${unmanageable}`);
 
   // Decide what to do about each finding. Human users (outside the machine path) are report-only.
   const handled = new Set<Finding>();
   const [rotation] = stale;
-  if (machine && rotation !== undefined) {
+  // The newest active key: when it is not stale, the user was rotated already (perhaps since a
+  // credential report was generated) and the stale key is the one being replaced, not a reason to
+  // rotate again.
+  const newestActive = active[active.length - 1];
+  if (machine && rotation !== undefined && newestActive !== undefined) {
+    const replaced = !stale.some((s) => s.key === newestActive.key);
     const blocked = active.length >= 2;
     actions.push({
-      kind: blocked ? 'report' : 'rotate',
+      kind: replaced || blocked || unmanageable !== undefined ? 'report' : 'rotate',
       userName: user.userName,
       key: rotation.key,
-      reason: !blocked
-        ? rotation.finding.detail
-        : inGrace
-          ? `rotation waits: ${rotation.finding.detail}, and the key it replaced last time is still active; keyrot retire deactivates it once nothing uses it (keyrot status --user ${user.userName})`
-          : `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`,
+      reason: replaced
+        ? `${rotation.finding.detail}, but the newer active key ${keyLabel(newestActive.key)} (${newestActive.ageDays} days old) already replaces it; deactivate the old key once no consumer uses it (keyrot retires it for users it rotates)`
+        : unmanageable !== undefined
+          ? `rotation impossible: ${rotation.finding.detail}, but keyrot can't give this user a secret (unmanageable-name); rotate it by hand`
+          : !blocked
+            ? rotation.finding.detail
+            : inGrace
+              ? `rotation waits: ${rotation.finding.detail}, and the key it replaced last time is still active; keyrot retire deactivates it once nothing uses it (keyrot status --user ${user.userName})`
+              : `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`,
     });
     for (const { finding } of stale) handled.add(finding);
   }

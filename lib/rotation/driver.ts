@@ -2,8 +2,9 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { errorName } from '../aws/errors.js';
 import { wholeDaysBetween } from '../clock.js';
 import type { Config } from '../config.js';
-import { KeyLimitError } from '../errors.js';
+import { KeyLimitError, NotManagedError } from '../errors.js';
 import { listAccessKeys, withLastUse } from '../inventory/per-user.js';
+import { unmanageableReason } from '../policy/names.js';
 import {
   createSecretInput,
   derivedToken,
@@ -47,6 +48,9 @@ export async function rotateUser(
 ): Promise<RotationResult> {
   const user = await getIamUser(deps.clients.iam, userName);
   requireMachineUser(config, user);
+  const unmanageable = unmanageableReason(user);
+  if (unmanageable !== undefined)
+    throw new NotManagedError(`keyrot can't manage ${userName}: ${unmanageable}.`);
   const { snapshot, onboarded } = await secretFor(deps, config, user);
   requireTagsMatchIam(snapshot, user);
   const unfinished = unfinishedToken(snapshot);

@@ -132,14 +132,19 @@ export function derivedToken(snapshot: SecretSnapshot): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/**
+ * Key ids are joined with "+": tag values refuse "," (Secrets Manager User Guide, "Tag
+ * restrictions": letters, numbers, spaces and + - = . _ : / @), which moto accepts.
+ */
 export function formatIntent(intent: Intent): string {
-  return `${intent.token} ${Math.floor(intent.at.getTime() / 1000)} ${intent.knownKeyIds.join(',') || '-'}`;
+  return `${intent.token} ${Math.floor(intent.at.getTime() / 1000)} ${intent.knownKeyIds.join('+') || '-'}`;
 }
 
 function parseIntent(value: string | undefined): Intent | undefined {
   const [token, seconds, ids] = (value ?? '').split(' ');
   if (!token || !seconds || ids === undefined || !/^\d+$/.test(seconds)) return undefined;
-  return { token, at: new Date(Number(seconds) * 1000), knownKeyIds: ids === '-' ? [] : ids.split(',') };
+  // "," as written before keyrot knew tags refuse it (only ever on an emulator).
+  return { token, at: new Date(Number(seconds) * 1000), knownKeyIds: ids === '-' ? [] : ids.split(/[+,]/) };
 }
 
 function parseCutover(value: string | undefined): SecretSnapshot['cutover'] {

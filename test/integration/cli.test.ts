@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import {
   CreateAccessKeyCommand,
@@ -10,6 +11,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { createClients } from '../../lib/aws/clients.js';
 import { seedUsers } from '../../lib/testbed/seed.js';
 import { runCli } from '../helpers/cli.js';
+import { keyIds, secretNames } from '../helpers/rotation.js';
 
 const endpoint = () => process.env.AWS_ENDPOINT_URL ?? '';
 
@@ -154,5 +156,61 @@ describe('keyrot plan against moto', () => {
         /^keyrot: AWS rejected the credentials on sts:GetCallerIdentity \(InvalidClientTokenId\)\..*\n$/,
       );
     });
+  });
+});
+
+describe('keyrot as its own process', () => {
+  it('prints nothing on stderr before its output: no AWS SDK Node.js support warning on any command', async () => {
+    // Prepare: the environment a user has, without the switch the test runner sets for itself.
+    const env = { ...process.env };
+    delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+    await seedUsers(createClients().iam, endpoint(), [
+      { userName: 'ci', path: '/machine/', tags: { owner: 't' }, keys: [{ used: true }] },
+    ]);
+    // Act
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/entry.ts', 'plan'], { env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => {
+          stdout += chunk;
+        });
+        child.stderr.on('data', (chunk) => {
+          stderr += chunk;
+        });
+        child.once('error', reject);
+        child.once('close', (code) => resolve({ code, stdout, stderr }));
+      },
+    );
+    // Assess: only keyrot's own one-line notes (which config it read), nothing from the SDK.
+    expect(result.stderr).not.toMatch(/NodeVersionSupportWarning|Warning:/);
+    expect(result.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('keyrot: '))).toEqual(
+      [],
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^keyrot plan · account 123456789012/);
+  });
+});
+
+describe('names AWS refuses', () => {
+  it('never onboards a machine user whose name holds ",": plan reports why, rotate refuses and changes nothing', async () => {
+    // Prepare: IAM (and moto) accept the name; Secrets Manager secret names and tag values don't.
+    const clients = createClients();
+    await seedUsers(clients.iam, endpoint(), [
+      { userName: 'etl,eu', path: '/machine/', tags: { owner: 'data' }, keys: [{ used: true }] },
+    ]);
+    const before = await keyIds(clients, 'etl,eu');
+    // Act
+    const plan = await runCli('plan', '--now', new Date(Date.now() + 120 * 86_400_000).toISOString());
+    const rotate = await runCli('rotate', '--user', 'etl,eu');
+    // Assess
+    expect(plan.stdout).toMatch(/etl,eu +- +- +- +- +unmanageable-name +report/);
+    expect(plan.stdout).toMatch(/report +etl,eu key slot 1: rotation impossible: /);
+    expect(plan.stdout).not.toMatch(/rotate +etl,eu/);
+    expect(rotate.code).toBe(2);
+    expect(rotate.stderr).toMatch(/^keyrot: keyrot can't manage etl,eu: its name contains ","/);
+    expect(await keyIds(clients, 'etl,eu')).toEqual(before);
+    expect(await secretNames(clients)).not.toContain('keyrot/etl,eu');
   });
 });

@@ -8,7 +8,7 @@ describe('keyrot demo', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     const [, today = '', later = '', lifecycle = ''] = result.stdout.split(/^== /m);
-    const [, day0 = '', day3 = '', day8 = '', day16 = ''] = lifecycle.split(/^-- /m);
+    const [, day0 = '', day3 = '', day14 = '', day22 = ''] = lifecycle.split(/^-- /m);
     expect(result.stdout).toMatch(/^Started moto at http:\/\/127\.0\.0\.1:\d+; creating the demo account/);
     expect(result.stdout).toContain('Created 7 users and 8 access keys.');
     // Today nothing is due: only risks are reported.
@@ -21,7 +21,7 @@ describe('keyrot demo', () => {
     expect(later).toMatch(/log-shipper +AKIA\w+ +Inactive +100d .* +delete/);
     expect(later).toMatch(/alice \(human\) .* stale-key,unused-key +report/);
     expect(later).toMatch(/legacy-etl .* rotation blocked/);
-    // Then their lifecycle: day 0 rotate, day 3 held (still used), day 8 deactivated, day 16 deleted.
+    // Then their lifecycle: day 0 rotate, day 3 held (still used), day 14 deactivated, day 22 deleted.
     const rotated = [
       ...day0.matchAll(/^(\S+): new key (AKIA\w+) is AWSCURRENT in keyrot\/\1 \(onboarded\)$/gm),
     ];
@@ -29,11 +29,13 @@ describe('keyrot demo', () => {
     const oldKey = /ci-deploy +AKIA\w+ +0d +- +(AKIA\w+) +pre-keyrot/.exec(day0)?.[1] ?? 'missing';
     expect(day3).toMatch(new RegExp(`ci-deploy +${oldKey} +pre-keyrot +hold +still in use: last used`));
     expect(day3).toMatch(/metrics-export +AKIA\w+ +pre-keyrot +wait +replaced on/);
-    expect(day8).toMatch(new RegExp(`ci-deploy +${oldKey} +pre-keyrot +deactivate +replaced on .* and idle`));
-    expect(day8).toMatch(new RegExp(`${oldKey} +pre-keyrot +Inactive .* delete in 7d`));
-    expect(day16).toMatch(new RegExp(`ci-deploy +${oldKey} +pre-keyrot +delete +inactive since`));
-    expect(day16).toMatch(/ci-deploy +AKIA\w+ +13d +- +- +- +- +- +- +nothing to retire/);
-    expect(day16).toMatch(/legacy-etl +\(no keyrot secret\)/);
+    expect(day14).toMatch(
+      new RegExp(`ci-deploy +${oldKey} +pre-keyrot +deactivate +replaced on .* and idle`),
+    );
+    expect(day14).toMatch(new RegExp(`${oldKey} +pre-keyrot +Inactive .* delete in 7d`));
+    expect(day22).toMatch(new RegExp(`ci-deploy +${oldKey} +pre-keyrot +delete +inactive since`));
+    expect(day22).toMatch(/ci-deploy +AKIA\w+ +19d +- +- +- +- +- +- +nothing to retire/);
+    expect(day22).toMatch(/legacy-etl +\(no keyrot secret\)/);
     expect(result.stdout).not.toMatch(/SecretAccessKey|[A-Za-z0-9/+]{40}/);
     expect(process.env.AWS_ENDPOINT_URL).toBe(endpointBefore);
   });

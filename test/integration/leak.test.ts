@@ -103,11 +103,12 @@ describe('keyrot respond', () => {
     expect((await runCli('rotate', '--user', 'mid-rotation')).code).toBe(0);
     const current = (await stageValue(clients, 'keyrot/mid-rotation', 'AWSCURRENT'))?.AccessKeyId ?? '';
     // The pre-keyrot key was retired by hand; then a rotation started and stopped after createSecret
-    // (four days on, so the idle inactive key makes room): its key is stored as AWSPENDING.
+    // (eleven days on, past idleDaysBeforeDeactivate 10, so the idle inactive key makes room): its key
+    // is stored as AWSPENDING.
     await clients.iam.send(
       new UpdateAccessKeyCommand({ UserName: 'mid-rotation', AccessKeyId: exposed, Status: 'Inactive' }),
     );
-    const deps = rotationDeps(clients, manualClock(new Date(Date.now() + 4 * 86_400_000)), defaultConfig);
+    const deps = rotationDeps(clients, manualClock(new Date(Date.now() + 11 * 86_400_000)), defaultConfig);
     const snapshot = await describeSecret(clients.secrets, 'keyrot/mid-rotation');
     const { value: pending } = await createSecret(deps, {
       secretId: snapshot.arn,

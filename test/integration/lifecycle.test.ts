@@ -90,24 +90,24 @@ describe('the key lifecycle, day by day', () => {
     await expectKeptAndNew(clients, 'ci', before, 'none');
   });
 
-  it('day 8: the old key has been idle for 5 days and replaced for 8, so it is deactivated', async () => {
-    const results = await retireAll({ clients, clock: onDay(8) }, defaultConfig, dayDate(8));
+  it('day 14: the old key has been idle for 10 days (idleDaysBeforeDeactivate) and replaced for 14, so it is deactivated', async () => {
+    const results = await retireAll({ clients, clock: onDay(14) }, defaultConfig, dayDate(14));
     expect(results).toHaveLength(1);
     expect(await keyIds(clients, 'ci')).toContainEqual({ id: old, status: 'Inactive' });
     expect((await describeSecret(clients.secrets, 'keyrot/ci')).tags[`keyrot:deactivated:${old}`]).toBe(
-      dayDate(8).toISOString(),
+      dayDate(14).toISOString(),
     );
     await invariants('ci', [old], human);
   });
 
-  it('day 14: inactive for 6 days, it waits', async () => {
-    const result = await retireUser({ clients, clock: onDay(14) }, defaultConfig, 'ci', dayDate(14));
+  it('day 20: inactive for 6 days, it waits', async () => {
+    const result = await retireUser({ clients, clock: onDay(20) }, defaultConfig, 'ci', dayDate(20));
     expect(result?.decisions.find((d) => d.accessKeyId === old)?.kind).toBe('wait');
     expect(await keyIds(clients, 'ci')).toContainEqual({ id: old, status: 'Inactive' });
   });
 
-  it('day 16: inactive for 8 days, it is deleted and its records go with it', async () => {
-    await retireUser({ clients, clock: onDay(16) }, defaultConfig, 'ci', dayDate(16));
+  it('day 22: inactive for 8 days, it is deleted and its records go with it', async () => {
+    await retireUser({ clients, clock: onDay(22) }, defaultConfig, 'ci', dayDate(22));
     expect(await keyIds(clients, 'ci')).toEqual([{ id: current, status: 'Active' }]);
     expect(
       Object.keys((await describeSecret(clients.secrets, 'keyrot/ci')).tags).filter((t) => t.includes(old)),
@@ -131,10 +131,10 @@ describe('a retire run that crashes after any AWS call, then runs again', () => 
         const old = await seedWithSecrets(user);
         await rotateUser(rotationDeps(clients, onDay(0), defaultConfig), defaultConfig, user);
         if (stage === 'delete')
-          await retireUser({ clients, clock: onDay(10) }, defaultConfig, user, dayDate(10));
+          await retireUser({ clients, clock: onDay(14) }, defaultConfig, user, dayDate(14));
         return old;
       };
-      const when = stage === 'deactivate' ? 10 : 20;
+      const when = stage === 'deactivate' ? 14 : 24;
       const cleanUser = `retire-clean-${stage}`;
       await prepare(cleanUser);
       const counted = crashAfterCall(Number.POSITIVE_INFINITY);

@@ -17,7 +17,7 @@ import { expectConverged, expectKeptAndNew, keyIds, secretNames, stageValue } fr
 
 const endpoint = () => process.env.AWS_ENDPOINT_URL ?? '';
 const arnOf = (user: string, path = '/machine/') => `arn:aws:iam::123456789012:user${path}${user}`;
-const ABANDONED = 16 * 60_000; // past the default abandonAfterMinutes (15)
+const ABANDONED = 16 * 60_000; // past the default abandonAfterMinutes (5)
 const clients = createClients();
 const depsAt = (start = new Date(), c = clients) => rotationDeps(c, manualClock(start), defaultConfig);
 /**

@@ -59,19 +59,20 @@ async function cli(...argv: string[]) {
 
 describe('1. a rollback, then a rotation', () => {
   it('never treats the AWSPREVIOUS key a consumer uses as an orphan, then or later', async () => {
-    // Prepare: rotate twice (the pre-keyrot key deactivated by hand in between), then roll back.
+    // Prepare: rotate twice (the pre-keyrot key deactivated by hand in between, and idle past
+    // idleDaysBeforeDeactivate, 10, by day 11), then roll back.
     const original = await userWithUsedKey('rolled');
     expect((await cli('rotate', '--user', 'rolled')).code).toBe(0);
     await clients.iam.send(
       new UpdateAccessKeyCommand({ UserName: 'rolled', AccessKeyId: original, Status: 'Inactive' }),
     );
-    expect((await cli('rotate', '--user', 'rolled', '--now', at(4))).code).toBe(0);
-    expect((await cli('rollback', '--user', 'rolled', '--now', at(4))).code).toBe(0);
+    expect((await cli('rotate', '--user', 'rolled', '--now', at(11))).code).toBe(0);
+    expect((await cli('rollback', '--user', 'rolled', '--now', at(11))).code).toBe(0);
     const newer = await consumerUses('rolled', 'AWSPREVIOUS');
     const before = await keyIds(clients, 'rolled');
     // Act: rotate now, and once any attempt would count as abandoned.
-    const now = await cli('rotate', '--user', 'rolled', '--now', at(4));
-    const later = await cli('rotate', '--user', 'rolled', '--now', at(4, 1.5));
+    const now = await cli('rotate', '--user', 'rolled', '--now', at(11));
+    const later = await cli('rotate', '--user', 'rolled', '--now', at(11, 1.5));
     // Assess: no slot (both keys active and in use), said plainly; the newer key is untouched.
     for (const run of [now, later]) {
       expect(run.code).toBe(4);
@@ -222,15 +223,15 @@ describe('6. making room', () => {
   it('keeps a key retirement just deactivated as the rollback reserve, and says so when it deletes one', async () => {
     const original = await userWithUsedKey('roomy');
     expect((await cli('rotate', '--user', 'roomy')).code).toBe(0);
-    expect((await cli('retire', '--user', 'roomy', '--now', at(8))).code).toBe(0);
+    expect((await cli('retire', '--user', 'roomy', '--now', at(11))).code).toBe(0);
     expect(await keyIds(clients, 'roomy')).toContainEqual({ id: original, status: 'Inactive' });
     // The day after: the reserve stays, and the rotation says why.
-    const early = await cli('rotate', '--user', 'roomy', '--now', at(9));
+    const early = await cli('rotate', '--user', 'roomy', '--now', at(12));
     expect(early.code).toBe(4);
     expect(early.stderr).toContain('rollback reserve');
     expect(await keyIds(clients, 'roomy')).toContainEqual({ id: original, status: 'Inactive' });
     // After deleteAfterDays it may go, and the output names it.
-    const late = await cli('rotate', '--user', 'roomy', '--now', at(16));
+    const late = await cli('rotate', '--user', 'roomy', '--now', at(19));
     expect(late.code).toBe(0);
     expect(late.stdout).toContain(`roomy: deleted the inactive key ${original} to make room`);
   });

@@ -21,9 +21,15 @@ import { CreateTopicCommand, PublishCommand, type SNSClient } from '@aws-sdk/cli
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { retirementAlerts, scanAlerts, withOwners } from '../../lib/alerts/alerts.js';
-import { userOwners } from '../../lib/alerts/owners.js';
-import { publishAlerts } from '../../lib/alerts/sns.js';
+import {
+  type Alert,
+  retirementAlerts,
+  rotationFailedAlert,
+  scanAlerts,
+  withOwners,
+} from '../../lib/alerts/alerts.js';
+import { userRoutes } from '../../lib/alerts/owners.js';
+import { snsNotifier } from '../../lib/alerts/sns.js';
 import { type AwsClients, createClients, createSnsClient } from '../../lib/aws/clients.js';
 import { DAY_MS } from '../../lib/clock.js';
 import type { Config } from '../../lib/config.js';
@@ -92,8 +98,8 @@ const outsideScope: Array<[keyof typeof ROLES, string, (c: RoleClients) => Promi
   ],
   [
     'rotate',
-    'publish alerts',
-    (c) => c.sns.send(new PublishCommand({ TopicArn: ALERT_TOPIC_ARN, Message: 'x' })),
+    'publish to a topic other than the alert topic',
+    (c) => c.sns.send(new PublishCommand({ TopicArn: OTHER_TOPIC_ARN, Message: 'x' })),
   ],
   [
     'rotate',
@@ -274,6 +280,12 @@ beforeAll(async () => {
   for (const [fn, role] of Object.entries(ROLES)) as[fn as keyof typeof ROLES] = await assumeRole(role);
 }, 60_000);
 
+/** Publishes alerts to the alert topic as a role, through the SNS notifier the functions use. */
+async function publish(role: RoleClients, list: readonly Alert[]): Promise<void> {
+  const notifier = snsNotifier(role.sns, ALERT_TOPIC_ARN);
+  for (const alert of list) await notifier.send(alert);
+}
+
 afterAll(async () => {
   restoreEnv?.();
   await emulator?.stop();
@@ -304,9 +316,7 @@ describe('least privilege on moto with IAM enforced: each function as its packag
       }),
     ]);
     // The owners' digests go to the alert topic, published as the scan role.
-    expect(
-      await publishAlerts(as.scan.sns, ALERT_TOPIC_ARN, scanAlerts(result.plan, started)),
-    ).toBeGreaterThan(0);
+    await publish(as.scan, scanAlerts(result.plan, started));
     const digests = await alerts.receive();
     expect(digests.find((a) => a.attributes.owner === 'platform')).toMatchObject({
       attributes: { severity: 'critical', kind: 'failure', user: 'ci' },
@@ -337,6 +347,24 @@ describe('least privilege on moto with IAM enforced: each function as its packag
     );
     expect(current.AccessKeyId).not.toBe(oldKey);
     expect(await keyIds(admin, 'ci')).toHaveLength(2);
+    // A failed step alerts the owner: the rotate role reads the user's tags and publishes to the topic.
+    const routes = await userRoutes(as.rotate.iam, ['ci'], config.ownerTag);
+    expect(routes.get('ci')).toEqual({ owner: 'platform' });
+    const failed = rotationFailedAlert({
+      accountId: ACCOUNT,
+      userName: 'ci',
+      secretName: 'keyrot/ci',
+      step: 'testSecret',
+      token,
+      error: new Error('example'),
+      secretsManagerRetries: true,
+    });
+    await publish(as.rotate, [{ ...failed, ...routes.get('ci') }]);
+    expect(await alerts.receive()).toEqual([
+      expect.objectContaining({
+        attributes: { severity: 'critical', kind: 'rotation-failed', owner: 'platform', user: 'ci' },
+      }),
+    ]);
   });
 
   it('retire: deactivates the idle old key on day 8 and deletes it on day 16, as the retire role', async () => {
@@ -345,8 +373,8 @@ describe('least privilege on moto with IAM enforced: each function as its packag
     expect(first.filter((r) => 'error' in r)).toEqual([]);
     expect(await keyIds(admin, 'ci')).toContainEqual({ id: oldKey, status: 'Inactive' });
     // The owner hears of it, through the alert topic, as the retire role.
-    const owners = await userOwners(as.retire.iam, ['ci'], config.ownerTag);
-    await publishAlerts(as.retire.sns, ALERT_TOPIC_ARN, withOwners(retirementAlerts(ACCOUNT, first), owners));
+    const owners = await userRoutes(as.retire.iam, ['ci'], config.ownerTag);
+    await publish(as.retire, withOwners(retirementAlerts(ACCOUNT, first), owners));
     expect(await alerts.receive()).toEqual([
       expect.objectContaining({
         attributes: { severity: 'info', kind: 'key-deactivated', owner: 'platform', user: 'ci' },

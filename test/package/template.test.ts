@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { DEFERRED_MESSAGE } from '../../functions/rotate.js';
+import { MAX_PROPAGATION_TIMEOUT_SECONDS, ROTATE_FUNCTION_TIMEOUT_SECONDS } from '../../lib/config.js';
 import { EXPOSED_EVENT_PATTERN, matchesPattern } from '../../lib/leak/event.js';
 import { readZip } from '../helpers/zip.js';
 
@@ -23,12 +25,14 @@ type Resources = Record<string, { Type: string; Properties: Record<string, unkno
 
 describe('serverless.yml packaged with osls', () => {
   let resources: Resources;
+  let parameters: Record<string, unknown>;
   let templatePath = '';
 
   beforeAll(async () => {
     templatePath = join(inject('packagedDir'), 'cloudformation-template-update-stack.json');
     const template = JSON.parse(await readFile(templatePath, 'utf8'));
     resources = template.Resources as Resources;
+    parameters = template.Parameters as Record<string, unknown>;
   });
 
   it('passes cfn-lint', async () => {
@@ -82,8 +86,10 @@ describe('serverless.yml packaged with osls', () => {
     });
   });
 
-  it("gives the rotate function time for IAM's key propagation wait (120 s)", () => {
-    expect(fn('Rotate').Timeout).toBeGreaterThanOrEqual(180);
+  it("gives the rotate function the timeout the config's propagation cap is derived from", () => {
+    // propagationTimeoutSeconds is capped at this timeout less a minute; the two must not drift apart.
+    expect(fn('Rotate').Timeout).toBe(ROTATE_FUNCTION_TIMEOUT_SECONDS);
+    expect(MAX_PROPAGATION_TIMEOUT_SECONDS).toBeLessThanOrEqual(ROTATE_FUNCTION_TIMEOUT_SECONDS - 60);
   });
 
   it('lets Secrets Manager invoke the rotate function for this account only', () => {
@@ -124,8 +130,13 @@ describe('serverless.yml packaged with osls', () => {
         'iam:GetCredentialReport',
         'iam:GetAccountAuthorizationDetails',
       ];
-      // Names and tags of secrets, never values; AWS has no resource to scope it to.
-      const allowed = [...reports, 'secretsmanager:ListSecrets'];
+      const allowed = [
+        ...reports,
+        // Names and tags of secrets, never values; AWS has no resource to scope it to.
+        'secretsmanager:ListSecrets',
+        // CloudTrail has no resource to scope LookupEvents to; only retire holds it.
+        ...(role === 'RetireRole' ? ['cloudtrail:LookupEvents'] : []),
+      ];
       expect(starred.filter((a) => !allowed.includes(a))).toEqual([]);
       // The scan role needs the report calls: the list can't be empty and pass.
       if (role === 'ScanRole') expect(starred).toEqual(expect.arrayContaining(reports));
@@ -141,15 +152,72 @@ describe('serverless.yml packaged with osls', () => {
           // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
           expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
         }
-        if (acts.some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets')) {
+        if (
+          acts.some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets') &&
+          statement.Sid !== 'SlackWebhooks'
+        ) {
           expect(resourceText(statement)).toBe(
             // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
             '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
           );
         }
+        // Slack webhook URLs: read only, under their own prefix.
+        if (statement.Sid === 'SlackWebhooks') {
+          expect(statement.Action).toBe('secretsmanager:GetSecretValue');
+          expect(resourceText(statement)).toBe(
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+            '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot-slack/*"}',
+          );
+        }
+        // The dedup ledger: put and delete items, in its table only; nothing else in DynamoDB.
+        if (acts.some((a) => a.startsWith('dynamodb:'))) {
+          expect(statement).toMatchObject({
+            Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+            Resource: { 'Fn::GetAtt': ['AlertLedger', 'Arn'] },
+          });
+        }
       }
+      expect(
+        statementsOf(role).filter((st) => actions(st).some((a) => a.startsWith('dynamodb:'))),
+      ).toHaveLength(1);
     },
   );
+
+  it('keeps the dedup ledger in an encrypted on-demand table whose items expire (TTL)', () => {
+    expect(resources.AlertLedger).toMatchObject({
+      Type: 'AWS::DynamoDB::Table',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'subject', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+  });
+
+  it('alarms on the failure metrics (rotations, target pushes, alerts), to the alert topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
+    for (const metric of ['RotationsFailed', 'TargetPushesFailed', 'AlertsFailed']) {
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'keyrot',
+          MetricName: metric,
+          Dimensions: [{ Name: 'service', Value: 'keyrot' }],
+          Statistic: 'Sum',
+          AlarmActions: [{ Ref: 'AlertTopic' }],
+        }),
+      );
+    }
+  });
+
+  it('shows key ages on the dashboard: the oldest key over time, and keys by age bucket', () => {
+    const [[, dashboard] = []] = ofType('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    expect(body).toContain('Oldest machine-user key (days)');
+    expect(body).toContain('[\\"keyrot\\",\\"OldestMachineKeyAgeDays\\",\\"service\\",\\"keyrot\\"]');
+    for (const bucket of ['0-30d', '31-60d', '61-90d', '91-180d', 'over-180d'])
+      expect(body).toContain(`\\"AgeBucket\\",\\"${bucket}\\"`);
+  });
 
   it('the scan role only reads IAM', () => {
     const iamActions = statementsOf('ScanRole')
@@ -161,7 +229,7 @@ describe('serverless.yml packaged with osls', () => {
 
   it("alarms on every function's errors and on parked failed invocations, to the alert topic", () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
-    for (const name of ['Scan', 'Rotate', 'Retire']) {
+    for (const name of ['Scan', 'Retire']) {
       expect(alarms).toContainEqual(
         expect.objectContaining({
           MetricName: 'Errors',
@@ -174,6 +242,41 @@ describe('serverless.yml packaged with osls', () => {
       expect.objectContaining({ Namespace: 'AWS/SQS', AlarmActions: [{ Ref: 'AlertTopic' }] }),
     );
     expect(ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  });
+
+  it("alarms on the rotate function's errors, less the steps deferred while a rotation is in progress", () => {
+    const alarm = resources.RotateErrorsAlarm?.Properties as {
+      Metrics: Array<{
+        Id: string;
+        Expression?: string;
+        ReturnData: boolean;
+        MetricStat?: { Metric: unknown };
+      }>;
+      AlarmActions: unknown;
+    };
+    expect(alarm.AlarmActions).toEqual([{ Ref: 'AlertTopic' }]);
+    const byId = new Map(alarm.Metrics.map((m) => [m.Id, m]));
+    expect(byId.get('errors')?.MetricStat?.Metric).toEqual({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'RotateLambdaFunction' } }],
+    });
+    expect(byId.get('unexpected')).toMatchObject({
+      Expression: 'errors - FILL(deferred, 0)',
+      ReturnData: true,
+    });
+    const filter = resources.RotateInProgressFilter?.Properties as {
+      LogGroupName: unknown;
+      FilterPattern: string;
+      MetricTransformations: Array<{ MetricNamespace: string; MetricName: string }>;
+    };
+    expect(filter.LogGroupName).toEqual({ Ref: 'RotateLogGroup' });
+    // The pattern matches exactly the message the handler logs for a deferred step.
+    expect(filter.FilterPattern).toBe(`{ $.message = "${DEFERRED_MESSAGE}" }`);
+    expect(byId.get('deferred')?.MetricStat?.Metric).toEqual({
+      Namespace: filter.MetricTransformations[0]?.MetricNamespace,
+      MetricName: filter.MetricTransformations[0]?.MetricName,
+    });
   });
 
   it('parks failed scheduled invocations in an encrypted queue the functions may write to', () => {
@@ -201,8 +304,8 @@ describe('serverless.yml packaged with osls', () => {
     expect(resources.AlertTopic?.Properties).toMatchObject({ KmsMasterKeyId: { Ref: 'AlertTopicKey' } });
   });
 
-  it('uses a customer-managed KMS key only when one is given, only through Secrets Manager, and only for rotate and retire', () => {
-    for (const role of ['RotateRole', 'RetireRole']) {
+  it('uses a customer-managed KMS key only when one is given, and only through Secrets Manager (scan onboards into it)', () => {
+    for (const role of ['ScanRole', 'RotateRole', 'RetireRole']) {
       const kms = statementsOf(role).find((st) => st.Sid === 'SecretKmsKey') as
         | (Statement & { Condition: KmsCondition })
         | undefined;
@@ -215,8 +318,71 @@ describe('serverless.yml packaged with osls', () => {
         'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com',
       });
     }
-    expect(statementsOf('ScanRole').some((st) => resourceText(st).includes('SecretKmsKeyArn'))).toBe(false);
+    const raw = resources.ScanRole?.Properties as {
+      Policies: Array<{ PolicyDocument: { Statement: unknown[] } }>;
+    };
+    // Granted only under the condition that a key is given.
+    expect(
+      raw.Policies.flatMap((p) => p.PolicyDocument.Statement).filter((st) =>
+        JSON.stringify(st).includes('SecretKmsKeyArn'),
+      ),
+    ).toEqual([{ 'Fn::If': ['HasSecretKmsKey', expect.anything(), { Ref: 'AWS::NoValue' }] }]);
   });
+
+  it('accepts SecretKmsKeyArn only as a key ARN (or empty), never an alias', () => {
+    const parameter = parameters.SecretKmsKeyArn as { AllowedPattern: string; Default: string };
+    // CloudFormation matches AllowedPattern against the whole value.
+    const allowed = (value: string) => new RegExp(`^(?:${parameter.AllowedPattern})$`).test(value);
+    expect(parameter.Default).toBe('');
+    expect(allowed('')).toBe(true);
+    expect(allowed('arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab')).toBe(true);
+    expect(allowed('arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab')).toBe(true);
+    expect(
+      allowed('arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+    ).toBe(true);
+    expect(allowed('arn:aws:kms:eu-west-1:123456789012:alias/keyrot')).toBe(false);
+    expect(allowed('alias/keyrot')).toBe(false);
+    expect(allowed('1234abcd-12ab-34cd-56ef-1234567890ab')).toBe(false);
+    expect(allowed('arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab ')).toBe(
+      false,
+    );
+  });
+
+  it('reserves no concurrency unless a stage parameter asks for it', async () => {
+    // New accounts often have a concurrency quota of 10 or 50; any reservation would fail the deploy.
+    for (const name of ['Scan', 'Rotate', 'Retire', 'Respond'])
+      expect(fn(name).ReservedConcurrentExecutions).toBeUndefined();
+    const out = await mkdtemp(join(tmpdir(), 'keyrot-reserved-'));
+    await run(
+      'npx',
+      [
+        'osls',
+        'package',
+        '--stage',
+        'ci',
+        '--package',
+        out,
+        '--param=scanReservedConcurrency=1',
+        '--param=rotateReservedConcurrency=5',
+      ],
+      {
+        env: {
+          ...process.env,
+          SLS_TELEMETRY_DISABLED: '1',
+          SLS_NOTIFICATIONS_MODE: 'off',
+          AWS_ENDPOINT_URL: '',
+        },
+      },
+    );
+    const reserved = JSON.parse(
+      await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
+    ).Resources as Resources;
+    expect(
+      ['Scan', 'Rotate', 'Retire'].map(
+        (name) => reserved[`${name}LambdaFunction`]?.Properties.ReservedConcurrentExecutions,
+      ),
+    ).toEqual([1, 5, undefined]);
+  }, 60_000);
 
   it("gives the leak response the rotate and retire roles' rights and onboarding, and nothing more", () => {
     const grants = (role: string) =>
@@ -291,7 +457,7 @@ describe('serverless.yml packaged with osls', () => {
     );
     expect(failure?.code).toBe(1);
     expect(`${failure?.stdout}${failure?.stderr}`).toContain(
-      'policy.maxKeyAgeDays: 0 is out of range; use a whole number from 1 to 3650',
+      'policy.maxKeyAgeDays: 0 is out of range; use a whole number from 1 to 1000',
     );
     expect(await readdir(dir)).toEqual(['keyrot.config.yaml']);
   }, 60_000);
@@ -310,8 +476,8 @@ describe('serverless.yml packaged with osls', () => {
     );
   });
 
-  it('lets only scan and retire publish alerts, only to the alert topic, and use its key only through SNS', () => {
-    for (const role of ['ScanRole', 'RetireRole']) {
+  it('lets each function publish alerts only to the alert topic, and use its key only through SNS', () => {
+    for (const role of ['ScanRole', 'RetireRole', 'RotateRole']) {
       const statements = statementsOf(role);
       expect(statements.filter((st) => actions(st).some((a) => a.startsWith('sns:')))).toEqual([
         expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: 'AlertTopic' } }),
@@ -325,14 +491,11 @@ describe('serverless.yml packaged with osls', () => {
         },
       });
     }
-    expect(statementsOf('RotateRole').some((st) => actions(st).some((a) => a.startsWith('sns:')))).toBe(
-      false,
-    );
-    for (const name of ['Scan', 'Retire']) {
-      expect(
-        (fn(name).Environment as { Variables: Record<string, unknown> }).Variables.ALERT_TOPIC_ARN,
-      ).toEqual({
-        Ref: 'AlertTopic',
+    for (const name of ['Scan', 'Retire', 'Rotate']) {
+      expect((fn(name).Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
+        ALERT_LEDGER_TABLE: { Ref: 'AlertLedger' },
+        KEYROT_STAGE: expect.any(String),
       });
     }
   });

@@ -39,13 +39,39 @@ describe('parseConfig', () => {
         unusedKeyDays: 45,
         deleteAfterDays: 7,
         deactivateAfterDays: 7,
-        idleDaysBeforeDeactivate: 3,
+        idleDaysBeforeDeactivate: 10,
         escalateAfterDays: 14,
       },
-      rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15 },
+      rotation: {
+        propagationTimeoutSeconds: 120,
+        abandonAfterMinutes: 5,
+        stuckAfterHours: 6,
+        maxStartsPerRun: 10,
+      },
+      alerts: { remindEveryDays: 7 },
       users: {},
     });
     expect(parseConfig(null, 'empty.yaml')).toEqual(defaultConfig);
+  });
+
+  it('reads Slack channels, naming a default channel that is not one of them', () => {
+    const slack = {
+      channels: { 'data-alerts': { webhookSecretId: 'keyrot-slack/data' } },
+      defaultChannel: 'data-alerts',
+    };
+    expect(parseConfig({ alerts: { slack } }, 'k.yaml').alerts).toEqual({
+      remindEveryDays: 7,
+      slack: { ...slack, timeoutSeconds: 5 },
+    });
+    expect(() => parseConfig({ alerts: { slack: { ...slack, defaultChannel: 'ops' } } }, 'k.yaml')).toThrow(
+      'alerts.slack.defaultChannel: "ops" is not one of alerts.slack.channels (data-alerts)',
+    );
+    expect(() =>
+      parseConfig({ alerts: { slack: { channels: { ops: { webhookUrl: 'https://x' } } } } }, 'k.yaml'),
+    ).toThrow('alerts.slack.channels.ops.webhookUrl: unknown field');
+    expect(() => parseConfig({ alerts: { remindEveryDays: 0 } }, 'k.yaml')).toThrow(
+      'alerts.remindEveryDays: 0 is out of range; use a whole number from 1 to 3650',
+    );
   });
 
   it('keeps given values and defaults the rest', () => {
@@ -62,7 +88,7 @@ describe('parseConfig', () => {
     [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
     [
       { zzz: 1 },
-      'zzz: unknown field; allowed: machinePath, allowRootPath, ownerTag, secretPrefix, secretKmsKeyId, inventory, policy, rotation, users',
+      'zzz: unknown field; allowed: machinePath, allowRootPath, ownerTag, secretPrefix, secretKmsKeyId, inventory, policy, rotation, alerts, users',
     ],
     [{ policy: { maxKeyAgeDays: 'ninety' } }, 'policy.maxKeyAgeDays: expected a number, got "ninety"'],
     [{ policy: { maxKeyAgeDays: 1.5 } }, 'policy.maxKeyAgeDays: expected a whole number, got 1.5'],
@@ -75,6 +101,14 @@ describe('parseConfig', () => {
       'inventory.concurrency: 99 is out of range; use a whole number from 1 to 32',
     ],
     [{ ownerTag: '' }, 'ownerTag: "" is out of range; use a string of 1 to 128 characters'],
+    [
+      { policy: { maxKeyAgeDays: 1001 } },
+      "policy.maxKeyAgeDays: 1001 is out of range; use a whole number from 1 to 1000 (it becomes the secret's rotation schedule, and Secrets Manager accepts AutomaticallyAfterDays from 1 to 1000)",
+    ],
+    [
+      { rotation: { propagationTimeoutSeconds: 181 } },
+      'rotation.propagationTimeoutSeconds: 181 is out of range; use a whole number from 10 to 180 (testSecret waits this long inside one run of the rotate function, whose timeout is 240 s; 180 s leaves a minute for its other calls)',
+    ],
     [
       { machinePath: 'machine' },
       'machinePath: must be an IAM path that starts and ends with "/", e.g. "/machine/" (got "machine")',
@@ -127,6 +161,9 @@ describe('unknown fields are refused at every nesting level', () => {
       'inventory',
       'policy',
       'rotation',
+      'alerts',
+      'alerts.slack',
+      'alerts.slack.channels.ci-deploy',
       'users.ci-deploy',
     ]);
   });

@@ -15,8 +15,8 @@ Starts a private moto emulator on a free loopback port, creates a demo account i
 with 0, 1 and 2 keys, an inactive key, a console password, an admin-level machine user, a user with
 no owner, a human user) and signs calls with some keys, then prints "keyrot plan" for today and for
 100 days later. Then it walks the due users' keys through their lifecycle with --now, printing
-"keyrot status" at each stop: day 0 rotate, day 3 old keys still in use are held, day 8 idle old
-keys are deactivated, day 16 they are deleted.
+"keyrot status" at each stop: day 0 rotate, day 3 old keys still in use are held, day 14 old keys idle for
+10 days are deactivated, day 22 they are deleted.
 Needs moto_server (pip install 'moto[server]'). Never touches a real AWS account.
 `;
 
@@ -48,8 +48,8 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     codes.push(await statusCommand(['--now', day(0)], io));
     for (const [n, what] of [
       [3, 'the old keys used today are still in use: held and reported, not deactivated'],
-      [8, 'idle for 5 days and replaced 8 days ago: deactivated'],
-      [16, 'inactive for 8 days: deleted'],
+      [14, 'idle for 10 days and replaced 14 days ago: deactivated'],
+      [22, 'inactive for 8 days: deleted'],
     ] as const) {
       io.stdout(`\n-- Day ${n}: ${what}: keyrot retire --now ${day(n)}\n`);
       codes.push(await retireCommand(['--now', day(n)], io));

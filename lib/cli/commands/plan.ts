@@ -45,6 +45,7 @@ export async function planCommand(argv: string[], io: CliIo): Promise<number> {
       formatPlan(result.plan, {
         simulated: now !== undefined,
         collectedAt: result.inventory.collectedAt,
+        maxStartsPerRun: config.rotation.maxStartsPerRun,
         ...(result.inventory.reportGeneratedAt
           ? { reportGeneratedAt: result.inventory.reportGeneratedAt }
           : {}),

@@ -1,3 +1,4 @@
+import { emergencyAlert } from '../../alerts/alerts.js';
 import { createClients } from '../../aws/clients.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { simulatedClock, systemClock } from '../../clock.js';
@@ -5,12 +6,15 @@ import { KeyrotError, UsageError } from '../../errors.js';
 import { rotationDeps } from '../../rotation/deps.js';
 import { type RotationResult, rotateUser } from '../../rotation/driver.js';
 import { emergencyRotate } from '../../rotation/emergency.js';
+import { restartRotation } from '../../rotation/restart.js';
 import { scanAccount } from '../../scan.js';
+import { alertFromCli } from '../alerting.js';
 import { parseFlags, parseNowForChange } from '../args.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
 
 export const rotateHelp = `Usage: keyrot rotate (--user NAME ... | --due) [--now ISO-DATE] [--config FILE]
+       keyrot rotate --user NAME --restart
        keyrot rotate --user NAME --compromised [--key ACCESS_KEY_ID] [--delete-old]
 
 Rotates machine users' keys into Secrets Manager, running the four rotation steps locally exactly as
@@ -26,6 +30,9 @@ deactivates it later). A user without a secret is onboarded: its secret is creat
                     is current and pushed, every other key is deactivated at once, whatever its use
   --key ID          with --compromised: the leaked key, when keyrot can't tell which one it is
   --delete-old      with --compromised: delete the old keys too
+  --restart         a stuck rotation (keyrot status says STUCK) whose pending version holds no key,
+                    or a key IAM no longer has: take its AWSPENDING label off, then rotate afresh.
+                    A pending key that still exists is never cancelled: finish that rotation instead
   --config FILE     keyrot config; default: $KEYROT_CONFIG_FILE, else ./keyrot.config.yaml, else
                     built-in defaults
 Prints the new key id and the secret it went into, never the secret key. Deleting an inactive key
@@ -43,6 +50,7 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     compromised: { type: 'boolean' },
     'delete-old': { type: 'boolean' },
     key: { type: 'string' },
+    restart: { type: 'boolean' },
   });
   const users = values.user ?? [];
   if (users.length > 0 === (values.due === true)) {
@@ -54,6 +62,8 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     throw new UsageError('--delete-old only applies with --compromised.');
   if (values.key !== undefined && !values.compromised)
     throw new UsageError('--key only applies with --compromised: it names the leaked key.');
+  if (values.restart && (users.length !== 1 || values.compromised))
+    throw new UsageError('--restart takes exactly one --user NAME, and not --compromised.');
   const now = parseNowForChange(values.now, 'rotate');
   const { config } = await resolveConfig(values.config, io);
   const clients = createClients();
@@ -84,7 +94,19 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     io.stdout(
       `URGENT: the old keys of ${userName}, ${old}, were ${result.deleted.length > 0 ? 'deactivated and deleted' : 'deactivated'} at once, whatever their use. A consumer still on one of them now fails: move it to ${result.secretName}.\n`,
     );
+    await alertFromCli(config, clients, deps.clock, io, (accountId) => [
+      emergencyAlert({ accountId, ...result }),
+    ]);
     return 0;
+  }
+  if (values.restart) {
+    const [userName = ''] = users;
+    const restart = await restartRotation(deps, config, userName);
+    io.stdout(
+      restart.cancelledVersion
+        ? `${userName}: cancelled the unfinished rotation (AWSPENDING version ${restart.cancelledVersion}: ${restart.why}).\n`
+        : `${userName}: no unfinished rotation to cancel; rotating.\n`,
+    );
   }
   let exitCode = 0;
   for (const userName of targets) {

@@ -7,10 +7,12 @@ import {
   alertText,
   MAX_LINES,
   retirementAlerts,
+  rotationFailureAlert,
   scanAlerts,
   withOwners,
 } from '../../../lib/alerts/alerts.js';
-import { AlertDeliveryError, deliverAlerts, publishAlerts, snsSubject } from '../../../lib/alerts/sns.js';
+import { snsNotifier, snsSubject } from '../../../lib/alerts/sns.js';
+import { BrokenUserError, TargetError } from '../../../lib/errors.js';
 import { plan } from '../../../lib/policy/plan.js';
 import type { UserRetirement } from '../../../lib/retirement/retire.js';
 import { daysAgo, inventory, key, NOW, policy, user } from '../../helpers/builders.js';
@@ -65,6 +67,47 @@ describe('scanAlerts', () => {
       userName: 'ci',
     });
     expect(alert?.lines[0]).toBe('ci: the rotation could not be started (AccessDenied: no)');
+    const [stuck] = scanAlerts(p, [
+      { userName: 'ci', secretName: 'keyrot/ci', outcome: 'stuck', detail: 'started 7 hours ago' },
+    ]);
+    expect(stuck).toMatchObject({ kind: 'failure', severity: 'critical' });
+    expect(stuck?.lines[0]).toBe('ci: rotation stuck: started 7 hours ago');
+  });
+
+  it('tells owners of queued rotations, as information when nothing else needs them', () => {
+    const p = plan(
+      inventory([
+        user({ userName: 'ci', keys: [key({ createdAt: daysAgo(100) })] }),
+        user({
+          userName: 'etl',
+          tags: { owner: 'data' },
+          hasConsolePassword: true,
+          keys: [key({ createdAt: daysAgo(100) })],
+        }),
+      ]),
+      policy,
+      NOW,
+    );
+    const queued = (userName: string) => ({
+      userName,
+      secretName: `keyrot/${userName}`,
+      outcome: 'queued' as const,
+      detail: 'rotation.maxStartsPerRun (10) rotations start per run; this one starts on a later run',
+    });
+    const [data, platform] = scanAlerts(p, [queued('ci'), queued('etl')]);
+    expect(platform).toMatchObject({
+      kind: 'findings',
+      severity: 'info',
+      title: `keyrot: 1 rotation queued for owner platform-team in ${ACCOUNT}`,
+      lines: [
+        'ci: rotation queued (rotation.maxStartsPerRun (10) rotations start per run; this one starts on a later run)',
+      ],
+    });
+    // With a finding beside it, the digest still asks for attention.
+    expect(data).toMatchObject({
+      severity: 'warning',
+      title: `keyrot: 2 items need attention for owner data in ${ACCOUNT}`,
+    });
   });
 
   it(`lists at most ${MAX_LINES} items and says how many more there are`, () => {
@@ -158,6 +201,8 @@ const sample: Alert = {
   lines: ['still in use'],
   nextSteps: ['Move the consumers.'],
   threadId: 't-1',
+  subject: 'key#123456789012#AKIAOLD',
+  state: 'held',
 };
 
 describe('rendering', () => {
@@ -208,19 +253,16 @@ describe('rendering', () => {
   });
 });
 
-describe('publishAlerts', () => {
+describe('snsNotifier', () => {
   const sns = mockClient(SNSClient);
   beforeEach(() => sns.reset());
   const topic = `arn:aws:sns:us-east-1:${ACCOUNT}:keyrot-alerts`;
 
   it('publishes text for e-mail, the chat JSON for everything else, and attributes to filter on', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
-    expect(
-      await publishAlerts(new SNSClient({}), topic, [
-        sample,
-        { ...sample, owner: undefined, userName: undefined },
-      ]),
-    ).toBe(2);
+    const notifier = snsNotifier(new SNSClient({}), topic);
+    expect(await notifier.send(sample)).toBe('sent');
+    expect(await notifier.send({ ...sample, owner: undefined, userName: undefined })).toBe('sent');
     const [first, second] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     expect(first).toMatchObject({
       TopicArn: topic,
@@ -240,30 +282,99 @@ describe('publishAlerts', () => {
     expect(second?.MessageAttributes?.user).toBeUndefined();
   });
 
-  it('tries every alert, then fails naming how many could not be published', async () => {
+  it('throws what SNS throws (sendAlerts counts it)', async () => {
     sns
       .on(PublishCommand)
-      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
-      .resolves({});
-    const error = await publishAlerts(new SNSClient({ maxAttempts: 1 }), topic, [
-      sample,
-      sample,
-      sample,
-    ]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AlertDeliveryError);
-    expect((error as Error).message).toBe(
-      `1 of 3 alert(s) could not be published to ${topic}: Rate exceeded`,
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(snsNotifier(new SNSClient({ maxAttempts: 1 }), topic).send(sample)).rejects.toThrow(
+      'Rate exceeded',
     );
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
+  });
+});
+
+describe('alerts from failures', () => {
+  const failure = (error: unknown) => ({
+    step: 'setSecret' as const,
+    userName: 'ci',
+    secretName: 'keyrot/ci',
+    token: 'tok-1',
+    error,
   });
 
-  it('deliverAlerts: nothing without a topic; with one, counts what was published and hands back the failure', async () => {
-    expect(await deliverAlerts(new SNSClient({}), undefined, [sample])).toEqual({ published: 0 });
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
-    sns.on(PublishCommand).resolvesOnce({}).rejectsOnce(new Error('Internal error')).resolves({});
-    const delivery = await deliverAlerts(new SNSClient({ maxAttempts: 1 }), topic, [sample, sample, sample]);
-    expect(delivery.published).toBe(2);
-    expect(delivery.error).toBeInstanceOf(AlertDeliveryError);
-    expect(delivery.error?.failures).toHaveLength(1);
+  it('a failed step names the step, the cause and whether Secrets Manager retries', () => {
+    const alert = rotationFailureAlert(ACCOUNT, failure(new Error('boom')), true);
+    expect(alert).toMatchObject({
+      kind: 'rotation-failed',
+      severity: 'critical',
+      userName: 'ci',
+      command: 'keyrot rotate --user ci',
+      subject: `rotation#${ACCOUNT}#ci`,
+      state: 'failed:setSecret:tok-1',
+    });
+    expect(alert.lines).toEqual([
+      'Step setSecret of keyrot/ci failed: boom',
+      'The old key stays current; no consumer loses a working key.',
+      'Secrets Manager retries the rotation; it resumes where it stopped.',
+    ]);
+    expect(rotationFailureAlert(ACCOUNT, failure(new Error('boom')), false).lines[2]).toBe(
+      'Nothing retries it on its own: re-run the rotation once the cause is fixed.',
+    );
+  });
+
+  it("a target's failure names the target; a broken user says so with its fixing command", () => {
+    const pushed = rotationFailureAlert(
+      ACCOUNT,
+      failure(new TargetError('403', { target: { type: 'github-actions', name: 'deploy' } })),
+      true,
+    );
+    expect(pushed).toMatchObject({
+      kind: 'target-push-failed',
+      title: `keyrot: pushing ci's new key to github-actions "deploy" failed`,
+      state: 'push-failed:unknown:tok-1',
+    });
+    const broken = rotationFailureAlert(
+      ACCOUNT,
+      failure(
+        new BrokenUserError('ci is broken', {
+          reason: 'current-gone',
+          detail: 'AWSCURRENT names a deleted key',
+          fix: 'keyrot rotate --user ci',
+        }),
+      ),
+      true,
+    );
+    expect(broken).toMatchObject({
+      kind: 'user-broken',
+      severity: 'critical',
+      title: 'keyrot: ci has no working key',
+      lines: ['AWSCURRENT names a deleted key.', 'keyrot touches none of its keys until this is fixed.'],
+      nextSteps: ['Fix: keyrot rotate --user ci', 'Then check: keyrot status --user ci'],
+      command: 'keyrot rotate --user ci',
+    });
+  });
+
+  it('retirement reports a broken user, and deletions', () => {
+    const alerts = retirementAlerts(ACCOUNT, [
+      retirement({
+        broken: {
+          reason: 'no-current',
+          detail: 'keyrot/ci has no AWSCURRENT version',
+          fix: 'keyrot rotate --user ci',
+        },
+      }),
+      retirement({
+        userName: 'bot',
+        decisions: [
+          { accessKeyId: 'AKIAOLD', role: 'previous', kind: 'delete', reason: 'inactive for 7 days' },
+        ],
+        applied: [
+          { accessKeyId: 'AKIAOLD', role: 'previous', kind: 'delete', reason: 'inactive for 7 days' },
+        ],
+      }),
+    ]);
+    expect(alerts.map((a) => [a.kind, a.userName, a.state])).toEqual([
+      ['user-broken', 'ci', expect.any(String)],
+      ['key-deleted', 'bot', 'deleted'],
+    ]);
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
+import { nodeSupportNotice, quietSdkNodeWarning } from '../../../lib/cli/node-support.js';
 import { runCli, runCliIn } from '../../helpers/cli.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -22,11 +23,15 @@ describe('keyrot CLI usage', () => {
     expect((await runCli('--help')).code).toBe(0);
   });
 
-  it('prints the package version', async () => {
+  it("prints the package version, and on Node.js before 22 one line about the AWS SDK's support", async () => {
     const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
-    expect(await runCli('--version')).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    const notice = nodeSupportNotice(process.version);
+    expect(await runCli('--version')).toEqual({
+      code: 0,
+      stdout: `${pkg.version}\n${notice ? `${notice}\n` : ''}`,
+      stderr: '',
+    });
   });
-
   it('prints a command help', async () => {
     const result = await runCli('plan', '--help');
     expect(result.code).toBe(0);
@@ -134,5 +139,26 @@ describe('keyrot CLI usage', () => {
     expect(result.stderr).toMatch(/^keyrot: Cannot read config file/);
     expect(result.stderr).toContain('    at ');
     expect(result.stderr).toContain('Caused by: Error: ENOENT');
+  });
+});
+
+describe('the Node.js support notice', () => {
+  it('names the version, the date and what to do, in one line, on Node.js 20 only', () => {
+    const notice = nodeSupportNotice('v20.19.4');
+    expect(notice).toBe(
+      "Note: Node.js v20.19.4 works, but AWS SDK releases after January 2027 need Node.js 22 or later; upgrade this machine's Node.js before then (keyrot's Lambda functions already run on Node.js 24).",
+    );
+    expect(notice).not.toContain('\n');
+    expect(nodeSupportNotice('v22.0.0')).toBeUndefined();
+    expect(nodeSupportNotice('v24.11.1')).toBeUndefined();
+  });
+
+  it("turns the SDK's own warning off, unless the user chose a setting", () => {
+    const unset: NodeJS.ProcessEnv = {};
+    quietSdkNodeWarning(unset);
+    expect(unset).toEqual({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+    const chosen: NodeJS.ProcessEnv = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' };
+    quietSdkNodeWarning(chosen);
+    expect(chosen).toEqual({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'false' });
   });
 });

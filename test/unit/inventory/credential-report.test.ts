@@ -39,6 +39,26 @@ describe('parseCredentialReport', () => {
     ]);
   });
 
+  it('reads an inactive key whose last_rotated is N/A (as AWS documents) from its last use', () => {
+    // Slot 2: inactive, no creation date, but used: a key is there. Its age is bounded by that use.
+    const row = TWO_KEYS.replace(
+      'false,2025-01-01T09:00:00+00:00,N/A,N/A,N/A',
+      'false,N/A,2025-03-01T00:00:00+00:00,us-east-1,sts',
+    );
+    const [parsed] = parseCredentialReport(csv(row));
+    expect(parsed?.keys[1]).toEqual({
+      slot: 2,
+      status: 'Inactive',
+      createdAt: new Date('2025-03-01T00:00:00Z'),
+      createdAtUnknown: true,
+      lastUsedAt: new Date('2025-03-01T00:00:00Z'),
+      lastUsedService: 'sts',
+    });
+    // An active slot without a creation date is not read as a key.
+    const active = TWO_KEYS.replace('true,2025-02-01T10:00:00+00:00', 'true,N/A');
+    expect(parseCredentialReport(csv(active))[0]?.keys.map((k) => k.slot)).toEqual([2]);
+  });
+
   it('keeps a user name with commas whole, although the report does not quote it', () => {
     const row = TWO_KEYS.replace('ci-deploy,', 'a,b,c,').replace('machine/ci-deploy', 'machine/a,b,c');
     const [parsed] = parseCredentialReport(csv(row));

@@ -12,7 +12,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../lib/config.js';
 import { parsePolicyDocument } from '../../../lib/inventory/authorization-details.js';
-import { readInventory, resolveKeyIds } from '../../../lib/inventory/inventory.js';
+import { readInventory, readLiveKeys } from '../../../lib/inventory/inventory.js';
+import type { AccessKeyRecord } from '../../../lib/inventory/types.js';
 import { awsError } from '../../helpers/aws-errors.js';
 import { manualClock } from '../../helpers/clock.js';
 import { reportContent } from '../../helpers/credential-report.js';
@@ -243,56 +244,100 @@ describe('readInventory', () => {
   });
 });
 
-describe('resolveKeyIds', () => {
-  it('matches report slots to listed keys by creation time and status, each key once', async () => {
-    const created = new Date('2026-01-01T00:00:00Z');
-    const inventory = {
-      accountId: '1',
-      strategy: 'report' as const,
-      collectedAt: created,
-      usersReadExactly: [],
-      users: [
-        {
-          ...{
-            userName: 'a',
-            userId: 'x',
-            arn: 'y',
-            path: '/machine/',
-            createdAt: created,
-            tags: {},
-            hasConsolePassword: false,
-            policies: [],
-          },
-          keys: [
-            { slot: 1 as const, status: 'Active' as const, createdAt: created },
-            { slot: 2 as const, status: 'Active' as const, createdAt: created },
-          ],
-        },
-        {
-          userName: 'b',
-          userId: 'x',
-          arn: 'y',
-          path: '/',
-          createdAt: created,
-          tags: {},
-          hasConsolePassword: false,
-          policies: [],
-          keys: [{ slot: 1 as const, status: 'Active' as const, createdAt: created }],
-        },
-      ],
-    };
+describe('readLiveKeys', () => {
+  const created = new Date('2026-01-01T00:00:00Z');
+  const used = new Date('2026-03-01T00:00:00Z');
+  const person = (userName: string, path: string, keys: AccessKeyRecord[]) => ({
+    userName,
+    userId: 'x',
+    arn: 'y',
+    path,
+    createdAt: created,
+    tags: {},
+    hasConsolePassword: false,
+    policies: [],
+    keys,
+  });
+  const fromReport = (users: ReturnType<typeof person>[], usersReadExactly: string[] = []) => ({
+    accountId: '1',
+    strategy: 'report' as const,
+    collectedAt: created,
+    reportGeneratedAt: created,
+    usersReadExactly,
+    users,
+  });
+
+  it('takes the keys from ListAccessKeys and their last use from the report slot created in the same second', async () => {
+    // Prepare: the report shows one key; since then it was deactivated and a second key was made.
+    const inventory = fromReport([
+      person('a', '/machine/', [
+        { slot: 1, status: 'Active', createdAt: created, lastUsedAt: used, lastUsedService: 's3' },
+      ]),
+      person('b', '/', [{ slot: 1, status: 'Active', createdAt: created }]),
+    ]);
     iam.on(ListAccessKeysCommand, { UserName: 'a' }).resolves({
       AccessKeyMetadata: [
-        { AccessKeyId: 'AKIAFIRST', Status: 'Active', CreateDate: new Date(created.getTime() + 300) },
-        { AccessKeyId: 'AKIASECOND', Status: 'Active', CreateDate: new Date(created.getTime() + 700) },
+        { AccessKeyId: 'AKIAOLD', Status: 'Inactive', CreateDate: new Date(created.getTime() + 300) },
+        { AccessKeyId: 'AKIANEW', Status: 'Active', CreateDate: new Date('2026-03-02T00:00:00Z') },
       ],
     });
-
-    const result = await resolveKeyIds(deps(), inventory, ['a'], 4);
-
-    expect(result.users[0]?.keys.map((k) => k.accessKeyId)).toEqual(['AKIAFIRST', 'AKIASECOND']);
-    expect(result.users[1]?.keys[0]?.accessKeyId).toBeUndefined();
+    iam
+      .on(GetAccessKeyLastUsedCommand, { AccessKeyId: 'AKIANEW' })
+      .resolves({ AccessKeyLastUsed: undefined });
+    // Act
+    const result = await readLiveKeys(deps(), inventory, ['a'], 4);
+    // Assess: live status and ids; the report's last use kept; the new key asked; b untouched.
+    expect(result.users[0]?.keys).toEqual([
+      {
+        accessKeyId: 'AKIAOLD',
+        status: 'Inactive',
+        createdAt: new Date(created.getTime() + 300),
+        lastUsedAt: used,
+        lastUsedService: 's3',
+      },
+      { accessKeyId: 'AKIANEW', status: 'Active', createdAt: new Date('2026-03-02T00:00:00Z') },
+    ]);
+    expect(result.users[1]).toEqual(inventory.users[1]);
     expect(iam).toHaveReceivedCommandTimes(ListAccessKeysCommand, 1);
+    expect(iam).toHaveReceivedCommandTimes(GetAccessKeyLastUsedCommand, 1);
+  });
+
+  it('drops keys deleted since the report, and asks IAM for the use of a key the report shows without a date', async () => {
+    const inventory = fromReport([
+      person('a', '/machine/', [
+        { slot: 1, status: 'Active', createdAt: created },
+        { slot: 2, status: 'Inactive', createdAt: used, createdAtUnknown: true, lastUsedAt: used },
+      ]),
+    ]);
+    iam.on(ListAccessKeysCommand, { UserName: 'a' }).resolves({
+      AccessKeyMetadata: [
+        // Created in the same second as the undated slot's last use: still not matched by it.
+        { AccessKeyId: 'AKIAINACTIVE', Status: 'Inactive', CreateDate: used },
+      ],
+    });
+    iam.on(GetAccessKeyLastUsedCommand).resolves({
+      AccessKeyLastUsed: { LastUsedDate: used, ServiceName: 'sts', Region: 'us-east-1' },
+    });
+    const result = await readLiveKeys(deps(), inventory, ['a'], 4);
+    expect(result.users[0]?.keys).toEqual([
+      {
+        accessKeyId: 'AKIAINACTIVE',
+        status: 'Inactive',
+        createdAt: used,
+        lastUsedAt: used,
+        lastUsedService: 'sts',
+      },
+    ]);
+  });
+
+  it('leaves users that were read live already (exact strategy, or newer than the report)', async () => {
+    const live = person('a', '/machine/', [{ accessKeyId: 'AKIA1', status: 'Active', createdAt: created }]);
+    expect(await readLiveKeys(deps(), fromReport([live], ['a']), ['a'], 4)).toEqual(
+      fromReport([live], ['a']),
+    );
+    const exact = { ...fromReport([live]), strategy: 'exact' as const };
+    expect(await readLiveKeys(deps(), exact, ['a'], 4)).toEqual(exact);
+    expect(iam).toHaveReceivedCommandTimes(ListAccessKeysCommand, 0);
   });
 });
 

@@ -86,14 +86,36 @@ describe('plan', () => {
     const result = planFor({
       keys: [
         key({ accessKeyId: 'AKIAOLD', createdAt: daysAgo(200) }),
-        key({ accessKeyId: 'AKIANEW', createdAt: daysAgo(5) }),
+        key({ accessKeyId: 'AKIANEW', createdAt: daysAgo(150) }),
       ],
     });
-    expect(codes(result)).toEqual(['ci-deploy:stale-key', 'ci-deploy:two-active-keys']);
+    expect(codes(result)).toEqual([
+      'ci-deploy:stale-key',
+      'ci-deploy:stale-key',
+      'ci-deploy:two-active-keys',
+    ]);
     expect(result.actions.map((a) => a.kind)).toEqual(['report', 'report']);
     expect(result.actions[0]?.reason).toMatch(
       /^rotation blocked: AKIAOLD is 200 days old .* both key slots hold active keys/,
     );
+  });
+
+  it('does not rotate again a user whose newest active key is fresh: the stale one is being replaced', () => {
+    // A user rotated this morning: the old key stays active until retirement deactivates it.
+    const result = planFor({
+      keys: [
+        key({ accessKeyId: 'AKIAOLD', createdAt: daysAgo(200) }),
+        key({ accessKeyId: 'AKIANEW', createdAt: daysAgo(0) }),
+      ],
+    });
+    expect(result.actions.filter((a) => a.kind === 'rotate')).toEqual([]);
+    expect(result.actions[0]).toEqual({
+      kind: 'report',
+      userName: 'ci-deploy',
+      key: { accessKeyId: 'AKIAOLD' },
+      reason:
+        'AKIAOLD is 200 days old (maxKeyAgeDays 90), but the newer active key AKIANEW (0 days old) already replaces it; deactivate the old key once no consumer uses it (keyrot retires it for users it rotates)',
+    });
   });
 
   it("does not report keyrot's own grace period: a managed user's replaced key is retirement's, not a finding", () => {
@@ -256,7 +278,23 @@ describe('plan', () => {
     });
     expect(result.users[0]?.keys.map((k) => k.key)).toEqual([{ slot: 1 }, { slot: 2 }]);
     expect(result.users[0]?.keys.map((k) => k.findings)).toEqual([['stale-key'], ['never-used-key']]);
-    expect(result.actions[0]?.reason).toMatch(/^rotation blocked: key slot 1 is 200 days old/);
+    expect(result.actions[0]?.reason).toMatch(/^key slot 1 is 200 days old .* newer active key key slot 2/);
+  });
+
+  it('reports a machine user whose name AWS refuses for secrets and tags, and never plans its rotation', () => {
+    const result = planFor({
+      userName: 'etl,eu',
+      arn: 'arn:aws:iam::123456789012:user/machine/etl,eu',
+      keys: [key({ accessKeyId: 'AKIAOLD', createdAt: daysAgo(200) })],
+    });
+    expect(codes(result)).toEqual(['etl,eu:stale-key', 'etl,eu:unmanageable-name']);
+    expect(result.actions.map((a) => a.kind)).toEqual(['report', 'report']);
+    expect(result.actions[0]?.reason).toMatch(
+      /^rotation impossible: AKIAOLD is 200 days old .*unmanageable-name/,
+    );
+    expect(result.actions[1]?.reason).toMatch(/^keyrot can't manage this user: its name contains ","/);
+    // A human user with such a name is no concern of keyrot's.
+    expect(codes(planFor({ userName: 'a,b', path: '/', arn: 'arn:aws:iam::1:user/a,b' }))).toEqual([]);
   });
 
   it('handles a user with no keys', () => {

@@ -4,7 +4,8 @@ import { planRetirement, type RetireKey, type RetireState } from '../../../lib/r
 
 const CUTOVER = new Date('2026-06-01T00:00:00Z');
 const at = (days: number) => new Date(CUTOVER.getTime() + days * 86_400_000);
-const policy = defaultConfig.policy; // deactivate 7, idle 3, escalate 14, delete 7
+// deactivate 7, idle 3, escalate 14, delete 7: short idle windows keep the day arithmetic readable.
+const policy = { ...defaultConfig.policy, idleDaysBeforeDeactivate: 3 };
 const key = (accessKeyId: string, overrides: Partial<RetireKey> = {}): RetireKey => ({
   accessKeyId,
   status: 'Active',
@@ -67,6 +68,16 @@ describe('planRetirement', () => {
     });
     // Idle for exactly idleDaysBeforeDeactivate: deactivated.
     expect(decide(s(5), 8)[1]?.kind).toBe('deactivate');
+  });
+
+  it('by default holds the key of a consumer that runs weekly (idleDaysBeforeDeactivate 10)', () => {
+    // Prepare: a job that signs with the old key once a week, last on day 7 after the cut-over.
+    const s = state([key('CUR'), key('OLD', { lastUsedAt: at(7) })], { previousKeyId: 'OLD' });
+    // Act: the daily runs up to the week after
+    const byDay = [8, 14, 16, 17].map((day) => planRetirement(s, defaultConfig.policy, at(day))[1]?.kind);
+    // Assess: held all week (and the job's next run would renew that); deactivated once idle 10 days
+    expect(defaultConfig.policy.idleDaysBeforeDeactivate).toBe(10);
+    expect(byDay).toEqual(['hold', 'hold', 'hold', 'deactivate']);
   });
 
   it('deactivates a never-used replaced key once due', () => {

@@ -1,6 +1,7 @@
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
+  ListSecretVersionIdsCommand,
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -30,6 +31,13 @@ beforeEach(() => {
   secrets.reset();
   secrets.on(RotateSecretCommand).resolves({});
   secrets.on(CreateSecretCommand).resolves({});
+  // The pending version V2 (when there is one) was made an hour before NOW.
+  secrets.on(ListSecretVersionIdsCommand).resolves({
+    Versions: [
+      { VersionId: 'V1', CreatedDate: daysAgo(30) },
+      { VersionId: 'V2', CreatedDate: new Date(NOW.getTime() - 3_600_000) },
+    ],
+  });
 });
 
 describe('startRotations', () => {
@@ -99,6 +107,112 @@ describe('startRotations', () => {
       },
       { userName: 'c', secretName: 'keyrot/c', outcome: 'started' },
     ]);
+  });
+
+  it('starts at most rotation.maxStartsPerRun per run, most overdue first, and queues the rest', async () => {
+    // Prepare: 12 due users, keys from 200 to 189 days old; z-oldest is the most overdue.
+    secrets.on(DescribeSecretCommand).rejects(awsError('ResourceNotFoundException', 400));
+    const names = Array.from({ length: 12 }, (_, i) =>
+      i === 0 ? 'z-oldest' : `u${String(i).padStart(2, '0')}`,
+    );
+    const pending = plan(
+      inventory(names.map((n, i) => user({ userName: n, keys: [key({ createdAt: daysAgo(200 - i) })] }))),
+      defaultConfig,
+      NOW,
+    );
+    // Act
+    const results = await startRotations(new SecretsManagerClient({}), pending, defaultConfig, LAMBDA);
+    // Assess
+    expect(defaultConfig.rotation.maxStartsPerRun).toBe(10);
+    expect(results.filter((r) => r.outcome === 'onboarded').map((r) => r.userName)).toEqual(
+      names.slice(0, 10),
+    );
+    expect(results.filter((r) => r.outcome === 'queued')).toEqual(
+      names.slice(10).map((userName) => ({
+        userName,
+        secretName: `keyrot/${userName}`,
+        outcome: 'queued',
+        detail: 'rotation.maxStartsPerRun (10) rotations start per run; this one starts on a later run',
+      })),
+    );
+    expect(secrets).toHaveReceivedCommandTimes(RotateSecretCommand, 10);
+    expect(secrets).toHaveReceivedCommandTimes(DescribeSecretCommand, 10);
+  });
+
+  it('counts only rotations it started against the limit', async () => {
+    secrets
+      .on(DescribeSecretCommand)
+      .resolves(describeOutput({ V1: ['AWSCURRENT'] }))
+      .on(DescribeSecretCommand, { SecretId: 'keyrot/a' })
+      .resolves(describeOutput({ V1: ['AWSCURRENT'], V2: ['AWSPENDING'] }));
+    const config = { ...defaultConfig, rotation: { ...defaultConfig.rotation, maxStartsPerRun: 1 } };
+    const results = await startRotations(new SecretsManagerClient({}), due('a', 'b', 'c'), config, LAMBDA);
+    expect(results.map((r) => `${r.userName}:${r.outcome}`)).toEqual([
+      'a:in-progress',
+      'b:started',
+      'c:queued',
+    ]);
+  });
+
+  it('does not start a rotation while an unfinished one holds the secret (AWSPENDING not current)', async () => {
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'], V2: ['AWSPENDING'] }));
+    const results = await startRotations(new SecretsManagerClient({}), due('ci'), defaultConfig, LAMBDA);
+    expect(results).toEqual([
+      {
+        userName: 'ci',
+        secretName: 'keyrot/ci',
+        outcome: 'in-progress',
+        detail: 'an unfinished rotation holds the secret (AWSPENDING version V2)',
+      },
+    ]);
+    expect(secrets).toHaveReceivedCommandTimes(RotateSecretCommand, 0);
+  });
+
+  it('reports a rotation whose AWSPENDING version is older than rotation.stuckAfterHours as stuck', async () => {
+    // Prepare: V2 has been pending for 7 hours (stuckAfterHours 6).
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'], V2: ['AWSPENDING'] }));
+    secrets.on(ListSecretVersionIdsCommand).resolves({
+      Versions: [{ VersionId: 'V2', CreatedDate: new Date(NOW.getTime() - 7 * 3_600_000) }],
+    });
+    // Act
+    const [result] = await startRotations(new SecretsManagerClient({}), due('ci'), defaultConfig, LAMBDA);
+    // Assess
+    expect(result).toEqual({
+      userName: 'ci',
+      secretName: 'keyrot/ci',
+      outcome: 'stuck',
+      detail:
+        "the rotation started 2026-06-01T05:00:00.000Z (AWSPENDING version V2) has not finished in 6 hours (rotation.stuckAfterHours); read the rotate function's log, fix the cause, then run `keyrot rotate --user ci` to finish it or `keyrot rotate --user ci --restart` to start over",
+    });
+    expect(secrets).toHaveReceivedCommandTimes(RotateSecretCommand, 0);
+  });
+
+  it('does not rotate again a user cut over after the credential report was generated', async () => {
+    // Prepare: the secret was cut over on 2026-05-01 (describeOutput's cut-over time).
+    secrets
+      .on(DescribeSecretCommand)
+      .resolves(describeOutput({ V1: ['AWSPREVIOUS'], V2: ['AWSCURRENT', 'AWSPENDING'] }, { cutover: 'V2' }));
+    const client = new SecretsManagerClient({});
+    // Act: a report generated before the cut-over, then one generated after it.
+    const stale = await startRotations(client, due('ci'), defaultConfig, LAMBDA, {
+      reportGeneratedAt: new Date('2026-04-30T22:00:00Z'),
+      collectedAt: NOW,
+    });
+    const fresh = await startRotations(client, due('ci'), defaultConfig, LAMBDA, {
+      reportGeneratedAt: new Date('2026-05-01T04:00:00Z'),
+      collectedAt: NOW,
+    });
+    // Assess
+    expect(stale).toEqual([
+      {
+        userName: 'ci',
+        secretName: 'keyrot/ci',
+        outcome: 'recently-rotated',
+        detail: 'rotated at 2026-05-01T00:00:00.000Z, after the key data was read (2026-04-30T22:00:00.000Z)',
+      },
+    ]);
+    expect(fresh.map((r) => r.outcome)).toEqual(['started']);
+    expect(secrets).toHaveReceivedCommandTimes(RotateSecretCommand, 1);
   });
 
   it('encrypts a new secret with the configured customer-managed KMS key', async () => {

@@ -1,0 +1,69 @@
+import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import type { Config } from '../config.js';
+import { RotationInProgressError } from '../errors.js';
+import { listAccessKeys } from '../inventory/per-user.js';
+import { describeSecret, STAGE, secretNameFor } from '../secret/secret.js';
+import { getIamUser, requireMachineUser, requireTagsMatchIam } from '../secret/state.js';
+import { readVersion } from '../secret/value.js';
+import type { RotationDeps } from './steps.js';
+import { unfinishedRotation } from './stuck.js';
+
+export interface RestartResult {
+  /** The AWSPENDING version taken off, or undefined when no rotation was unfinished. */
+  cancelledVersion?: string;
+  /** Why cancelling it was safe. */
+  why?: string;
+}
+
+/**
+ * Cancels a stuck rotation so that a new one can start: it takes the AWSPENDING label off the pending
+ * version, which is what Secrets Manager looks at before it refuses RotateSecret with "A previous
+ * rotation isn't complete" (Secrets Manager User Guide, "Troubleshoot rotation": remove the
+ * AWSPENDING label from the version). It never deletes a key. It cancels only an attempt nothing can
+ * depend on: a pending version with no value yet (the stub RotateSecret makes, on AWS), or one whose
+ * key no longer exists in IAM. A pending key that still exists may already be at a target (setSecret
+ * ran), so that rotation is finished instead, by resuming it (`keyrot rotate --user`), once the
+ * cause of the failure is fixed.
+ */
+export async function restartRotation(
+  deps: Pick<RotationDeps, 'clients' | 'clock'>,
+  config: Config,
+  userName: string,
+): Promise<RestartResult> {
+  const { iam, secrets } = deps.clients;
+  const user = await getIamUser(iam, userName);
+  requireMachineUser(config, user);
+  const snapshot = await describeSecret(secrets, secretNameFor(config, userName));
+  requireTagsMatchIam(snapshot, user);
+  const unfinished = await unfinishedRotation(
+    secrets,
+    snapshot,
+    deps.clock.now(),
+    config.rotation.stuckAfterHours,
+  );
+  if (unfinished === undefined) return {};
+  const read = await readVersion(secrets, snapshot.arn, unfinished.versionId);
+  let why: string;
+  if (read.kind === 'empty') {
+    why = 'it holds no key yet';
+  } else if (read.kind === 'credential') {
+    const keyId = read.value.AccessKeyId;
+    const exists = (await listAccessKeys(iam, userName)).some((k) => k.accessKeyId === keyId);
+    if (exists) {
+      throw new RotationInProgressError(
+        `The unfinished rotation of ${userName} (AWSPENDING version ${unfinished.versionId}) holds key ${keyId}, which exists and may already be at a target, so keyrot won't cancel it. Fix what stopped it (the rotate function's log says), then finish it with "keyrot rotate --user ${userName}".`,
+      );
+    }
+    why = `its key ${keyId} no longer exists in IAM`;
+  } else {
+    why = 'it holds no keyrot credential';
+  }
+  await secrets.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: snapshot.arn,
+      VersionStage: STAGE.pending,
+      RemoveFromVersionId: unfinished.versionId,
+    }),
+  );
+  return { cancelledVersion: unfinished.versionId, why };
+}
