@@ -33,6 +33,8 @@ const ROTATE_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:keyrot-dev-ro
 
 /** Simulated time: seeded keys are used now, so room is made (and retirement is due) days later. */
 const T0 = Date.now();
+/** A key used now is idle enough for keyrot to delete it (to make room) this many days later. */
+const IDLE = defaultConfig.policy.idleDaysBeforeDeactivate + 1;
 const at = (days: number, c: AwsClients = clients) =>
   rotationDeps(c, manualClock(new Date(T0 + days * DAY)), defaultConfig);
 
@@ -50,7 +52,7 @@ async function twiceRotated(userName: string) {
   await clients.iam.send(
     new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: original, Status: 'Inactive' }),
   );
-  const second = await rotateUser(at(5), defaultConfig, userName);
+  const second = await rotateUser(at(IDLE), defaultConfig, userName);
   return { first: first.accessKeyId, second: second.accessKeyId };
 }
 
@@ -112,7 +114,7 @@ describe('a crash after any AWS call, then a retry', () => {
     SLOW,
     async () => {
       await twiceRotated('rb-clean');
-      const calls = await cleanCalls((c) => rollbackUser(at(6, c), defaultConfig, 'rb-clean'));
+      const calls = await cleanCalls((c) => rollbackUser(at(IDLE + 1, c), defaultConfig, 'rb-clean'));
       expect(calls.length).toBeGreaterThanOrEqual(4);
       for (let n = 1; n <= calls.length; n++) {
         const user = `rb-${n}`;
@@ -120,13 +122,13 @@ describe('a crash after any AWS call, then a retry', () => {
         const before = await keyIds(clients, user);
         const { clients: crashing } = crashAfterCall(n);
         await expect(
-          rollbackUser(at(6, crashing), defaultConfig, user),
+          rollbackUser(at(IDLE + 1, crashing), defaultConfig, user),
           `crash after call ${n} (${calls[n - 1]})`,
         ).rejects.toBeInstanceOf(InjectedCrash);
         // The operator runs it again; a rollback that had finished is not run twice (it would flip back).
         const current = await stageValue(clients, `keyrot/${user}`, 'AWSCURRENT');
         if (n < calls.length || current?.AccessKeyId !== first)
-          await rollbackUser(at(6), defaultConfig, user);
+          await rollbackUser(at(IDLE + 1), defaultConfig, user);
         expect((await stageValue(clients, `keyrot/${user}`, 'AWSCURRENT'))?.AccessKeyId).toBe(first);
         await expectConverged(clients, endpoint(), user, arnOf(user), []);
         await expectKeptAndNew(clients, user, before, 'none');
@@ -168,7 +170,7 @@ describe('a crash after any AWS call, then a retry', () => {
     SLOW,
     async () => {
       await readyForLambda('lam-clean');
-      const calls = await cleanCalls((c) => lambdaRotation('lam-clean', randomUUID(), at(5, c)));
+      const calls = await cleanCalls((c) => lambdaRotation('lam-clean', randomUUID(), at(IDLE, c)));
       expect(calls.length).toBeGreaterThanOrEqual(8);
       for (let n = 1; n <= calls.length; n++) {
         const user = `lam-${n}`;
@@ -177,14 +179,14 @@ describe('a crash after any AWS call, then a retry', () => {
         const token = randomUUID();
         const { clients: crashing } = crashAfterCall(n);
         await expect(
-          lambdaRotation(user, token, at(5, crashing)),
+          lambdaRotation(user, token, at(IDLE, crashing)),
           `crash after call ${n} (${calls[n - 1]})`,
         ).rejects.toBeInstanceOf(InjectedCrash);
         // Secrets Manager retries the rotation with the same token, from the first step (each is idempotent).
         await lambdaRotation(
           user,
           token,
-          rotationDeps(clients, manualClock(new Date(T0 + 5 * DAY + ABANDONED)), defaultConfig),
+          rotationDeps(clients, manualClock(new Date(T0 + IDLE * DAY + ABANDONED)), defaultConfig),
         );
         await expectConverged(clients, endpoint(), user, arnOf(user), []);
         await expectKeptAndNew(clients, user, before, 'one-current');

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { REDACTED, redact, redactError, redactErrors, redactText } from '../../lib/log.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createLogger, REDACTED, redact, redactError, redactErrors, redactText } from '../../lib/log.js';
 
 const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
@@ -117,5 +117,38 @@ describe('redactErrors (the handlers’ middy middleware)', () => {
     middleware.onError?.(request as never);
     expect(request.error).toBe(error);
     expect(error.message).toBe(`failed with ${REDACTED}`);
+  });
+});
+
+describe('createLogger', () => {
+  it('writes JSON lines with secret-named fields and secret-shaped text redacted', () => {
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      createLogger().info(`key ${secret}`, {
+        AccessKey: { AccessKeyId: 'AKIAEXAMPLE', SecretAccessKey: 'x' },
+      });
+    } finally {
+      write.mockRestore();
+    }
+    const line = JSON.parse(lines.join('')) as Record<string, unknown>;
+    expect(line).toMatchObject({
+      service: 'keyrot',
+      message: `key ${REDACTED}`,
+      AccessKey: { AccessKeyId: 'AKIAEXAMPLE', SecretAccessKey: REDACTED },
+    });
+  });
+});
+
+describe('redactError, when the stack was read before', () => {
+  it('scrubs the stack too (V8 formats a stack once, at its first read)', () => {
+    const error = new Error(`failed with ${secret}`);
+    expect(error.stack).toContain(secret);
+    redactError(error);
+    expect(error.stack).not.toContain(secret);
+    expect(error.stack).toContain(`failed with ${REDACTED}`);
   });
 });

@@ -5,6 +5,7 @@ import {
   DENIED,
   isThrottling,
   NETWORK_CODES,
+  operationOf,
 } from '../../../lib/aws/errors.js';
 import * as errors from '../../../lib/errors.js';
 import {
@@ -206,5 +207,27 @@ describe('keyrot error classes', () => {
 
   it('the table names every error class lib/errors.ts exports', () => {
     expect(Object.keys(errors).sort()).toEqual(errorClasses.map(([name]) => name).sort());
+  });
+});
+
+describe('classifyAwsError, edges', () => {
+  it('classifying twice returns the first result: a classified network error is not wrapped again', () => {
+    vi.stubEnv('AWS_ENDPOINT_URL', '');
+    const first = classifyAwsError(Object.assign(new Error('request failed'), { code: 'ECONNREFUSED' }));
+    expect(first).toBeInstanceOf(AwsAccessError);
+    expect(classifyAwsError(first)).toBe(first);
+  });
+
+  it('a 5xx SyntaxError is an unreadable answer, whatever its message', () => {
+    const raw = Object.assign(new Error('JSON parse failure'), {
+      name: 'SyntaxError',
+      $metadata: { httpStatusCode: 502 },
+    });
+    expect(messageOf(classifyAwsError(raw))).toMatch(/with a body that is not an AWS error/);
+  });
+
+  it('operationOf names no operation for something that is not an error', () => {
+    expect(operationOf(undefined)).toBe('an AWS call');
+    expect(operationOf(null)).toBe('an AWS call');
   });
 });
