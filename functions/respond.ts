@@ -13,7 +13,7 @@ import { lambdaConfig } from '../lib/lambda-config.js';
 import { leakAlerts } from '../lib/leak/alerts.js';
 import { parseExposedKeysEvent } from '../lib/leak/event.js';
 import { respondToLeak } from '../lib/leak/respond.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, redactErrors } from '../lib/log.js';
 import { createMetrics, powertoolsMetrics } from '../lib/metrics.js';
 import { rotationDeps } from '../lib/rotation/deps.js';
 
@@ -77,4 +77,9 @@ export const lambdaHandler = async (raw: unknown) => {
   return summary;
 };
 
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+// A thrown error is printed by the Lambda runtime, outside the logger: it is scrubbed of key material
+// (redactErrors is used last, so its onError runs first).
+export const handler = middy(lambdaHandler)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .use(redactErrors());

@@ -12,7 +12,7 @@ import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import { signedSns } from '../lib/aws/sns-signed.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, redactErrors } from '../lib/log.js';
 import { createMetrics, powertoolsMetrics } from '../lib/metrics.js';
 import { retireAccount } from '../lib/retirement/retire.js';
 
@@ -137,4 +137,9 @@ export const lambdaHandler = async (_event: ScheduledEvent, context: Context) =>
   return complete;
 };
 
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+// A thrown error is printed by the Lambda runtime, outside the logger: it is scrubbed of key material
+// (redactErrors is used last, so its onError runs first).
+export const handler = middy(lambdaHandler)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .use(redactErrors());

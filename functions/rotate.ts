@@ -12,7 +12,7 @@ import { signedSns } from '../lib/aws/sns-signed.js';
 import { systemClock } from '../lib/clock.js';
 import { RotationInProgressError, TargetError } from '../lib/errors.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, redactErrors } from '../lib/log.js';
 import { createMetrics, powertoolsMetrics } from '../lib/metrics.js';
 import { rotationDeps } from '../lib/rotation/deps.js';
 import { runRotationStep } from '../lib/rotation/lambda-step.js';
@@ -84,4 +84,9 @@ export const lambdaHandler = async (event: unknown, context: Context) => {
   }
 };
 
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+// A thrown error is printed by the Lambda runtime, outside the logger: it is scrubbed of key material
+// (redactErrors is used last, so its onError runs first).
+export const handler = middy(lambdaHandler)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .use(redactErrors());

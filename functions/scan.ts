@@ -11,7 +11,7 @@ import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import { sdkSns } from '../lib/aws/sns.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, redactErrors } from '../lib/log.js';
 import { createMetrics, powertoolsMetrics } from '../lib/metrics.js';
 import { startRotations } from '../lib/rotation/start.js';
 import { recordScanMetrics, scanAccount, scanTargetDrift, summarize } from '../lib/scan.js';
@@ -90,4 +90,9 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
   return complete;
 };
 
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+// A thrown error is printed by the Lambda runtime, outside the logger: it is scrubbed of key material
+// (redactErrors is used last, so its onError runs first).
+export const handler = middy(lambdaHandler)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .use(redactErrors());

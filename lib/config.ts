@@ -251,6 +251,8 @@ export async function loadJsonConfigFile(
   return parseConfig(parseConfigText(await readConfigText(path), path, 'JSON', JSON.parse), path, registry);
 }
 
+// Stryker disable all: below is the wording of config errors (which field, what is allowed, a
+// suggestion), not what the schema accepts; config.test pins the wording of each kind of problem.
 function describeIssue(issue: $ZodIssue, document: unknown): string {
   const field = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
   switch (issue.code) {
@@ -275,14 +277,17 @@ function describeIssue(issue: $ZodIssue, document: unknown): string {
   }
 }
 
-/** The schema at a path, with defaults unwrapped (read through zod's definitions). */
+/** The schema at a path, with defaults unwrapped (read through zod's definitions; a record's key is any name). */
 function shapeAt(path: readonly PropertyKey[]): $ZodType | undefined {
   let schema: $ZodType | undefined = configSchema;
   for (const key of path) {
     schema = unwrap(schema);
-    const def = schema?._zod.def as { type: string; shape?: Record<string, $ZodType> } | undefined;
-    if (def?.type !== 'object' || def.shape === undefined) return undefined;
-    schema = def.shape[String(key)];
+    const def = schema?._zod.def as
+      | { type: string; shape?: Record<string, $ZodType>; valueType?: $ZodType }
+      | undefined;
+    if (def?.type === 'record') schema = def.valueType;
+    else if (def?.type === 'object' && def.shape !== undefined) schema = def.shape[String(key)];
+    else return undefined;
   }
   return unwrap(schema);
 }

@@ -1,13 +1,15 @@
 import { AwsAccessError, AwsServiceError, KeyrotError } from '../errors.js';
 import { endpointOverride } from './clients.js';
 
-const DENIED = new Set([
+/** Error names that mean "this identity may not make the call" (exported for the table-driven tests). */
+export const DENIED: ReadonlySet<string> = new Set([
   'AccessDenied',
   'AccessDeniedException',
   'UnauthorizedOperation',
   'AuthorizationError',
 ]);
-const BAD_CREDENTIALS = new Set([
+/** Error names that mean "AWS does not accept these credentials". */
+export const BAD_CREDENTIALS: ReadonlySet<string> = new Set([
   'InvalidClientTokenId',
   'SignatureDoesNotMatch',
   'UnrecognizedClientException',
@@ -15,7 +17,8 @@ const BAD_CREDENTIALS = new Set([
   'ExpiredTokenException',
   'InvalidAccessKeyId',
 ]);
-const NETWORK_CODES = new Set([
+/** Node error codes that mean "AWS (or the emulator) can't be reached". */
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
   'EAI_AGAIN',

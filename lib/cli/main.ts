@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { classifyAwsError } from '../aws/errors.js';
 import { KeyrotError } from '../errors.js';
+import { redactText } from '../log.js';
 import { demoCommand, demoHelp } from './commands/demo.js';
 import { planCommand, planHelp } from './commands/plan.js';
 import { respondCommand, respondHelp } from './commands/respond.js';
@@ -54,7 +55,9 @@ const commands: Record<string, { run: (argv: string[], io: CliIo) => Promise<num
 };
 
 /** Runs one CLI invocation and returns its exit code. Never throws. */
-export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+export async function main(argv: string[], out: CliIo = processIo): Promise<number> {
+  // Errors can quote what AWS or a target said, key material included: stderr is scrubbed of it.
+  const io: CliIo = { stdout: (text) => out.stdout(text), stderr: (text) => out.stderr(redactText(text)) };
   const [name, ...rest] = argv;
   const verbose = argv.includes('--verbose');
   const notice = nodeSupportNotice(process.version);

@@ -60,3 +60,28 @@ export async function expectConverged(
   if (arn !== userArn) throw new Error(`${userName}: current key authenticates as ${arn}`);
   return current;
 }
+
+/**
+ * The first promise, checked across an operation: every key that was Active before is still there
+ * and Active (nothing was due for retirement), and the keys that appeared are exactly `appeared`
+ * (one new AWSCURRENT key for a rotation, none for a rollback). A key that was inactive before may
+ * be gone: making room deletes it.
+ */
+export async function expectKeptAndNew(
+  clients: AwsClients,
+  userName: string,
+  before: ReadonlyArray<{ id: string; status: string }>,
+  appeared: 'one-current' | 'none',
+): Promise<void> {
+  const after = await keyIds(clients, userName);
+  const lost = before.filter(
+    (k) => k.status === 'Active' && !after.some((a) => a.id === k.id && a.status === 'Active'),
+  );
+  if (lost.length > 0)
+    throw new Error(`${userName}: consumer keys no longer active: ${lost.map((k) => k.id).join(', ')}`);
+  const fresh = after.filter((a) => !before.some((k) => k.id === a.id)).map((a) => a.id);
+  const current = await stageValue(clients, `keyrot/${userName}`, 'AWSCURRENT');
+  const expected = appeared === 'one-current' ? [current?.AccessKeyId ?? '(no AWSCURRENT)'] : [];
+  if (JSON.stringify(fresh) !== JSON.stringify(expected))
+    throw new Error(`${userName}: new keys ${JSON.stringify(fresh)}, expected ${JSON.stringify(expected)}`);
+}

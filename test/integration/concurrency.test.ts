@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createClients } from '../../lib/aws/clients.js';
 import { seedUsers } from '../../lib/testbed/seed.js';
-import { expectConverged, keyIds } from '../helpers/rotation.js';
+import { expectConverged, expectKeptAndNew, keyIds } from '../helpers/rotation.js';
 
 interface Run {
   code: number | null;
@@ -18,24 +18,37 @@ const ENTRY = fileURLToPath(new URL('../../lib/cli/entry.ts', import.meta.url));
 const CONFIG = join(mkdtempSync(join(tmpdir(), 'keyrot-race-')), 'keyrot.yaml');
 writeFileSync(CONFIG, '{}\n');
 
-/** Runs the CLI from source in its own process (as `keyrot ...`). */
-function keyrot(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // With a config of its own: the repo's keyrot.config.yaml is not the user's (and is announced).
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args, '--config', CONFIG], {
-      env: process.env,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
+const BARRIER = fileURLToPath(new URL('../helpers/start-barrier.ts', import.meta.url));
+
+/**
+ * Starts the CLI from source in its own process (as `keyrot ...`), held at a start barrier: `ready`
+ * resolves once its modules are loaded, and it runs when `go()` is called.
+ */
+function keyrot(args: string[]): { ready: Promise<void>; go: () => void; done: Promise<Run> } {
+  // With a config of its own: the repo's keyrot.config.yaml is not the user's (and is announced).
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', BARRIER, ENTRY, ...args, '--config', CONFIG],
+    { env: process.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`exited (${code}) before the barrier: ${stderr}`)));
+  });
+  const done = new Promise<Run>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return { ready, go: () => child.send('go'), done };
 }
 
 describe('one rotation per user at a time', () => {
@@ -46,8 +59,12 @@ describe('one rotation per user at a time', () => {
     const [original] = await seedUsers(clients.iam, endpoint, [
       { userName: 'raced', path: '/machine/', tags: { owner: 't' }, keys: [{ used: true }] },
     ]);
+    const before = await keyIds(clients, 'raced');
     // Act
-    const runs = await Promise.all(Array.from({ length: 10 }, () => keyrot(['rotate', '--user', 'raced'])));
+    const racers = Array.from({ length: 10 }, () => keyrot(['rotate', '--user', 'raced']));
+    await Promise.all(racers.map((r) => r.ready)); // all loaded and waiting at the barrier
+    for (const racer of racers) racer.go();
+    const runs = await Promise.all(racers.map((r) => r.done));
     // Assess: one new key, stored as AWSCURRENT, working; the pre-keyrot key untouched; nothing else.
     const current = await expectConverged(
       clients,
@@ -59,15 +76,22 @@ describe('one rotation per user at a time', () => {
     expect((await keyIds(clients, 'raced')).map((k) => k.id).sort()).toEqual(
       [current.AccessKeyId, original?.accessKeyId].sort(),
     );
+    await expectKeptAndNew(clients, 'raced', before, 'one-current');
     const succeeded = runs.filter((r) => r.code === 0);
     expect(succeeded.length).toBeGreaterThanOrEqual(1);
     for (const run of succeeded)
       expect(run.stdout).toContain(`raced: new key ${current.AccessKeyId} is AWSCURRENT in keyrot/raced`);
-    // The others were told a rotation is in progress, or (arriving after it finished) that there is no free slot.
-    for (const run of runs.filter((r) => r.code !== 0)) {
+    // The others were told a rotation is in progress, or (arriving after it finished) that there is no
+    // free slot. Started together, at least one of them met the winner's rotation in progress.
+    const losers = runs.filter((r) => r.code !== 0);
+    expect(losers.length).toBeGreaterThanOrEqual(1);
+    for (const run of losers) {
       expect(run.code).toBe(4);
       expect(run.stderr).toMatch(/^keyrot: (A rotation of raced is in progress|raced has no free key slot)/);
     }
+    expect(
+      losers.filter((r) => /^keyrot: A rotation of raced is in progress/.test(r.stderr)).length,
+    ).toBeGreaterThanOrEqual(1);
     for (const run of runs) expect(`${run.stdout}${run.stderr}`).not.toContain(current.SecretAccessKey);
   });
 });

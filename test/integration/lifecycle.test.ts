@@ -13,7 +13,7 @@ import { describeSecret } from '../../lib/secret/secret.js';
 import { seedUsers, signWith } from '../../lib/testbed/seed.js';
 import { manualClock } from '../helpers/clock.js';
 import { crashAfterCall, InjectedCrash } from '../helpers/crash.js';
-import { expectConverged, keyIds, secretNames, stageValue } from '../helpers/rotation.js';
+import { expectConverged, expectKeptAndNew, keyIds, secretNames, stageValue } from '../helpers/rotation.js';
 
 const endpoint = () => process.env.AWS_ENDPOINT_URL ?? '';
 const arnOf = (user: string) => `arn:aws:iam::123456789012:user/machine/${user}`;
@@ -61,6 +61,7 @@ describe('the key lifecycle, day by day', () => {
   });
 
   it('day 0: rotation makes a new key current; the old key stays active', async () => {
+    const before = await keyIds(clients, 'ci');
     current = (await rotateUser(rotationDeps(clients, onDay(0), defaultConfig), defaultConfig, 'ci'))
       .accessKeyId;
     expect((await describeSecret(clients.secrets, 'keyrot/ci')).cutover?.at).toEqual(dayDate(0));
@@ -71,11 +72,13 @@ describe('the key lifecycle, day by day', () => {
       ]),
     );
     await invariants('ci', [old], human);
+    await expectKeptAndNew(clients, 'ci', before, 'one-current');
   });
 
   it('day 3: the old key is still used, so it is held and reported, not deactivated', async () => {
     // A consumer that has not moved yet uses the old key (moto records now = day 3).
     expect(await signWith(endpoint(), old, secretsOf.get(old) ?? '')).toBe(arnOf('ci'));
+    const before = await keyIds(clients, 'ci');
     const result = await retireUser({ clients, clock: onDay(3) }, defaultConfig, 'ci', dayDate(3));
     expect(result?.decisions.find((d) => d.accessKeyId === old)).toMatchObject({
       kind: 'hold',
@@ -84,6 +87,7 @@ describe('the key lifecycle, day by day', () => {
     expect(result?.applied).toEqual([]);
     expect(await keyIds(clients, 'ci')).toContainEqual({ id: old, status: 'Active' });
     await invariants('ci', [old], human);
+    await expectKeptAndNew(clients, 'ci', before, 'none');
   });
 
   it('day 14: the old key has been idle for 10 days (idleDaysBeforeDeactivate) and replaced for 14, so it is deactivated', async () => {

@@ -13,7 +13,7 @@ import { derivedToken, describeSecret, TAG } from '../../lib/secret/secret.js';
 import { seedUsers, signWith } from '../../lib/testbed/seed.js';
 import { manualClock } from '../helpers/clock.js';
 import { crashAfterCall, InjectedCrash } from '../helpers/crash.js';
-import { expectConverged, keyIds, secretNames, stageValue } from '../helpers/rotation.js';
+import { expectConverged, expectKeptAndNew, keyIds, secretNames, stageValue } from '../helpers/rotation.js';
 
 const endpoint = () => process.env.AWS_ENDPOINT_URL ?? '';
 const arnOf = (user: string, path = '/machine/') => `arn:aws:iam::123456789012:user${path}${user}`;
@@ -198,6 +198,7 @@ describe('a crash after any AWS call, then a retry with the same token', () => {
       for (let n = 1; n <= calls.length; n++) {
         const user = `crash-${name}-${n}`;
         const allowed = await prepare(user);
+        const before = await keyIds(clients, user);
         const { clients: crashing } = crashAfterCall(n);
         const start = idleLater();
         await expect(
@@ -217,6 +218,8 @@ describe('a crash after any AWS call, then a retry with the same token', () => {
           expect(await describeSecret(clients.secrets, `keyrot/${user}`)).toEqual(snapshot);
         }
         await expectConverged(clients, endpoint(), user, arnOf(user), allowed);
+        // No consumer key lost, and exactly one new key: the AWSCURRENT one.
+        await expectKeptAndNew(clients, user, before, 'one-current');
       }
     });
   }

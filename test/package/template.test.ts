@@ -132,20 +132,25 @@ describe('serverless.yml packaged with osls', () => {
     (role) => {
       const statements = statementsOf(role);
       expect(statements.flatMap(actions).filter((a) => a.includes('*'))).toEqual([]);
-      const starred = statements.filter((s) => s.Resource === '*').flatMap(actions);
-      expect(
-        starred.every((a) =>
-          [
-            'iam:GenerateCredentialReport',
-            'iam:GetCredentialReport',
-            'iam:GetAccountAuthorizationDetails',
-            // Names and tags of secrets, never values; AWS has no resource to scope it to.
-            'secretsmanager:ListSecrets',
-            // CloudTrail has no resource to scope LookupEvents to; only retire holds it.
-            ...(role === 'RetireRole' ? ['cloudtrail:LookupEvents'] : []),
-          ].includes(a),
-        ),
-      ).toBe(true);
+      // "*" alone or inside a list of resources.
+      const starred = statements
+        .filter((s) => [s.Resource].flat().some((r: unknown) => r === '*'))
+        .flatMap(actions);
+      const reports = [
+        'iam:GenerateCredentialReport',
+        'iam:GetCredentialReport',
+        'iam:GetAccountAuthorizationDetails',
+      ];
+      const allowed = [
+        ...reports,
+        // Names and tags of secrets, never values; AWS has no resource to scope it to.
+        'secretsmanager:ListSecrets',
+        // CloudTrail has no resource to scope LookupEvents to; only retire holds it.
+        ...(role === 'RetireRole' ? ['cloudtrail:LookupEvents'] : []),
+      ];
+      expect(starred.filter((a) => !allowed.includes(a))).toEqual([]);
+      // The scan role needs the report calls: the list can't be empty and pass.
+      if (role === 'ScanRole') expect(starred).toEqual(expect.arrayContaining(reports));
     },
   );
 
@@ -261,7 +266,8 @@ describe('serverless.yml packaged with osls', () => {
     const iamActions = statementsOf('ScanRole')
       .flatMap(actions)
       .filter((a) => a.startsWith('iam:'));
-    expect(iamActions.every((a) => /^iam:(Get|List|Generate)/.test(a))).toBe(true);
+    expect(iamActions).not.toHaveLength(0);
+    expect(iamActions.filter((a) => !/^iam:(Get|List|Generate)/.test(a))).toEqual([]);
   });
 
   it("alarms on every function's errors and on parked failed invocations, to the alert topic", () => {

@@ -2,9 +2,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, loadJsonConfigFile, parseConfig } from '../../lib/config.js';
+import * as z from 'zod/mini';
+import type { $ZodType } from 'zod/v4/core';
+import { configSchema, defaultConfig, loadJsonConfigFile, parseConfig } from '../../lib/config.js';
 import { loadConfigFile } from '../../lib/config-file.js';
 import { ConfigError } from '../../lib/errors.js';
+import { createRegistry } from '../../lib/targets/registry.js';
+import type { TargetFactory } from '../../lib/targets/target.js';
 
 const write = async (name: string, text: string) => {
   const path = join(await mkdtemp(join(tmpdir(), 'keyrot-config-')), name);
@@ -125,6 +129,78 @@ describe('parseConfig', () => {
   it('lists every problem at once', () => {
     const message = problems({ policy: { maxKeyAgeDays: 0, unusedKeyDays: 'x' }, machinePath: 'no' });
     expect(message.split('\n').filter((line) => line.startsWith('  - '))).toHaveLength(3);
+  });
+});
+
+/**
+ * Every object in the config schema, found by walking zod's definitions (defaults unwrapped, a
+ * record's values under a sample key). A nesting level added later is covered without a new row.
+ */
+function objectPaths(schema: $ZodType, path: string[] = []): string[][] {
+  const def = schema._zod.def as {
+    type: string;
+    innerType?: $ZodType;
+    valueType?: $ZodType;
+    shape?: Record<string, $ZodType>;
+  };
+  if (['default', 'prefault', 'optional'].includes(def.type) && def.innerType)
+    return objectPaths(def.innerType, path);
+  if (def.type === 'record' && def.valueType) return objectPaths(def.valueType, [...path, 'ci-deploy']);
+  if (def.type === 'object' && def.shape)
+    return [path, ...Object.entries(def.shape).flatMap(([key, inner]) => objectPaths(inner, [...path, key]))];
+  return [];
+}
+
+const nest = (path: string[], leaf: unknown): unknown =>
+  path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), leaf);
+
+describe('unknown fields are refused at every nesting level', () => {
+  const levels = objectPaths(configSchema);
+
+  it('finds every level of the schema', () => {
+    expect(levels.map((path) => path.join('.'))).toEqual([
+      '',
+      'inventory',
+      'policy',
+      'rotation',
+      'alerts',
+      'alerts.slack',
+      'alerts.slack.channels.ci-deploy',
+      'users.ci-deploy',
+    ]);
+  });
+
+  it.each(levels.map((path) => [path.join('.') || '(top level)', path]))(
+    '%s refuses an unknown field, naming it',
+    (_name, path) => {
+      const field = [...path, 'notAField'].join('.');
+      expect(problems(nest(path, { notAField: 1 }))).toContain(`  - ${field}: unknown field; allowed: `);
+    },
+  );
+
+  it.each([
+    ['rotation', 'abandonAfterMinute', 'abandonAfterMinutes'],
+    ['rotation', 'propagationTimeout', 'propagationTimeoutSeconds'],
+    ['inventory', 'strategyy', 'strategy'],
+    ['inventory', 'reportTimeout', 'reportTimeoutSeconds'],
+    ['policy', 'deactivateAfterDay', 'deactivateAfterDays'],
+    ['users.ci-deploy', 'target', 'targets'],
+  ])('%s.%s is an error that suggests %s', (at, typo, meant) => {
+    const message = problems(nest(at.split('.'), { [typo]: 1 }));
+    expect(message).toContain(`  - ${at}.${typo}: unknown field (did you mean "${meant}"?); allowed: `);
+  });
+
+  it('a target refuses an option its type does not know', () => {
+    const strict: TargetFactory<{ url: string }> = {
+      type: 'webhook',
+      description: 'test type',
+      options: z.strictObject({ url: z.string() }),
+      create: (name) => ({ type: 'webhook', name, push: async () => {}, verify: async () => {} }),
+    };
+    const target = { type: 'webhook', name: 'hook', url: 'https://example.test', urll: 'typo' };
+    expect(() =>
+      parseConfig({ users: { 'ci-deploy': { targets: [target] } } }, 'k.yaml', createRegistry([strict])),
+    ).toThrow('  - users.ci-deploy.targets[0].urll: unknown option; allowed: url');
   });
 });
 

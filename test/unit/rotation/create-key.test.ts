@@ -1,3 +1,4 @@
+import { IAMClient } from '@aws-sdk/client-iam';
 import {
   DescribeSecretCommand,
   PutSecretValueCommand,
@@ -6,7 +7,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../../lib/aws/clients.js';
 import { RotationInProgressError } from '../../../lib/errors.js';
 import { createSecret } from '../../../lib/rotation/steps.js';
@@ -47,6 +48,10 @@ function depsWith(handler: ReturnType<typeof scriptedHandler>) {
   const { deps } = mockDeps();
   return { ...deps, clients: { ...deps.clients, iam } };
 }
+
+// IAM is the real client here, even when another file mocked it first in the same module graph
+// (mutation testing runs the unit tests without isolation).
+beforeAll(() => mockClient(IAMClient).restore());
 
 beforeEach(() => {
   secrets.reset();
