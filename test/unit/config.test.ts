@@ -2,13 +2,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as z from 'zod/mini';
 import type { $ZodType } from 'zod/v4/core';
 import { configSchema, defaultConfig, loadJsonConfigFile, parseConfig } from '../../lib/config.js';
 import { loadConfigFile } from '../../lib/config-file.js';
 import { ConfigError } from '../../lib/errors.js';
-import { createRegistry } from '../../lib/targets/registry.js';
-import type { TargetFactory } from '../../lib/targets/target.js';
 
 const write = async (name: string, text: string) => {
   const path = join(await mkdtemp(join(tmpdir(), 'keyrot-config-')), name);
@@ -191,16 +188,16 @@ describe('unknown fields are refused at every nesting level', () => {
   });
 
   it('a target refuses an option its type does not know', () => {
-    const strict: TargetFactory<{ url: string }> = {
+    const target = {
       type: 'webhook',
-      description: 'test type',
-      options: z.strictObject({ url: z.string() }),
-      create: (name) => ({ type: 'webhook', name, push: async () => {}, verify: async () => {} }),
+      name: 'hook',
+      url: 'https://example.test',
+      signingSecretId: 'keyrot-tokens/hook',
+      urll: 'typo',
     };
-    const target = { type: 'webhook', name: 'hook', url: 'https://example.test', urll: 'typo' };
-    expect(() =>
-      parseConfig({ users: { 'ci-deploy': { targets: [target] } } }, 'k.yaml', createRegistry([strict])),
-    ).toThrow('  - users.ci-deploy.targets[0].urll: unknown option; allowed: url');
+    expect(() => parseConfig({ users: { 'ci-deploy': { targets: [target] } } }, 'k.yaml')).toThrow(
+      /users\.ci-deploy\.targets\[0\]\.urll: unknown option/,
+    );
   });
 });
 
