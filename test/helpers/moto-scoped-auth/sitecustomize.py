@@ -32,7 +32,7 @@ Python loads this module at start-up when its directory is on PYTHONPATH (lib/te
    customer-managed keys; the key policy is taken to be the default one that delegates to IAM.
 4. Refusals answered as each service does: IAM and STS `AccessDenied` (XML, 403); Secrets Manager and
    KMS `AccessDeniedException` (JSON, 400); SNS `AuthorizationError` (XML, 403), `KMSAccessDenied`
-   (400) when the key refused.
+   (400) when the key refused; SQS `AccessDenied` (JSON, 403).
 5. A request signed with an Inactive access key is refused like an unknown key (IAM User Guide,
    "Manage access keys for IAM users": an inactive key can't be used to make API calls; AWS answers
    InvalidClientTokenId, or UnrecognizedClientException for JSON services).
@@ -245,6 +245,11 @@ def _raise_access_denied(self):
         raise JsonRESTError("AccessDeniedException", message)
     if self._service == "sns":
         error = _RESTError("AuthorizationError", message)
+        error.code = 403
+        raise error
+    if self._service == "sqs":
+        # SQS speaks JSON to current SDKs and names the error AccessDenied (HTTP 403).
+        error = JsonRESTError("AccessDenied", message)
         error.code = 403
         raise error
     raise access_control.AccessDeniedError(user_arn=arn, action=action)

@@ -1,0 +1,179 @@
+import type { DeployContext, Template } from '../helpers/cfn.js';
+import { rolePolicies } from '../helpers/cfn.js';
+
+/**
+ * The exact permissions of each of keyrot's roles: one grant per (action, resource, condition). The
+ * template test compares the packaged roles with these, line by line, so any extra statement,
+ * action or resource, or a loosened condition, fails with a diff. The least-privilege test generates
+ * its forbidden calls from them. Widening a role means changing this file, in review.
+ *
+ * Placeholders stand for what CloudFormation fills in at deploy time (see SYMBOLIC below).
+ */
+export interface Grant {
+  effect: string;
+  action: string;
+  resource: string;
+  condition?: Record<string, Record<string, string | string[]>>;
+}
+
+const USERS = 'arn:aws:iam::<account>:user/*';
+const MACHINE_USERS = 'arn:aws:iam::<account>:user/machine/*';
+const SECRETS = 'arn:aws:secretsmanager:<region>:<account>:secret:keyrot/*';
+const TAGGED_BY_KEYROT = { StringLike: { 'secretsmanager:ResourceTag/keyrot:user': '*' } };
+const VIA_SECRETS_MANAGER = { StringEquals: { 'kms:ViaService': 'secretsmanager.<region>.amazonaws.com' } };
+const VIA_SNS = { StringEquals: { 'kms:ViaService': 'sns.<region>.amazonaws.com' } };
+
+function allow(actions: string[], resource: string, condition?: Grant['condition']): Grant[] {
+  return actions.map((action) => ({
+    effect: 'Allow',
+    action,
+    resource,
+    ...(condition ? { condition } : {}),
+  }));
+}
+
+/** Every role in the template, and what it may do. A role missing here fails the template test. */
+export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole', Grant[]> = {
+  ScanRole: [
+    // IAM has no resource for these three: "*" is the only accepted value.
+    ...allow(
+      ['iam:GenerateCredentialReport', 'iam:GetCredentialReport', 'iam:GetAccountAuthorizationDetails'],
+      '*',
+    ),
+    ...allow(['iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed', 'iam:GetLoginProfile'], USERS),
+    ...allow(
+      [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:CreateSecret',
+        'secretsmanager:TagResource',
+        'secretsmanager:RotateSecret',
+      ],
+      SECRETS,
+    ),
+    ...allow(['sqs:SendMessage'], '<FailedInvocations.Arn>'),
+    ...allow(['lambda:InvokeFunction'], '<RotateLambdaFunction.Arn>'),
+    ...allow(['sns:Publish'], '<AlertTopic>'),
+    ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<AlertTopicKey.Arn>', VIA_SNS),
+  ],
+  RotateRole: [
+    ...allow(['iam:ListAccessKeys', 'iam:CreateAccessKey', 'iam:DeleteAccessKey'], MACHINE_USERS),
+    ...allow(
+      [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+        'secretsmanager:TagResource',
+      ],
+      SECRETS,
+      TAGGED_BY_KEYROT,
+    ),
+    ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<SecretKmsKeyArn>', VIA_SECRETS_MANAGER),
+  ],
+  RetireRole: [
+    ...allow(
+      [
+        'iam:ListUsers',
+        'iam:ListAccessKeys',
+        'iam:GetAccessKeyLastUsed',
+        'iam:UpdateAccessKey',
+        'iam:DeleteAccessKey',
+        'iam:ListUserTags',
+      ],
+      MACHINE_USERS,
+    ),
+    ...allow(['sqs:SendMessage'], '<FailedInvocations.Arn>'),
+    ...allow(['sns:Publish'], '<AlertTopic>'),
+    ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<AlertTopicKey.Arn>', VIA_SNS),
+    ...allow(
+      [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:TagResource',
+        'secretsmanager:UntagResource',
+      ],
+      SECRETS,
+      TAGGED_BY_KEYROT,
+    ),
+    ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<SecretKmsKeyArn>', VIA_SECRETS_MANAGER),
+  ],
+};
+
+/** Each role's managed policies: only the one that lets Lambda write its logs. */
+export const MANAGED_POLICIES = ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'];
+
+/** Deploy-time values as placeholders, with the customer-managed key configured so its grants show. */
+export const SYMBOLIC: DeployContext = {
+  accountId: '<account>',
+  region: '<region>',
+  parameters: { SecretKmsKeyArn: '<SecretKmsKeyArn>', AlertEmail: '' },
+  conditions: { HasSecretKmsKey: true, HasAlertEmail: false },
+  refs: { AlertTopic: '<AlertTopic>' },
+  getAtt: (resource, attribute) => `<${resource}.${attribute}>`,
+};
+
+type Statement = Record<string, unknown>;
+const list = (value: unknown): unknown[] =>
+  Array.isArray(value) ? value : value === undefined ? [] : [value];
+
+/**
+ * A policy document as grants, one per (action, resource). A NotAction or NotResource comes out as
+ * an action or resource starting with "NOT ", so it can never equal an allowed grant.
+ */
+export function grantsOf(document: unknown): Grant[] {
+  const statements = list((document as { Statement?: unknown }).Statement) as Statement[];
+  return statements.flatMap((statement) => {
+    const actions =
+      'NotAction' in statement ? list(statement.NotAction).map((a) => `NOT ${a}`) : list(statement.Action);
+    const resources =
+      'NotResource' in statement
+        ? list(statement.NotResource).map((r) => `NOT ${r}`)
+        : list(statement.Resource);
+    const condition = statement.Condition as Grant['condition'];
+    return actions.flatMap((action) =>
+      (resources.length > 0 ? resources : ['(no resource)']).map((resource) => ({
+        effect: String(statement.Effect),
+        action: String(action),
+        resource: typeof resource === 'string' ? resource : JSON.stringify(resource),
+        ...(condition ? { condition } : {}),
+      })),
+    );
+  });
+}
+
+/** One line per grant, sorted: what a reviewer reads in the diff when a role changes. */
+export function grantLines(grants: readonly Grant[]): string[] {
+  return grants
+    .map(
+      (g) =>
+        `${g.effect} ${g.action} on ${g.resource}${g.condition ? ` if ${JSON.stringify(g.condition)}` : ''}`,
+    )
+    .sort();
+}
+
+/** A role's grants in the packaged template, resolved with the given deploy context. */
+export function templateGrants(template: Template, role: string, context: DeployContext = SYMBOLIC): Grant[] {
+  return rolePolicies(template, role, context).inline.flatMap((p) => grantsOf(p.document));
+}
+
+/** The allow-list with the placeholders replaced by a deployment's values. */
+export function resolveGrants(grants: readonly Grant[], values: Record<string, string>): Grant[] {
+  const fill = (text: string) =>
+    text.replace(/<[^>]+>/g, (placeholder) => values[placeholder] ?? placeholder);
+  return grants.map((g) => ({
+    ...g,
+    resource: fill(g.resource),
+    ...(g.condition
+      ? {
+          condition: Object.fromEntries(
+            Object.entries(g.condition).map(([op, entries]) => [
+              op,
+              Object.fromEntries(
+                Object.entries(entries).map(([k, v]) => [k, Array.isArray(v) ? v.map(fill) : fill(v)]),
+              ),
+            ]),
+          ),
+        }
+      : {}),
+  }));
+}
