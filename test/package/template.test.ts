@@ -6,8 +6,47 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { readZip } from '../helpers/zip.js';
+import { ALLOW_LISTS, grantLines, MANAGED_POLICIES, SYMBOLIC, templateGrants } from './allow-lists.js';
+import { wildcardMatch } from './probes.js';
 
 const run = promisify(execFile);
+
+/** IAM actions that take no resource: AWS accepts only "*" for them. */
+const NO_RESOURCE_ACTIONS = [
+  'iam:GenerateCredentialReport',
+  'iam:GetCredentialReport',
+  'iam:GetAccountAuthorizationDetails',
+];
+
+/**
+ * Actions that let an identity give itself or another more power (IAM policy and role changes,
+ * console passwords, policy versions, passing and assuming roles). No keyrot role needs any of them.
+ */
+const ESCALATION_ACTIONS = [
+  'iam:PutUserPolicy',
+  'iam:PutRolePolicy',
+  'iam:PutGroupPolicy',
+  'iam:PutUserPermissionsBoundary',
+  'iam:PutRolePermissionsBoundary',
+  'iam:AttachUserPolicy',
+  'iam:AttachRolePolicy',
+  'iam:AttachGroupPolicy',
+  'iam:PassRole',
+  'iam:CreateLoginProfile',
+  'iam:UpdateLoginProfile',
+  'iam:DeleteLoginProfile',
+  'iam:CreatePolicyVersion',
+  'iam:SetDefaultPolicyVersion',
+  'iam:DeletePolicyVersion',
+  'iam:CreatePolicy',
+  'iam:UpdateAssumeRolePolicy',
+  'iam:AddUserToGroup',
+  'iam:CreateUser',
+  'iam:CreateRole',
+  'sts:AssumeRole',
+  'sts:AssumeRoleWithWebIdentity',
+  'sts:AssumeRoleWithSAML',
+];
 
 interface Statement {
   Sid?: string;
@@ -107,48 +146,126 @@ describe('serverless.yml packaged with osls', () => {
     });
   });
 
-  it.each(['ScanRole', 'RotateRole', 'RetireRole'])(
-    '%s: no wildcard actions, and "*" only where IAM has no resource',
+  const roleNames = () =>
+    ofType('AWS::IAM::Role')
+      .map(([name]) => name)
+      .sort();
+  const template = () => ({ Resources: resources });
+  /** Every combination of the template's conditions, so no statement hides behind an Fn::If. */
+  const deployVariants = [true, false].flatMap((kms) =>
+    [true, false].map((email) => ({
+      ...SYMBOLIC,
+      conditions: { HasSecretKmsKey: kms, HasAlertEmail: email },
+    })),
+  );
+  const everyGrant = (role: string) =>
+    deployVariants.flatMap((context) => templateGrants(template(), role, context));
+
+  it('has exactly the roles that have an allow-list, and no other IAM principals or policies', () => {
+    expect(roleNames()).toEqual(Object.keys(ALLOW_LISTS).sort());
+    expect(
+      Object.values(resources)
+        .map((r) => r.Type)
+        .filter((type) => type.startsWith('AWS::IAM::') && type !== 'AWS::IAM::Role'),
+    ).toEqual([]);
+  });
+
+  it.each(Object.keys(ALLOW_LISTS))(
+    '%s: exactly its allow-list (action, resource, condition), nothing more',
     (role) => {
-      const statements = statementsOf(role);
-      expect(statements.flatMap(actions).filter((a) => a.includes('*'))).toEqual([]);
-      const starred = statements.filter((s) => s.Resource === '*').flatMap(actions);
+      const expected = ALLOW_LISTS[role as keyof typeof ALLOW_LISTS];
+      // With a customer-managed key configured: the allow-list. Without: the same minus that key's grants.
+      expect(grantLines(templateGrants(template(), role))).toEqual(grantLines(expected));
       expect(
-        starred.every((a) =>
-          [
-            'iam:GenerateCredentialReport',
-            'iam:GetCredentialReport',
-            'iam:GetAccountAuthorizationDetails',
-          ].includes(a),
+        grantLines(
+          templateGrants(template(), role, {
+            ...SYMBOLIC,
+            conditions: { HasSecretKmsKey: false, HasAlertEmail: false },
+          }),
         ),
-      ).toBe(true);
+      ).toEqual(grantLines(expected.filter((g) => g.resource !== '<SecretKmsKeyArn>')));
+      const properties = resources[role]?.Properties as {
+        ManagedPolicyArns?: unknown;
+        AssumeRolePolicyDocument?: unknown;
+      };
+      expect(properties.ManagedPolicyArns).toEqual(MANAGED_POLICIES);
+      // Only Lambda may assume it.
+      expect(properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ],
+      });
     },
   );
 
-  it.each(['ScanRole', 'RotateRole', 'RetireRole'])(
-    '%s: changes keys of machine users only, and touches keyrot secrets only',
+  it.each(Object.keys(ALLOW_LISTS))('%s: no escalation-prone action, not even through a wildcard', (role) => {
+    const grants = everyGrant(role);
+    expect(grants.length).toBeGreaterThan(0);
+    const escalating = grants.filter(
+      (g) =>
+        ESCALATION_ACTIONS.some((a) => wildcardMatch(g.action.toLowerCase(), a.toLowerCase())) ||
+        /^(iam:(Put|Attach)|iam:PassRole$|sts:AssumeRole|iam:(Create|Update|Delete)LoginProfile$|iam:(Create|SetDefault|Delete)PolicyVersion$)/i.test(
+          g.action,
+        ),
+    );
+    expect(escalating.map((g) => `${g.action} on ${g.resource}`)).toEqual([]);
+  });
+
+  it.each(Object.keys(ALLOW_LISTS))(
+    '%s: only Allow, no NotAction or NotResource, no wildcard in actions',
     (role) => {
-      for (const statement of statementsOf(role)) {
-        const acts = actions(statement);
-        if (acts.some((a) => /^iam:(Create|Delete|Update)/.test(a))) {
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
-          expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
-        }
-        if (acts.some((a) => a.startsWith('secretsmanager:'))) {
-          expect(resourceText(statement)).toBe(
-            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
-            '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
+      const grants = everyGrant(role);
+      expect(grants.length).toBeGreaterThan(0);
+      expect(grants.filter((g) => g.effect !== 'Allow').map((g) => `${g.effect} ${g.action}`)).toEqual([]);
+      expect(
+        grants
+          .filter((g) => g.action.startsWith('NOT ') || g.resource.startsWith('NOT '))
+          .map((g) => g.action),
+      ).toEqual([]);
+      expect(grants.filter((g) => /[*?]/.test(g.action)).map((g) => g.action)).toEqual([]);
+    },
+  );
+
+  it.each(Object.keys(ALLOW_LISTS))(
+    '%s: a resource of "*" (alone or in an array) only for the IAM calls that have no resource',
+    (role) => {
+      // grantsOf gives one grant per element of a Resource array, so ["*"] is caught like "*".
+      const starred = everyGrant(role).filter(
+        (g) => g.resource === '*' || /^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$/.test(g.resource),
+      );
+      expect(starred.map((g) => g.action).filter((a) => !NO_RESOURCE_ACTIONS.includes(a))).toEqual([]);
+    },
+  );
+
+  it.each(Object.keys(ALLOW_LISTS))(
+    '%s: key writes only on machine users; secrets only under the prefix; KMS only through a service',
+    (role) => {
+      const grants = everyGrant(role);
+      expect(grants.length).toBeGreaterThan(0);
+      for (const g of grants) {
+        if (
+          /^iam:(Create|Delete|Update|Tag|Untag|Add|Remove|Upload|Enable|Deactivate|Change|Set|Reset)/.test(
+            g.action,
+          )
+        )
+          expect(`${g.action} on ${g.resource}`).toBe(`${g.action} on arn:aws:iam::<account>:user/machine/*`);
+        if (g.action.startsWith('secretsmanager:'))
+          expect(`${g.action} on ${g.resource}`).toBe(
+            `${g.action} on arn:aws:secretsmanager:<region>:<account>:secret:keyrot/*`,
           );
-        }
+        if (g.action.startsWith('kms:'))
+          expect(Object.keys(g.condition?.StringEquals ?? {})).toEqual(['kms:ViaService']);
       }
     },
   );
 
   it('the scan role only reads IAM', () => {
-    const iamActions = statementsOf('ScanRole')
-      .flatMap(actions)
+    const iamActions = everyGrant('ScanRole')
+      .map((g) => g.action)
       .filter((a) => a.startsWith('iam:'));
-    expect(iamActions.every((a) => /^iam:(Get|List|Generate)/.test(a))).toBe(true);
+    expect(iamActions.length).toBeGreaterThan(0);
+    expect(iamActions.filter((a) => !/^iam:(Get|List|Generate)/.test(a))).toEqual([]);
   });
 
   it("alarms on every function's errors and on parked failed invocations, to the alert topic", () => {
