@@ -635,7 +635,12 @@ describe('generated probes: every catalogued call outside a role’s allow-list 
     }
     total += expected.length;
     expect(expected.length).toBeGreaterThan(0);
+    const after = await accountState();
+    // A call that got through changes the account: compare the next group with what it found, so
+    // the failure is reported once, on the group that let it through.
+    const before = baseline;
+    baseline = after;
     expect(outcomes).toEqual(expected);
-    expect(await accountState()).toEqual(baseline);
+    expect(after).toEqual(before);
   });
 });
