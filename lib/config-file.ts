@@ -4,8 +4,8 @@ import { type Config, parseConfig, parseConfigText, readConfigText } from './con
 import { defaultRegistry, type TargetRegistry } from './targets/registry.js';
 
 /** A config file's document, unvalidated: YAML (.yaml, .yml, anything else) or JSON (.json). */
-export async function readConfigDocument(path: string): Promise<unknown> {
-  const text = await readConfigText(path);
+export async function readConfigDocument(path: string, via = '--config'): Promise<unknown> {
+  const text = await readConfigText(path, via);
   return extname(path) === '.json'
     ? parseConfigText(text, path, 'JSON', JSON.parse)
     : parseConfigText(text, path, 'YAML', parseYaml);
@@ -15,6 +15,7 @@ export async function readConfigDocument(path: string): Promise<unknown> {
 export async function loadConfigFile(
   path: string,
   registry: TargetRegistry = defaultRegistry,
+  via = '--config',
 ): Promise<Config> {
-  return parseConfig(await readConfigDocument(path), path, registry);
+  return parseConfig(await readConfigDocument(path, via), path, registry);
 }

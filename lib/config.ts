@@ -65,6 +65,11 @@ export const configSchema = z.strictObject({
       ),
     '/machine/',
   ),
+  /**
+   * A machinePath of "/" makes every IAM user, people included, a machine user whose keys keyrot
+   * rotates and retires. Refused unless this says so on purpose.
+   */
+  allowRootPath: z._default(z.boolean(), false),
   /** The user tag naming a machine user's owner. */
   ownerTag: z._default(z.string().check(z.minLength(1), z.maxLength(128)), 'owner'),
   /** Machine users' secrets are named `<secretPrefix><user name>`. */
@@ -104,9 +109,16 @@ export function parseConfig(
 ): Config {
   const result = z.safeParse(configSchema, document ?? {});
   const problems = result.success
-    ? Object.entries(result.data.users).flatMap(([user, settings]) =>
-        registry.check(settings.targets, `users.${user}.targets`),
-      )
+    ? [
+        ...(result.data.machinePath === '/' && !result.data.allowRootPath
+          ? [
+              'machinePath: "/" makes every IAM user, people included, a machine user whose keys keyrot rotates and deletes; use a dedicated path such as "/machine/", or set allowRootPath: true if that is really meant',
+            ]
+          : []),
+        ...Object.entries(result.data.users).flatMap(([user, settings]) =>
+          registry.check(settings.targets, `users.${user}.targets`),
+        ),
+      ]
     : result.error.issues.map((issue) => describeIssue(issue, document));
   if (result.success && problems.length === 0) return result.data;
   const lines = problems.map((problem) => `  - ${problem}`);
@@ -116,13 +128,13 @@ export function parseConfig(
 }
 
 /** A config file's text; a file that can't be read is a ConfigError naming it. */
-export async function readConfigText(path: string): Promise<string> {
+export async function readConfigText(path: string, via = '--config'): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
     throw new ConfigError(
-      `Cannot read config file ${path}: ${reason}. Pass an existing file with --config.`,
+      `Cannot read config file ${path}${via === '--config' ? '' : ` (from ${via})`}: ${reason}. ${via === '--config' ? 'Pass an existing file with --config.' : `Point ${via} at an existing file, or unset it.`}`,
       {
         cause: error,
       },

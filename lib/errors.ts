@@ -88,3 +88,40 @@ export class KeyTestError extends KeyrotError {
     this.name = 'KeyTestError';
   }
 }
+
+/**
+ * The key guard refused to deactivate or delete a key: it is the current or pending key, the last
+ * active key, still in use, or a rollback reserve. Nothing was changed.
+ */
+export class KeyGuardError extends KeyrotError {
+  override readonly exitCode = 4;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KeyGuardError';
+  }
+}
+
+/**
+ * A machine user whose secret gives it no working key (AWSCURRENT missing, unreadable, or naming a key
+ * IAM does not have or that is inactive). keyrot reports it and touches none of its keys.
+ */
+export class BrokenUserError extends KeyrotError {
+  override readonly exitCode = 5;
+  constructor(
+    message: string,
+    /** What is broken and the command that fixes it. */
+    readonly broken: { reason: string; detail: string; fix: string },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'BrokenUserError';
+  }
+}
+
+/** AWS kept failing on its side (HTTP 5xx, an unreadable answer) after every retry. Re-run later. */
+export class AwsServiceError extends KeyrotError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AwsServiceError';
+  }
+}

@@ -1,7 +1,9 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from './config.js';
 import { type InventoryDeps, readInventory, resolveKeyIds } from './inventory/inventory.js';
 import type { Inventory, InventoryStrategy } from './inventory/types.js';
 import { type Plan, plan } from './policy/plan.js';
+import { listManagedSecrets } from './secret/list.js';
 
 export interface ScanResult {
   inventory: Inventory;
@@ -14,12 +16,17 @@ export interface ScanResult {
  * while an account with nothing to do costs a constant number of calls.
  */
 export async function scanAccount(
-  deps: InventoryDeps,
+  deps: InventoryDeps & { clients: { secrets?: SecretsManagerClient } },
   config: Config,
   now: Date,
   strategy: InventoryStrategy = config.inventory.strategy,
 ): Promise<ScanResult> {
   let inventory = await readInventory(deps, config.inventory, strategy);
+  // Which machine users keyrot manages, so its own grace period (two keys between a cut-over and the
+  // old key's retirement) is not reported as a problem. One paginated call.
+  if (deps.clients.secrets) {
+    inventory = { ...inventory, managed: await listManagedSecrets(deps.clients.secrets, config) };
+  }
   let result = plan(inventory, config, now);
   const needIds = [...new Set(result.actions.filter((a) => a.kind !== 'report').map((a) => a.userName))];
   if (needIds.length > 0) {

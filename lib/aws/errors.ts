@@ -1,4 +1,4 @@
-import { AwsAccessError, KeyrotError } from '../errors.js';
+import { AwsAccessError, AwsServiceError, KeyrotError } from '../errors.js';
 import { endpointOverride } from './clients.js';
 
 const DENIED = new Set([
@@ -71,6 +71,17 @@ export function classifyAwsError(error: unknown): unknown {
     const known = shape.$operation !== undefined;
     return new AwsAccessError(
       `AWS denied ${operation} (${DENIED.has(name) ? name : 'HTTP 403'}). Grant this identity ${known ? operation : 'the permissions keyrot needs'} — the README's "Permissions" section lists what each command needs.`,
+      { cause: error },
+    );
+  }
+  const status = shape.$metadata?.httpStatusCode ?? 0;
+  if (status >= 500) {
+    // A 5xx whose body is not the service's error format (an HTML page from a proxy or an overloaded
+    // emulator) surfaces as a parse error such as "Unexpected token '<'". The SDK has already retried it.
+    const parse =
+      error.name === 'SyntaxError' || /Deserialization error|Unexpected token/.test(error.message);
+    return new AwsServiceError(
+      `AWS answered HTTP ${status} on ${operation}${parse ? ' with a body that is not an AWS error (an HTML error page?)' : ` (${name})`}, and kept failing after the SDK's retries. This is on AWS's side (or the emulator's): run the command again later; keyrot's steps are safe to re-run.`,
       { cause: error },
     );
   }

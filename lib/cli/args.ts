@@ -31,3 +31,27 @@ export function parseNow(value: string | undefined): Date | undefined {
   }
   return date;
 }
+
+/**
+ * `--now` for a command that changes AWS state. Simulated time stamps records (cut-overs, deactivation
+ * dates) and decides what retirement deletes, so on a real account it would delete keys in use: it is
+ * accepted only when AWS_ENDPOINT_URL points at an emulator on this machine.
+ */
+export function parseNowForChange(value: string | undefined, command: string): Date | undefined {
+  const now = parseNow(value);
+  if (now === undefined) return undefined;
+  const endpoint = process.env.AWS_ENDPOINT_URL ?? '';
+  let host = '';
+  try {
+    host = endpoint ? new URL(endpoint).hostname : '';
+  } catch {
+    host = '';
+  }
+  const loopback = host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+  if (!loopback) {
+    throw new UsageError(
+      `--now is refused for "keyrot ${command}" against real AWS: it records simulated times on the secret and decides deletions as of that date, which would retire keys still in use. Use --now only with AWS_ENDPOINT_URL pointing at a local emulator (moto, LocalStack)${endpoint ? `; AWS_ENDPOINT_URL is ${endpoint}, not a loopback address` : ''}, or use "keyrot plan --now" / "keyrot retire --dry-run --now" to preview. Nothing was changed.`,
+    );
+  }
+  return now;
+}

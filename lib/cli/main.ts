@@ -30,7 +30,10 @@ Exit codes:
   1  AWS or keyrot failed after retries (a bug, an outage); re-run, or re-run with --verbose
   2  bad usage or invalid config: the message names the flag or field; nothing was changed
   3  AWS unreachable, credentials missing or rejected, or permission denied; nothing was changed
-  4  a rotation could not go ahead now (another is in progress, or no free key slot); try later
+  4  a rotation could not go ahead now (another is in progress, or no free key slot), or the key
+     guard kept a key (in use, a rollback reserve); the message says what to do
+  5  a machine user is broken (its secret gives it no working key); keyrot touched none of its
+     keys; the message names the state and the command that fixes it
 
 AWS access comes from the standard SDK chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, a role, ...).
 AWS_ENDPOINT_URL points keyrot at an emulator such as moto or LocalStack.

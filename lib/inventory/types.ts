@@ -50,4 +50,9 @@ export interface Inventory {
   /** Users the report did not list yet (created after it), read with per-user calls instead. */
   usersReadExactly: string[];
   users: UserRecord[];
+  /**
+   * Machine users keyrot manages (a keyrot secret exists), by user name, with their last cut-over.
+   * Absent when the secrets were not read.
+   */
+  managed?: Record<string, { cutoverAt?: Date }>;
 }

@@ -94,7 +94,9 @@ export function isMachineUser(user: Pick<UserRecord, 'path'>, machinePath: strin
 
 /** The pure planner: (inventory, policy, now) -> findings and actions, each action with its reason. */
 export function plan(inventory: Inventory, policy: PlanPolicy, now: Date): Plan {
-  const users = inventory.users.map((user) => planUser(user, policy, now));
+  const users = inventory.users.map((user) =>
+    planUser(user, policy, now, inventory.managed?.[user.userName]?.cutoverAt),
+  );
   return {
     now,
     accountId: inventory.accountId,
@@ -110,7 +112,13 @@ export function keyLabel(key: KeyRef): string {
   return key.accessKeyId ?? (key.slot === undefined ? 'key' : `key slot ${key.slot}`);
 }
 
-function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
+/**
+ * `cutoverAt`: the last cut-over keyrot recorded for this machine user. Between a cut-over and the
+ * old key's retirement the user holds two keys on purpose: the keys older than the newest one are
+ * keyrot's to retire (the retire function deactivates and deletes them), so they raise no findings,
+ * no "two active keys" and no blocked rotation.
+ */
+function planUser(user: UserRecord, policy: PlanPolicy, now: Date, cutoverAt?: Date): UserPlan {
   const machine = isMachineUser(user, policy.machinePath);
   const limits = policy.policy;
   const findings: Finding[] = [];
@@ -131,8 +139,12 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
   const keys = [...user.keys]
     .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
     .map((record) => viewKey(record, now));
+  const newest = keys[keys.length - 1];
+  const inGrace = machine && cutoverAt !== undefined && keys.length >= 2;
+  const retiring = (view: KeyView) => inGrace && view !== newest;
 
   for (const view of keys) {
+    if (retiring(view)) continue;
     const label = keyLabel(view.key);
     if (view.status === 'Active') {
       if (view.ageDays > limits.maxKeyAgeDays) {
@@ -157,7 +169,7 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
     }
   }
   const active = keys.filter((k) => k.status === 'Active');
-  if (active.length >= 2) find('two-active-keys', 'both key slots hold active keys');
+  if (active.length >= 2 && !inGrace) find('two-active-keys', 'both key slots hold active keys');
   const owner = user.tags[policy.ownerTag];
   if (machine) {
     if (user.hasConsolePassword)
@@ -180,9 +192,11 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date): UserPlan {
       kind: blocked ? 'report' : 'rotate',
       userName: user.userName,
       key: rotation.key,
-      reason: blocked
-        ? `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`
-        : rotation.finding.detail,
+      reason: !blocked
+        ? rotation.finding.detail
+        : inGrace
+          ? `rotation waits: ${rotation.finding.detail}, and the key it replaced last time is still active; keyrot retire deactivates it once nothing uses it (keyrot status --user ${user.userName})`
+          : `rotation blocked: ${rotation.finding.detail}, but both key slots hold active keys; deactivate the key no consumer uses`,
     });
     for (const { finding } of stale) handled.add(finding);
   }

@@ -1,20 +1,21 @@
-import { DeleteAccessKeyCommand, paginateListUsers, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
-import { errorName } from '../aws/errors.js';
+import { paginateListUsers } from '@aws-sdk/client-iam';
+import { TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.js';
-import { listAccessKeys, withLastUse } from '../inventory/per-user.js';
+import { BrokenUserError, KeyGuardError } from '../errors.js';
+import { withLastUse } from '../inventory/per-user.js';
 import { isMachineUser } from '../policy/plan.js';
-import { pathOfArn, secretNameFor } from '../rotation/driver.js';
-import { describeSecret, type SecretSnapshot, STAGE, versionWith } from '../rotation/secret-state.js';
-import { readCredential } from '../rotation/secret-value.js';
 import type { RotationDeps } from '../rotation/steps.js';
+import { changeKey, forgetKey } from '../secret/guard.js';
+import {
+  datesFromTags,
+  describeSecret,
+  LIFECYCLE_TAG,
+  type SecretSnapshot,
+  STAGE,
+  versionWith,
+} from '../secret/secret.js';
+import { type Broken, type IamUser, keyIdOf, type ManagedUser, readManagedUser } from '../secret/state.js';
 import { planRetirement, type RetireDecision, type RetireKey, type RetireState } from './plan.js';
-
-/** Per-key lifecycle tags on the secret (IAM records neither time). */
-export const LIFECYCLE_TAG = {
-  deactivated: (keyId: string) => `keyrot:deactivated:${keyId}`,
-  inactiveSeen: (keyId: string) => `keyrot:inactive-seen:${keyId}`,
-};
 
 export interface UserRetirement {
   userName: string;
@@ -23,64 +24,37 @@ export interface UserRetirement {
   decisions: RetireDecision[];
   /** The decisions carried out (empty on a dry run). */
   applied: RetireDecision[];
+  /** Decisions the key guard refused when it re-read IAM and the secret, with its reason. */
+  refused?: Array<{ decision: RetireDecision; reason: string }>;
   /** Set when the secret changed under this run: nothing was changed, the next run decides again. */
   skipped?: string;
+  /** The user has no working current key: nothing of it was changed. */
+  broken?: Broken;
 }
 
 type Deps = Pick<RotationDeps, 'clients' | 'clock'>;
 
-/** The key stored in a version, or undefined. */
-async function keyIn(
-  deps: Deps,
-  secretId: string,
-  versionId: string | undefined,
-): Promise<string | undefined> {
-  return (await readCredential(deps.clients.secrets, secretId, versionId))?.AccessKeyId;
-}
-
-function datesFromTags(tags: Record<string, string>, prefix: string): Record<string, Date> {
-  const out: Record<string, Date> = {};
-  for (const [key, value] of Object.entries(tags)) {
-    if (!key.startsWith(prefix)) continue;
-    const date = new Date(value);
-    if (!Number.isNaN(date.getTime())) out[key.slice(prefix.length)] = date;
-  }
-  return out;
-}
-
 /**
- * Reads what retirement decides from: the keys (with exact last use for every key the secret does not
- * hold), which keys the secret's versions hold, the cut-over of the current version and the lifecycle
- * tags. Undefined when the user has no keyrot secret (not onboarded: nothing to retire).
+ * Reads what retirement decides from: the keys (with exact last use for every key no stage holds),
+ * which keys the secret's stages hold, the cut-over of the current version and the lifecycle tags.
+ * Undefined when the user has no keyrot secret (not onboarded: nothing to retire). The user comes from
+ * IAM; a secret whose tags disagree with IAM is refused (NotManagedError).
  */
 export async function readRetireState(
   deps: Deps,
   config: Config,
-  userName: string,
-): Promise<{ state: RetireState; snapshot: SecretSnapshot } | undefined> {
-  let snapshot: SecretSnapshot;
-  try {
-    snapshot = await describeSecret(deps.clients.secrets, secretNameFor(config, userName));
-  } catch (error) {
-    if (errorName(error) === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
-  if (
-    snapshot.userName !== userName ||
-    !snapshot.userArn ||
-    !isMachineUser({ path: pathOfArn(snapshot.userArn, userName) }, config.machinePath)
-  ) {
-    return undefined;
-  }
-  const currentVersion = versionWith(snapshot, STAGE.current);
-  const pendingVersion = versionWith(snapshot, STAGE.pending);
-  const currentKeyId = await keyIn(deps, snapshot.arn, currentVersion);
+  user: string | IamUser,
+): Promise<{ state: RetireState; snapshot: SecretSnapshot; managed: ManagedUser } | undefined> {
+  const userName = typeof user === 'string' ? user : user.userName;
+  const managed = await readManagedUser(deps, config, userName, typeof user === 'string' ? undefined : user);
+  if (managed === undefined) return undefined;
+  const { snapshot, stages } = managed;
+  const currentKeyId = keyIdOf(stages.current);
   const pendingKeyId =
-    pendingVersion === currentVersion ? undefined : await keyIn(deps, snapshot.arn, pendingVersion);
-  const previousKeyId = await keyIn(deps, snapshot.arn, versionWith(snapshot, STAGE.previous));
-  const listed = await listAccessKeys(deps.clients.iam, userName);
+    stages.pending?.versionId === stages.current?.versionId ? undefined : keyIdOf(stages.pending);
+  const previousKeyId = keyIdOf(stages.previous);
   const keys: RetireKey[] = [];
-  for (const key of listed) {
+  for (const key of managed.keys) {
     const held = key.accessKeyId === currentKeyId || key.accessKeyId === pendingKeyId;
     const read = held ? key : await withLastUse(deps.clients.iam, key);
     keys.push({
@@ -90,6 +64,7 @@ export async function readRetireState(
       ...(read.lastUsedAt ? { lastUsedAt: read.lastUsedAt } : {}),
     });
   }
+  const currentVersion = stages.current?.versionId;
   const cutoverAt =
     snapshot.cutover && snapshot.cutover.versionId === currentVersion ? snapshot.cutover.at : undefined;
   const state: RetireState = {
@@ -102,49 +77,7 @@ export async function readRetireState(
     deactivatedAt: datesFromTags(snapshot.tags, 'keyrot:deactivated:'),
     inactiveSeenAt: datesFromTags(snapshot.tags, 'keyrot:inactive-seen:'),
   };
-  return { state, snapshot };
-}
-
-/** Deactivates a key, recording when (tag first: a crash in between only delays deletion). */
-export async function deactivateKey(
-  deps: Deps,
-  snapshot: SecretSnapshot,
-  userName: string,
-  keyId: string,
-): Promise<void> {
-  await deps.clients.secrets.send(
-    new TagResourceCommand({
-      SecretId: snapshot.arn,
-      Tags: [{ Key: LIFECYCLE_TAG.deactivated(keyId), Value: deps.clock.now().toISOString() }],
-    }),
-  );
-  await deps.clients.iam.send(
-    new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: keyId, Status: 'Inactive' }),
-  );
-}
-
-/** Deletes a key, then its lifecycle records (a crash in between leaves records the next run forgets). */
-export async function deleteRetiredKey(
-  deps: Deps,
-  snapshot: SecretSnapshot,
-  userName: string,
-  keyId: string,
-): Promise<void> {
-  try {
-    await deps.clients.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: keyId }));
-  } catch (error) {
-    if (errorName(error) !== 'NoSuchEntity' && errorName(error) !== 'NoSuchEntityException') throw error;
-  }
-  await forgetKey(deps, snapshot, keyId);
-}
-
-export async function forgetKey(deps: Deps, snapshot: SecretSnapshot, keyId: string): Promise<void> {
-  await deps.clients.secrets.send(
-    new UntagResourceCommand({
-      SecretId: snapshot.arn,
-      TagKeys: [LIFECYCLE_TAG.deactivated(keyId), LIFECYCLE_TAG.inactiveSeen(keyId)],
-    }),
-  );
+  return { state, snapshot, managed };
 }
 
 const CHANGES = new Set(['deactivate', 'delete', 'record-inactive', 'forget']);
@@ -153,19 +86,27 @@ const CHANGES = new Set(['deactivate', 'delete', 'record-inactive', 'forget']);
 export async function retireUser(
   deps: Deps,
   config: Config,
-  userName: string,
+  user: string | IamUser,
   now: Date,
   options: { dryRun?: boolean } = {},
 ): Promise<UserRetirement | undefined> {
-  const read = await readRetireState(deps, config, userName);
+  const read = await readRetireState(deps, config, user);
   if (read === undefined) return undefined;
-  const { state, snapshot } = read;
+  const { state, snapshot, managed } = read;
+  const { userName } = state;
   const decisions = planRetirement(state, config.policy, now);
-  const result: UserRetirement = { userName, secretName: snapshot.name, state, decisions, applied: [] };
+  const result: UserRetirement = {
+    userName,
+    secretName: snapshot.name,
+    state,
+    decisions,
+    applied: [],
+  };
+  if (managed.broken) return { ...result, broken: managed.broken };
   const changes = decisions.filter((d) => CHANGES.has(d.kind));
   if (options.dryRun || changes.length === 0) return result;
   // The decisions rest on which keys the secret holds: make sure that has not moved since (a rotation
-  // finishing, a rollback) before deactivating or deleting anything.
+  // finishing, a rollback) before changing anything. The key guard checks again before each change.
   const again = await describeSecret(deps.clients.secrets, snapshot.arn);
   for (const stage of [STAGE.current, STAGE.pending]) {
     if (versionWith(again, stage) !== versionWith(snapshot, stage)) {
@@ -177,9 +118,27 @@ export async function retireUser(
   }
   for (const decision of changes) {
     const id = decision.accessKeyId;
-    if (decision.kind === 'deactivate') await deactivateKey(deps, snapshot, userName, id);
-    if (decision.kind === 'delete') await deleteRetiredKey(deps, snapshot, userName, id);
-    if (decision.kind === 'forget') await forgetKey(deps, snapshot, id);
+    try {
+      if (decision.kind === 'deactivate' || decision.kind === 'delete') {
+        await changeKey(deps, config.policy, {
+          userName,
+          secretId: snapshot.arn,
+          accessKeyId: id,
+          change: decision.kind,
+          purpose: 'retire',
+          now,
+        });
+      }
+    } catch (error) {
+      if (error instanceof BrokenUserError) {
+        // The user broke under this run (a hand edit): stop touching it.
+        return { ...result, broken: error.broken as Broken };
+      }
+      if (!(error instanceof KeyGuardError)) throw error;
+      result.refused = [...(result.refused ?? []), { decision, reason: error.message }];
+      continue;
+    }
+    if (decision.kind === 'forget') await forgetKey(deps.clients.secrets, snapshot.arn, id);
     if (decision.kind === 'record-inactive') {
       await deps.clients.secrets.send(
         new TagResourceCommand({
@@ -193,27 +152,36 @@ export async function retireUser(
   return result;
 }
 
-/** The machine users of the account (IAM ListUsers under the machine path, paginated). */
-export async function machineUserNames(deps: Deps, config: Config): Promise<string[]> {
-  const names: string[] = [];
+/** The machine users of the account as IAM lists them (ListUsers under the machine path, paginated). */
+export async function machineUsers(deps: Deps, config: Config): Promise<IamUser[]> {
+  const users: IamUser[] = [];
   for await (const page of paginateListUsers(
     { client: deps.clients.iam, pageSize: 100 },
     { PathPrefix: config.machinePath },
   )) {
-    for (const user of page.Users ?? []) if (user.UserName) names.push(user.UserName);
+    for (const user of page.Users ?? []) {
+      if (!user.UserName) continue;
+      const found = { userName: user.UserName, arn: user.Arn ?? '', path: user.Path ?? '/' };
+      // PathPrefix is a string prefix (/machine matches /machines/): keep exactly the machine path.
+      if (isMachineUser(found, config.machinePath)) users.push(found);
+    }
   }
-  return names.sort();
+  return users.sort((a, b) => a.userName.localeCompare(b.userName));
+}
+
+export async function machineUserNames(deps: Deps, config: Config): Promise<string[]> {
+  return (await machineUsers(deps, config)).map((u) => u.userName);
 }
 
 /** Retires every managed machine user; one user's failure does not stop the others. */
 export async function retireAll(deps: Deps, config: Config, now: Date, options: { dryRun?: boolean } = {}) {
   const results: Array<UserRetirement | { userName: string; error: unknown }> = [];
-  for (const userName of await machineUserNames(deps, config)) {
+  for (const user of await machineUsers(deps, config)) {
     try {
-      const result = await retireUser(deps, config, userName, now, options);
+      const result = await retireUser(deps, config, user, now, options);
       if (result) results.push(result);
     } catch (error) {
-      results.push({ userName, error });
+      results.push({ userName: user.userName, error });
     }
   }
   return results;

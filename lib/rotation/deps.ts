@@ -27,6 +27,8 @@ export function rotationDeps(
     settings: {
       propagationTimeoutMs: config.rotation.propagationTimeoutSeconds * 1000,
       abandonAfterMs: config.rotation.abandonAfterMinutes * 60_000,
+      idleDaysBeforeDeactivate: config.policy.idleDaysBeforeDeactivate,
+      deleteAfterDays: config.policy.deleteAfterDays,
     },
   };
 }

@@ -1,17 +1,19 @@
-import { GetUserCommand } from '@aws-sdk/client-iam';
-import { CreateSecretCommand, type CreateSecretCommandInput } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { errorName } from '../aws/errors.js';
+import { wholeDaysBetween } from '../clock.js';
 import type { Config } from '../config.js';
-import { NotManagedError } from '../errors.js';
-import { isMachineUser } from '../policy/plan.js';
+import { KeyLimitError } from '../errors.js';
+import { listAccessKeys, withLastUse } from '../inventory/per-user.js';
 import {
+  createSecretInput,
   derivedToken,
   describeSecret,
   type SecretSnapshot,
-  STAGE,
+  secretNameFor,
   TAG,
   unfinishedToken,
-} from './secret-state.js';
+} from '../secret/secret.js';
+import { getIamUser, type IamUser, requireMachineUser, requireTagsMatchIam } from '../secret/state.js';
 import { createSecret, finishSecret, type RotationDeps, setSecret, testSecret } from './steps.js';
 
 export interface RotationResult {
@@ -26,69 +28,38 @@ export interface RotationResult {
   onboarded: boolean;
   /** sts:GetCallerIdentity attempts until IAM accepted the new key. */
   testAttempts: number;
-}
-
-export function secretNameFor(config: Pick<Config, 'secretPrefix'>, userName: string): string {
-  return `${config.secretPrefix}${userName}`;
-}
-
-/** What onboarding creates: the user's secret, tagged as keyrot's, encrypted with the configured key. */
-export function createSecretInput(
-  config: Pick<Config, 'secretPrefix' | 'secretKmsKeyId'>,
-  userName: string,
-  userArn: string,
-): CreateSecretCommandInput {
-  return {
-    Name: secretNameFor(config, userName),
-    Description: `Access key of the IAM machine user ${userName}, rotated by keyrot`,
-    Tags: [
-      { Key: TAG.user, Value: userName },
-      { Key: TAG.userArn, Value: userArn },
-    ],
-    ...(config.secretKmsKeyId ? { KmsKeyId: config.secretKmsKeyId } : {}),
-  };
-}
-
-/** The IAM path in a user ARN (arn:aws:iam::1:user/machine/ci/name -> /machine/ci/). */
-export function pathOfArn(arn: string, userName: string): string {
-  const resource = arn.split(':').slice(5).join(':');
-  return resource.slice('user'.length, resource.length - userName.length);
+  /** Inactive keys deleted to make room for the new key. */
+  deletedForRoom: string[];
+  /** Keys a crashed attempt created and never stored, deleted. */
+  orphansDeleted: string[];
 }
 
 /**
  * Rotates one machine user's key locally, running the four Secrets Manager steps in order with one
- * token, as Secrets Manager would. An unfinished rotation (anyone's) is resumed with its token;
- * otherwise the token is derived from the secret's state, so racing drivers agree on it.
+ * token, as Secrets Manager would. The user's path and ARN come from IAM, and the secret's tags must
+ * agree with IAM. An unfinished rotation (anyone's) is resumed with its token; otherwise the token is
+ * derived from the secret's state, so racing drivers agree on it.
  */
 export async function rotateUser(
   deps: RotationDeps,
   config: Config,
   userName: string,
 ): Promise<RotationResult> {
-  const { snapshot, onboarded } = await secretFor(deps, config, userName);
-  const userArn = snapshot.userArn;
-  if (snapshot.userName !== userName || !userArn) {
-    throw new NotManagedError(
-      `Secret ${snapshot.name} is not keyrot's secret for ${userName} (its "${TAG.user}" tag says ${JSON.stringify(snapshot.userName ?? null)}). Rename or remove it, or set secretPrefix.`,
-    );
-  }
-  requireMachineUser(config, userName, pathOfArn(userArn, userName));
+  const user = await getIamUser(deps.clients.iam, userName);
+  requireMachineUser(config, user);
+  const { snapshot, onboarded } = await secretFor(deps, config, user);
+  requireTagsMatchIam(snapshot, user);
   const unfinished = unfinishedToken(snapshot);
   const token = unfinished ?? derivedToken(snapshot);
   const input = { secretId: snapshot.arn, token, snapshot };
 
-  const { value, created } = await createSecret(deps, input);
-  // What createSecret just did, so later steps need not ask again. The first version of a secret is
-  // made current by Secrets Manager itself.
-  const stages = created
-    ? [STAGE.pending, ...(snapshot.versions.size === 0 ? [STAGE.current] : [])]
-    : undefined;
-  const after: SecretSnapshot = stages
-    ? { ...snapshot, versions: new Map([...snapshot.versions, [token, stages]]) }
-    : await describeSecret(deps.clients.secrets, snapshot.arn);
+  const created = await createSecret(deps, input);
+  const { value } = created;
   await setSecret(deps, { ...input, pending: value, userName });
-  const { attempts } = await testSecret(deps, { ...input, pending: value, userArn });
-  await finishSecret(deps, { ...input, snapshot: after });
+  const { attempts } = await testSecret(deps, { ...input, pending: value, userArn: user.arn });
+  // finishSecret reads the secret afresh: what createSecret's write did to the stages (the first
+  // version of a secret may or may not have been made current) is Secrets Manager's to say.
+  await finishSecret(deps, { secretId: snapshot.arn, token });
   return {
     userName,
     secretName: snapshot.name,
@@ -97,43 +68,40 @@ export async function rotateUser(
     resumed: unfinished !== undefined,
     onboarded,
     testAttempts: attempts,
+    deletedForRoom: created.deletedForRoom,
+    orphansDeleted: created.orphansDeleted,
   };
 }
 
-function requireMachineUser(config: Config, userName: string, path: string): void {
-  if (!isMachineUser({ path }, config.machinePath)) {
-    throw new NotManagedError(
-      `${userName} is not a machine user (path ${path}); keyrot only rotates users under ${config.machinePath}.`,
-    );
-  }
-}
-
-/** The user's secret, created (onboarding) when it does not exist yet. */
+/**
+ * The user's secret, created (onboarding) when it does not exist yet. Before creating it, the user
+ * must have room for a new key: two active keys, or an inactive one used within the idle window,
+ * stop the rotation here, so a refused onboarding leaves no empty secret behind.
+ */
 async function secretFor(
   deps: RotationDeps,
   config: Config,
-  userName: string,
+  user: IamUser,
 ): Promise<{ snapshot: SecretSnapshot; onboarded: boolean }> {
-  const name = secretNameFor(config, userName);
+  const name = secretNameFor(config, user.userName);
   try {
     return { snapshot: await describeSecret(deps.clients.secrets, name), onboarded: false };
   } catch (error) {
     if (errorName(error) !== 'ResourceNotFoundException') throw error;
   }
-  const { User: user } = await deps.clients.iam.send(new GetUserCommand({ UserName: userName }));
-  requireMachineUser(config, userName, user?.Path ?? '/');
+  await requireRoom(deps, config, user.userName);
   try {
     const createdSecret = await deps.clients.secrets.send(
-      new CreateSecretCommand(createSecretInput(config, userName, user?.Arn ?? '')),
+      new CreateSecretCommand(createSecretInput(config, user.userName, user.arn)),
     );
     const snapshot: SecretSnapshot = {
       arn: createdSecret.ARN ?? '',
       name,
       rotationEnabled: false,
       versions: new Map(),
-      tags: { [TAG.user]: userName, [TAG.userArn]: user?.Arn ?? '' },
-      userName,
-      userArn: user?.Arn ?? '',
+      tags: { [TAG.user]: user.userName, [TAG.userArn]: user.arn },
+      userName: user.userName,
+      userArn: user.arn,
     };
     return { snapshot, onboarded: true };
   } catch (error) {
@@ -141,4 +109,20 @@ async function secretFor(
     if (errorName(error) !== 'ResourceExistsException') throw error;
     return { snapshot: await describeSecret(deps.clients.secrets, name), onboarded: false };
   }
+}
+
+/** Before onboarding: the rotation will find a key slot (the key guard's make-room rules, in short). */
+async function requireRoom(deps: RotationDeps, config: Config, userName: string): Promise<void> {
+  const keys = await listAccessKeys(deps.clients.iam, userName);
+  if (keys.length < 2) return;
+  const now = deps.clock.now();
+  for (const key of keys) {
+    if (key.status !== 'Inactive') continue;
+    const used = await withLastUse(deps.clients.iam, key);
+    const idle = used.lastUsedAt ? wholeDaysBetween(used.lastUsedAt, now) : undefined;
+    if (idle === undefined || idle >= config.policy.idleDaysBeforeDeactivate) return;
+  }
+  throw new KeyLimitError(
+    `${userName} has no free key slot: ${keys.map((k) => `${k.accessKeyId} (${k.status})`).join(' and ')}. keyrot only deletes an inactive key unused for idleDaysBeforeDeactivate (${config.policy.idleDaysBeforeDeactivate}) to make room. Deactivate the key no consumer uses, or in an emergency: keyrot rotate --user ${userName} --compromised. Nothing was changed.`,
+  );
 }

@@ -1,48 +1,104 @@
 import type { Config } from '../config.js';
-import { KeyrotError } from '../errors.js';
-import { deactivateKey, deleteRetiredKey, readRetireState } from '../retirement/retire.js';
+import { KeyrotError, UsageError } from '../errors.js';
+import { listAccessKeys } from '../inventory/per-user.js';
+import type { AccessKeyRecord } from '../inventory/types.js';
+import { changeKey } from '../secret/guard.js';
+import { STAGE, secretNameFor, unfinishedToken, versionWith } from '../secret/secret.js';
+import { getIamUser, keyIdOf, readManagedUser, requireMachineUser } from '../secret/state.js';
 import { type RotationResult, rotateUser } from './driver.js';
 import type { RotationDeps } from './steps.js';
 
 export interface EmergencyResult extends RotationResult {
+  /** Keys taken out of service before the rotation, to free a slot for the new key. */
+  clearedForRoom: string[];
   /** The old keys taken out of service at once, whatever their use. */
   deactivated: string[];
   deleted: string[];
 }
 
 /**
- * The compromised-key path: rotate now; as soon as the new key is AWSCURRENT and pushed to every
- * target (the rotation has finished), deactivate every other key of the user whatever its use, and
- * delete them too with `deleteOld`. A consumer still on an old key breaks: that is the point.
+ * The compromised-key path, in every state:
+ * 1. no free slot (a user in its grace period holds two keys): the key that is not AWSCURRENT's is
+ *    deactivated, then deleted, to make room; where neither key is AWSCURRENT's (a user keyrot has not
+ *    onboarded), the leaked key named with `leakedKeyId` is;
+ * 2. rotate: the new key is stored, pushed to every target, proven and made AWSCURRENT;
+ * 3. every other key of the user is deactivated at once, whatever its use (deleted with `deleteOld`).
+ * Everything is checked before anything changes, so a refused emergency leaves no empty secret.
+ * Every deactivation and deletion goes through the key guard with the emergency purpose.
  */
 export async function emergencyRotate(
   deps: RotationDeps,
   config: Config,
   userName: string,
-  options: { deleteOld?: boolean } = {},
+  options: { deleteOld?: boolean; leakedKeyId?: string } = {},
 ): Promise<EmergencyResult> {
+  const user = await getIamUser(deps.clients.iam, userName);
+  requireMachineUser(config, user);
+  const managed = await readManagedUser(deps, config, userName, user);
+  const keys = managed?.keys ?? (await listAccessKeys(deps.clients.iam, userName));
+  const leaked = options.leakedKeyId;
+  if (leaked !== undefined && !keys.some((k) => k.accessKeyId === leaked)) {
+    throw new UsageError(
+      `--key ${leaked} is not a key of ${userName} (its keys: ${keys.map((k) => k.accessKeyId).join(', ') || 'none'}).`,
+    );
+  }
+  const secretId = managed?.snapshot.arn ?? secretNameFor(config, userName);
+  const guard = (accessKeyId: string, change: 'deactivate' | 'delete') =>
+    changeKey(deps, deps.settings, {
+      userName,
+      secretId,
+      accessKeyId,
+      change,
+      purpose: 'emergency',
+      now: deps.clock.now(),
+    });
+
+  const clearedForRoom: string[] = [];
+  const resuming = managed !== undefined && unfinishedToken(managed.snapshot) !== undefined;
+  if (keys.length >= 2 && !resuming) {
+    const victim = roomVictim(keys, keyIdOf(managed?.stages.current), leaked, userName);
+    await guard(victim, 'deactivate');
+    await guard(victim, 'delete');
+    clearedForRoom.push(victim);
+  }
+
   const rotation = await rotateUser(deps, config, userName);
-  const read = await readRetireState(deps, config, userName);
+  const after = await readManagedUser(deps, config, userName, user);
+  if (after === undefined || keyIdOf(after.stages.current) !== rotation.accessKeyId) {
+    throw new KeyrotError(
+      `AWSCURRENT of ${rotation.secretName} moved away from the new key ${rotation.accessKeyId} during the emergency rotation; no old key was deactivated. Check keyrot status --user ${userName}.`,
+    );
+  }
+  const pendingVersion = versionWith(after.snapshot, STAGE.pending);
+  const held = new Set([
+    rotation.accessKeyId,
+    pendingVersion === after.stages.current?.versionId ? undefined : keyIdOf(after.stages.pending),
+  ]);
   const deactivated: string[] = [];
   const deleted: string[] = [];
-  if (read) {
-    if (read.state.currentKeyId !== rotation.accessKeyId) {
-      throw new KeyrotError(
-        `AWSCURRENT of ${rotation.secretName} moved away from the new key ${rotation.accessKeyId} during the emergency rotation; no old key was deactivated. Check keyrot status --user ${userName}.`,
-      );
-    }
-    const held = new Set([read.state.currentKeyId, read.state.pendingKeyId]);
-    const old = read.state.keys.filter((k) => !held.has(k.accessKeyId));
-    for (const key of old) {
-      if (key.status === 'Active') {
-        await deactivateKey(deps, read.snapshot, userName, key.accessKeyId);
-        deactivated.push(key.accessKeyId);
-      }
-      if (options.deleteOld) {
-        await deleteRetiredKey(deps, read.snapshot, userName, key.accessKeyId);
-        deleted.push(key.accessKeyId);
-      }
-    }
+  for (const key of after.keys) {
+    const id = key.accessKeyId ?? '';
+    if (held.has(id)) continue;
+    if ((await guard(id, 'deactivate')).changed) deactivated.push(id);
+    if (options.deleteOld && (await guard(id, 'delete')).changed) deleted.push(id);
   }
-  return { ...rotation, deactivated, deleted };
+  return { ...rotation, clearedForRoom, deactivated, deleted };
+}
+
+/** The key to clear when an emergency finds no free slot. */
+function roomVictim(
+  keys: AccessKeyRecord[],
+  currentKeyId: string | undefined,
+  leaked: string | undefined,
+  userName: string,
+): string {
+  const others = keys.filter((k) => k.accessKeyId !== currentKeyId);
+  // An inactive key serves nobody: it goes first. Then the only key that is not current, or the leaked one.
+  const inactive = others.find((k) => k.status === 'Inactive');
+  if (inactive !== undefined) return inactive.accessKeyId ?? '';
+  if (others.length === 1) return others[0]?.accessKeyId ?? '';
+  if (leaked !== undefined) return leaked;
+  throw new UsageError(
+    `${userName} holds two keys (${keys.map((k) => k.accessKeyId).join(', ')}) and keyrot can't tell which one leaked, so it can't choose which to delete for the new key. Name it: keyrot rotate --user ${userName} --compromised --key ACCESS_KEY_ID. Nothing was changed.`,
+  );
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { KeyrotError, NotManagedError } from '../errors.js';
-import { describeSecret, STAGE, TAG } from './secret-state.js';
+import { describeSecret, STAGE, TAG } from '../secret/secret.js';
+import { getIamUser, requireMachineUser, requireTagsMatchIam } from '../secret/state.js';
 import {
   createSecret,
   finishSecret,
@@ -49,9 +50,9 @@ export function parseRotationEvent(event: unknown): RotationEvent {
  */
 export async function runRotationStep(
   deps: RotationDeps,
-  config: Pick<Config, 'secretPrefix'>,
+  config: Pick<Config, 'secretPrefix' | 'machinePath'>,
   raw: unknown,
-): Promise<{ step: StepName; user: string }> {
+): Promise<{ step: StepName; user: string; deletedForRoom?: string[]; orphansDeleted?: string[] }> {
   const event = parseRotationEvent(raw);
   const snapshot = await describeSecret(deps.clients.secrets, event.SecretId);
   if (!snapshot.name.startsWith(config.secretPrefix) || !snapshot.userName || !snapshot.userArn) {
@@ -72,15 +73,25 @@ export async function runRotationStep(
     );
   }
   const input = { secretId: snapshot.arn, token: event.ClientRequestToken, snapshot };
+  // IAM is the truth about the user: the tags must agree with it before a key is made or proven.
+  const user = await getIamUser(deps.clients.iam, snapshot.userName);
+  requireMachineUser(config, user);
+  requireTagsMatchIam(snapshot, user);
   switch (event.Step) {
-    case 'createSecret':
-      await createSecret(deps, input);
-      break;
+    case 'createSecret': {
+      const created = await createSecret(deps, input);
+      return {
+        step: event.Step,
+        user: snapshot.userName,
+        deletedForRoom: created.deletedForRoom,
+        orphansDeleted: created.orphansDeleted,
+      };
+    }
     case 'setSecret':
       await setSecret(deps, { ...input, userName: snapshot.userName });
       break;
     case 'testSecret':
-      await testSecret(deps, { ...input, userArn: snapshot.userArn });
+      await testSecret(deps, { ...input, userArn: user.arn });
       break;
     case 'finishSecret':
       await finishSecret(deps, input);

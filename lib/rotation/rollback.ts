@@ -1,12 +1,9 @@
-import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.js';
-import { KeyrotError, NotManagedError } from '../errors.js';
-import { listAccessKeys } from '../inventory/per-user.js';
-import { forgetKey } from '../retirement/retire.js';
-import { secretNameFor } from './driver.js';
-import { describeSecret, STAGE, TAG, unfinishedToken, versionWith } from './secret-state.js';
-import { readCredential } from './secret-value.js';
+import { BrokenUserError, KeyrotError, NotManagedError } from '../errors.js';
+import { reactivateKey } from '../secret/guard.js';
+import { STAGE, secretNameFor, TAG, unfinishedToken } from '../secret/secret.js';
+import { keyIdOf, readManagedUser } from '../secret/state.js';
 import { type RotationDeps, setSecret } from './steps.js';
 
 export interface RollbackResult {
@@ -25,26 +22,38 @@ export interface RollbackResult {
  * For when a new key breaks a consumer, while the previous key still exists: reactivate the previous
  * key, make its version AWSCURRENT again (the newer one becomes AWSPREVIOUS, so retirement takes it
  * from here), push it to the targets again, and record the cut-over. No version is deleted.
+ * The user comes from IAM and the secret must agree with it. A broken user (AWSCURRENT's key missing
+ * or inactive) is refused: a rollback can't tell an interrupted rollback from a hand edit there.
  */
 export async function rollbackUser(
   deps: RotationDeps,
   config: Config,
   userName: string,
 ): Promise<RollbackResult> {
-  const { secrets, iam } = deps.clients;
-  const snapshot = await describeSecret(secrets, secretNameFor(config, userName));
-  if (snapshot.userName !== userName)
-    throw new NotManagedError(`Secret ${snapshot.name} is not keyrot's secret for ${userName}.`);
+  const { secrets } = deps.clients;
+  const managed = await readManagedUser(deps, config, userName);
+  if (managed === undefined) {
+    throw new NotManagedError(
+      `${userName} has no keyrot secret (${secretNameFor(config, userName)}), so there is nothing to roll back to. Rotate it first: keyrot rotate --user ${userName}.`,
+    );
+  }
+  const { snapshot, stages, keys } = managed;
   if (unfinishedToken(snapshot) !== undefined) {
     throw new KeyrotError(
       `A rotation of ${userName} is unfinished; finish it (keyrot rotate --user ${userName}) before rolling back.`,
     );
   }
-  const current = versionWith(snapshot, STAGE.current);
-  const previous = versionWith(snapshot, STAGE.previous);
-  const read = (versionId: string | undefined) => readCredential(secrets, snapshot.arn, versionId);
+  if (managed.broken) {
+    throw new BrokenUserError(
+      `Can't roll back ${userName}: ${managed.broken.detail}. Fix: ${managed.broken.fix}`,
+      managed.broken,
+    );
+  }
+  const current = stages.current?.versionId;
+  const previous = stages.previous?.versionId;
 
-  // A rollback that moved AWSCURRENT but crashed before recording the cut-over: finish it, don't flip back.
+  // A rollback that moved AWSCURRENT but crashed before recording the cut-over: finish it, don't flip
+  // back. (The current key is known to exist and be active: the user is not broken.)
   if (
     current !== undefined &&
     snapshot.cutover !== undefined &&
@@ -52,34 +61,32 @@ export async function rollbackUser(
     snapshot.cutover.versionId === previous
   ) {
     await recordCutover(deps, snapshot.arn, current);
-    const restored = await read(current);
     return {
       userName,
       secretName: snapshot.name,
-      restoredKeyId: restored?.AccessKeyId ?? '',
+      restoredKeyId: keyIdOf(stages.current) ?? '',
       reactivated: false,
       completed: true,
     };
   }
-  if (current === undefined || previous === undefined) {
+  if (current === undefined || previous === undefined || stages.previous === undefined) {
     throw new KeyrotError(`${snapshot.name} has no previous version to roll back to.`);
   }
-  const [restore, replaced] = [await read(previous), await read(current)];
-  if (restore === undefined)
-    throw new KeyrotError(`The previous version of ${snapshot.name} holds no keyrot credential.`);
-  const key = (await listAccessKeys(iam, userName)).find((k) => k.accessKeyId === restore.AccessKeyId);
+  if (stages.previous.kind !== 'credential' || stages.previous.value.UserName !== userName) {
+    throw new KeyrotError(
+      `The previous version of ${snapshot.name} holds no keyrot credential of ${userName}; nothing to roll back to.`,
+    );
+  }
+  const restore = stages.previous.value;
+  const replacedKeyId = keyIdOf(stages.current);
+  const key = keys.find((k) => k.accessKeyId === restore.AccessKeyId);
   if (key === undefined) {
     throw new KeyrotError(
       `Can't roll back ${userName}: the previous key ${restore.AccessKeyId} no longer exists (retirement deleted it). Rotate instead: keyrot rotate --user ${userName}.`,
     );
   }
   const reactivated = key.status === 'Inactive';
-  if (reactivated) {
-    await iam.send(
-      new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: restore.AccessKeyId, Status: 'Active' }),
-    );
-    await forgetKey(deps, snapshot, restore.AccessKeyId);
-  }
+  if (reactivated) await reactivateKey(deps, userName, snapshot.arn, restore.AccessKeyId);
   // A driven rotation leaves AWSPENDING on the version it made current. Detach it before demoting that
   // version, or it would look like an unfinished rotation. (Harmless if the run stops right here.)
   if (snapshot.versions.get(current)?.includes(STAGE.pending)) {
@@ -106,7 +113,7 @@ export async function rollbackUser(
     secretName: snapshot.name,
     restoredKeyId: restore.AccessKeyId,
     reactivated,
-    ...(replaced ? { replacedKeyId: replaced.AccessKeyId } : {}),
+    ...(replacedKeyId ? { replacedKeyId } : {}),
     completed: false,
   };
 }

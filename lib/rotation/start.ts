@@ -6,8 +6,7 @@ import {
 import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
 import type { Plan } from '../policy/plan.js';
-import { createSecretInput, secretNameFor } from './driver.js';
-import { describeSecret } from './secret-state.js';
+import { createSecretInput, describeSecret, secretNameFor } from '../secret/secret.js';
 
 export type StartOutcome = 'started' | 'onboarded' | 'in-progress' | 'failed';
 

@@ -1,4 +1,4 @@
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
 import {
   PutSecretValueCommand,
   TagResourceCommand,
@@ -9,6 +9,7 @@ import type { AwsClients } from '../aws/clients.js';
 import { errorName } from '../aws/errors.js';
 import type { Clock } from '../clock.js';
 import {
+  KeyGuardError,
   KeyLimitError,
   KeyrotError,
   KeyTestError,
@@ -18,7 +19,7 @@ import {
 } from '../errors.js';
 import { listAccessKeys } from '../inventory/per-user.js';
 import type { AccessKeyRecord } from '../inventory/types.js';
-import type { Target } from '../targets/target.js';
+import { type ChangePurpose, changeKey, type GuardPolicy } from '../secret/guard.js';
 import {
   describeSecret,
   formatIntent,
@@ -26,15 +27,17 @@ import {
   STAGE,
   TAG,
   versionWith,
-} from './secret-state.js';
-import { formatSecretValue, readCredential, type SecretValue } from './secret-value.js';
+} from '../secret/secret.js';
+import { keyIdOf, readStages, type StageReads } from '../secret/state.js';
+import { formatSecretValue, readCredential, type SecretValue } from '../secret/value.js';
+import type { Target } from '../targets/target.js';
 
 export interface RotationDeps {
   clients: Pick<AwsClients, 'iam' | 'secrets' | 'stsWith'>;
   /** The real clock: it stamps intents and cut-overs and paces polling. */
   clock: Clock;
   targetsFor(userName: string): readonly Target[];
-  settings: { propagationTimeoutMs: number; abandonAfterMs: number };
+  settings: { propagationTimeoutMs: number; abandonAfterMs: number } & GuardPolicy;
 }
 
 /** One step's input: what Secrets Manager sends, plus what a local driver already knows. */
@@ -68,61 +71,72 @@ function readValue(
   return readCredential(deps.clients.secrets, secretId, versionId);
 }
 
-/** Key ids stored in the secret's current and pending versions (read, never taken from tags). */
-async function heldKeyIds(deps: RotationDeps, snapshot: SecretSnapshot): Promise<Set<string>> {
-  const held = new Set<string>();
-  // After a driven rotation the current version keeps its AWSPENDING label: read each version once.
-  const versions = new Set([versionWith(snapshot, STAGE.current), versionWith(snapshot, STAGE.pending)]);
-  for (const version of versions) {
-    const value = version === undefined ? undefined : await readValue(deps, snapshot.arn, version);
-    if (value) held.add(value.AccessKeyId);
-  }
-  return held;
+export interface CreateResult {
+  value: SecretValue;
+  created: boolean;
+  /** Inactive keys deleted to make room for the new key (said in the output and logged). */
+  deletedForRoom: string[];
+  /** Keys of a crashed attempt that were never stored, deleted. */
+  orphansDeleted: string[];
 }
 
 /**
  * createSecret: make sure a new key for the user is stored as AWSPENDING under `token`.
  * Idempotent: a stored version for the token is returned as it is. Otherwise, in order:
- * 1. keys created by an earlier attempt that never stored them (those the last unfinished intent did
- *    not know) are deleted once that attempt is older than `abandonAfterMs`; before that, another
- *    attempt may still be running, so this one stops with RotationInProgressError;
- * 2. room is made: with two keys, only an inactive key held by neither AWSCURRENT nor AWSPENDING may
- *    be deleted; two active keys stop the rotation with KeyLimitError, deleting nothing;
+ * 1. keys created by an earlier attempt that never stored them (not among the keys its intent knew,
+ *    held by no version, never used) are deleted once that attempt is older than `abandonAfterMs`;
+ *    before that, another attempt may still be running, so this one stops with RotationInProgressError;
+ * 2. room is made: with two keys, only an inactive key held by no stage, unused within the idle window
+ *    and not a rollback reserve may be deleted (the key guard decides); otherwise KeyLimitError;
  * 3. the intent (token, time, the keys that exist) is tagged on the secret, then the key is created
  *    and stored at once. Only one writer can store a value under a token; a loser deletes the key it
  *    just made (never stored, so never seen) and reports that a rotation is in progress.
  */
-export async function createSecret(
-  deps: RotationDeps,
-  input: StepInput,
-): Promise<{ value: SecretValue; created: boolean }> {
+export async function createSecret(deps: RotationDeps, input: StepInput): Promise<CreateResult> {
   const { iam, secrets } = deps.clients;
   const snapshot = input.snapshot ?? (await describeSecret(secrets, input.secretId));
   const userName = userOf(snapshot);
+  const result: CreateResult = {
+    value: undefined as unknown as SecretValue,
+    created: false,
+    deletedForRoom: [],
+    orphansDeleted: [],
+  };
   if (snapshot.versions.has(input.token)) {
     const stored = await readValue(deps, snapshot.arn, input.token);
-    if (stored) return { value: stored, created: false };
+    if (stored) return { ...result, value: stored };
   }
 
   let keys = await listAccessKeys(iam, userName);
   const intent = snapshot.intent;
   if (intent && snapshot.cutover?.versionId !== intent.token) {
     const unexplained = keys.filter((k) => !intent.knownKeyIds.includes(k.accessKeyId ?? ''));
-    if (unexplained.length > 0) {
-      const held = await heldKeyIds(deps, snapshot);
-      const orphans = unexplained.filter((k) => !held.has(k.accessKeyId ?? ''));
-      const age = deps.clock.now().getTime() - intent.at.getTime();
-      if (orphans.length > 0 && age < deps.settings.abandonAfterMs) {
-        throw new RotationInProgressError(
-          `A rotation of ${userName} is in progress: key ${orphans.map((k) => k.accessKeyId).join(', ')} was created ${Math.round(age / 1000)} s ago and is not stored yet. If that attempt crashed, keyrot deletes the key once the attempt is ${Math.round(deps.settings.abandonAfterMs / 60_000)} minutes old; run again then.`,
-        );
-      }
-      for (const orphan of orphans) await deleteKey(deps, userName, orphan);
-      keys = keys.filter((k) => !orphans.includes(k));
+    const held = heldKeyIds(await readStages(secrets, snapshot));
+    const candidates = unexplained.filter((k) => !held.has(k.accessKeyId ?? ''));
+    const age = deps.clock.now().getTime() - intent.at.getTime();
+    if (candidates.length > 0 && age < deps.settings.abandonAfterMs) {
+      throw new RotationInProgressError(
+        `A rotation of ${userName} is in progress: key ${candidates.map((k) => k.accessKeyId).join(', ')} was created ${Math.round(age / 1000)} s ago and is not stored yet. If that attempt crashed, keyrot deletes the key once the attempt is ${Math.round(deps.settings.abandonAfterMs / 60_000)} minutes old; run again then.`,
+      );
     }
+    for (const candidate of candidates) {
+      const id = candidate.accessKeyId ?? '';
+      try {
+        const outcome = await guardedDelete(deps, snapshot.arn, userName, id, 'orphan');
+        if (outcome.changed) result.orphansDeleted.push(id);
+      } catch (error) {
+        // Not an orphan after all (used, or held by a version): it stays, and counts as a key.
+        if (!(error instanceof KeyGuardError)) throw error;
+      }
+    }
+    if (result.orphansDeleted.length > 0) keys = await listAccessKeys(iam, userName);
   }
 
-  if (keys.length >= 2) keys = await makeRoom(deps, snapshot, userName, keys);
+  if (keys.length >= 2) {
+    const removed = await makeRoom(deps, snapshot, userName, keys);
+    result.deletedForRoom.push(removed.accessKeyId ?? '');
+    keys = keys.filter((k) => k !== removed);
+  }
 
   await secrets.send(
     new TagResourceCommand({
@@ -147,6 +161,16 @@ export async function createSecret(
     UserName: userName,
     CreatedAt: deps.clock.now().toISOString(),
   };
+  const lost = async (why: string, cause?: unknown) => {
+    // This key was never stored, so nobody can hold it: it goes at once.
+    try {
+      await guardedDelete(deps, snapshot.arn, userName, value.AccessKeyId, 'orphan', true);
+    } catch (error) {
+      // Refused (it is somehow held or used): it stays, and a later attempt's clean-up decides.
+      if (!(error instanceof KeyGuardError)) throw error;
+    }
+    return new RotationInProgressError(`A rotation of ${userName} is in progress: ${why}.`, { cause });
+  };
   try {
     await secrets.send(
       new PutSecretValueCommand({
@@ -157,22 +181,44 @@ export async function createSecret(
       }),
     );
   } catch (error) {
-    if (errorName(error) === 'ResourceExistsException') {
-      await deleteKey(deps, userName, {
-        accessKeyId: value.AccessKeyId,
-        status: 'Active',
-        createdAt: new Date(),
-      });
-      throw new RotationInProgressError(
-        `A rotation of ${userName} is in progress: another process stored its new key first.`,
-        {
-          cause: error,
-        },
-      );
-    }
+    if (errorName(error) === 'ResourceExistsException')
+      throw await lost('another process stored its new key first', error);
     throw error;
   }
-  return { value, created: true };
+  // Read back what the token's version holds: the value is what every later step and consumer uses.
+  // (Secrets Manager refuses a second value under a token; moto, under load, may not: see moto.md.)
+  const stored = await readValue(deps, snapshot.arn, input.token);
+  if (stored?.AccessKeyId !== value.AccessKeyId)
+    throw await lost('another process stored its new key under the same token');
+  return { ...result, value, created: true };
+}
+
+/** Key ids held by AWSCURRENT, AWSPENDING or AWSPREVIOUS. */
+function heldKeyIds(stages: StageReads): Set<string> {
+  return new Set(
+    [keyIdOf(stages.current), keyIdOf(stages.pending), keyIdOf(stages.previous)].filter(
+      (id): id is string => id !== undefined,
+    ),
+  );
+}
+
+function guardedDelete(
+  deps: RotationDeps,
+  secretId: string,
+  userName: string,
+  accessKeyId: string,
+  purpose: ChangePurpose,
+  ownAttempt = false,
+) {
+  return changeKey(deps, deps.settings, {
+    userName,
+    secretId,
+    accessKeyId,
+    change: 'delete',
+    purpose,
+    now: deps.clock.now(),
+    ...(ownAttempt ? { ownAttempt } : {}),
+  });
 }
 
 /** Thrown inside the SDK's retry loop so that an ambiguous CreateAccessKey failure is not retried. */
@@ -234,35 +280,31 @@ async function createKey(deps: RotationDeps, userName: string, before: AccessKey
   }
 }
 
+/**
+ * Deletes one inactive key so the rotation has a free slot. The key guard decides: never a key a
+ * stage holds, a key used within the idle window, or a rollback reserve. Refused: KeyLimitError.
+ */
 async function makeRoom(
   deps: RotationDeps,
   snapshot: SecretSnapshot,
   userName: string,
   keys: AccessKeyRecord[],
-) {
-  const held = await heldKeyIds(deps, snapshot);
-  const removable = keys.filter((k) => k.status === 'Inactive' && !held.has(k.accessKeyId ?? ''));
-  const [oldest] = removable;
-  if (oldest === undefined) {
-    const described = keys
-      .map((k) => `${k.accessKeyId} (${k.status}${held.has(k.accessKeyId ?? '') ? ', in the secret' : ''})`)
-      .join(' and ');
-    throw new KeyLimitError(
-      `${userName} has no free key slot: ${described}. keyrot only deletes an inactive key that the secret does not hold. Retire the previous key first (deactivate it once nothing uses it), then rotate again.`,
-    );
+): Promise<AccessKeyRecord> {
+  const inactive = keys.filter((k) => k.status === 'Inactive');
+  const reasons: string[] = [];
+  for (const key of inactive) {
+    try {
+      await guardedDelete(deps, snapshot.arn, userName, key.accessKeyId ?? '', 'make-room');
+      return key;
+    } catch (error) {
+      if (!(error instanceof KeyGuardError)) throw error;
+      reasons.push(error.message);
+    }
   }
-  await deleteKey(deps, userName, oldest);
-  return keys.filter((k) => k !== oldest);
-}
-
-async function deleteKey(deps: RotationDeps, userName: string, key: AccessKeyRecord): Promise<void> {
-  try {
-    await deps.clients.iam.send(
-      new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.accessKeyId }),
-    );
-  } catch (error) {
-    if (errorName(error) !== 'NoSuchEntity' && errorName(error) !== 'NoSuchEntityException') throw error;
-  }
+  const described = keys.map((k) => `${k.accessKeyId} (${k.status})`).join(' and ');
+  throw new KeyLimitError(
+    `${userName} has no free key slot: ${described}. ${reasons.length > 0 ? reasons.join(' ') : 'keyrot only deletes an inactive key to make room, and both are active. Retire the previous key first (keyrot retire deactivates it once nothing uses it), then rotate again.'}`,
+  );
 }
 
 async function pendingValue(deps: RotationDeps, input: StepInput): Promise<SecretValue> {

@@ -96,7 +96,8 @@ export const demoAccount: readonly SeedUser[] = [
     userName: 'log-shipper',
     path: '/machine/',
     tags: { owner: 'observability' },
-    keys: [{ used: true, inactive: true }, { used: true }],
+    // Deactivated long ago and not used since: keyrot may delete it to make room.
+    keys: [{ inactive: true }, { used: true }],
   },
   { userName: 'metrics-export', path: '/machine/', tags: { owner: 'observability' }, keys: [{}] },
   {

@@ -1,8 +1,16 @@
 import { IAMClient } from '@aws-sdk/client-iam';
-import { type DescribeSecretCommandOutput, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  type DescribeSecretCommandOutput,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UntagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
-import { formatIntent, type Intent, TAG } from '../../lib/rotation/secret-state.js';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import type { RotationDeps } from '../../lib/rotation/steps.js';
+import { formatIntent, type Intent, TAG } from '../../lib/secret/secret.js';
 import type { Target } from '../../lib/targets/target.js';
 import { manualClock } from './clock.js';
 
@@ -74,7 +82,12 @@ export function fakeTarget(
 
 export function mockDeps(
   targets: Target[] = [],
-  settings = { propagationTimeoutMs: 120_000, abandonAfterMs: 15 * 60_000 },
+  settings: RotationDeps['settings'] = {
+    propagationTimeoutMs: 120_000,
+    abandonAfterMs: 15 * 60_000,
+    idleDaysBeforeDeactivate: 3,
+    deleteAfterDays: 7,
+  },
 ) {
   const clock = manualClock(START);
   const deps: RotationDeps = {
@@ -88,4 +101,36 @@ export function mockDeps(
     settings,
   };
   return { deps, clock };
+}
+
+/**
+ * Makes a mocked Secrets Manager keep what PutSecretValue stores under a token, so createSecret's
+ * read-back finds its own value; other versions are not found unless a test says otherwise.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the stub of any client's mock
+export function keepPutValues(secrets: AwsStub<any, any, any>): void {
+  const stored = new Map<string, string>();
+  secrets
+    .on(PutSecretValueCommand)
+    .callsFake((input: { ClientRequestToken?: string; SecretString?: string }) => {
+      stored.set(input.ClientRequestToken ?? '', input.SecretString ?? '');
+      return { VersionId: input.ClientRequestToken };
+    });
+  secrets.on(GetSecretValueCommand).callsFake((input: { VersionId?: string }) => {
+    const value = stored.get(input.VersionId ?? '');
+    if (value !== undefined) return { SecretString: value };
+    throw Object.assign(new Error('not found'), {
+      name: 'ResourceNotFoundException',
+      $metadata: { httpStatusCode: 400 },
+    });
+  });
+  secrets.on(UntagResourceCommand).resolves({});
+  secrets.on(ListSecretVersionIdsCommand).resolves({ Versions: [] });
+}
+
+/** GetUser's answer for the machine user the mocks' secret belongs to (IAM is the truth about users). */
+export function machineUser(userName = 'ci') {
+  return {
+    User: { UserName: userName, Arn: USER_ARN, Path: '/machine/', UserId: 'AIDATEST', CreateDate: START },
+  };
 }

@@ -1,7 +1,7 @@
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import type { AwsClients } from '../../lib/aws/clients.js';
-import { parseSecretValue, type SecretValue } from '../../lib/rotation/secret-value.js';
+import { parseSecretValue, type SecretValue } from '../../lib/secret/value.js';
 import { signWith } from '../../lib/testbed/seed.js';
 
 export async function keyIds(

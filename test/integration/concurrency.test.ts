@@ -1,4 +1,8 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createClients } from '../../lib/aws/clients.js';
 import { seedUsers } from '../../lib/testbed/seed.js';
@@ -10,10 +14,15 @@ interface Run {
   stderr: string;
 }
 
+const ENTRY = fileURLToPath(new URL('../../lib/cli/entry.ts', import.meta.url));
+const CONFIG = join(mkdtempSync(join(tmpdir(), 'keyrot-race-')), 'keyrot.yaml');
+writeFileSync(CONFIG, '{}\n');
+
 /** Runs the CLI from source in its own process (as `keyrot ...`). */
 function keyrot(args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/entry.ts', ...args], {
+    // With a config of its own: the repo's keyrot.config.yaml is not the user's (and is announced).
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args, '--config', CONFIG], {
       env: process.env,
     });
     let stdout = '';

@@ -9,7 +9,7 @@ import { rotationDeps } from '../../lib/rotation/deps.js';
 import { rotateUser } from '../../lib/rotation/driver.js';
 import { emergencyRotate } from '../../lib/rotation/emergency.js';
 import { rollbackUser } from '../../lib/rotation/rollback.js';
-import { describeSecret } from '../../lib/rotation/secret-state.js';
+import { describeSecret } from '../../lib/secret/secret.js';
 import { seedUsers, signWith } from '../../lib/testbed/seed.js';
 import { manualClock } from '../helpers/clock.js';
 import { crashAfterCall, InjectedCrash } from '../helpers/crash.js';

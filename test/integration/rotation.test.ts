@@ -8,8 +8,8 @@ import { defaultConfig } from '../../lib/config.js';
 import { KeyLimitError, NotManagedError, RotationInProgressError } from '../../lib/errors.js';
 import { rotationDeps } from '../../lib/rotation/deps.js';
 import { rotateUser } from '../../lib/rotation/driver.js';
-import { derivedToken, describeSecret, TAG } from '../../lib/rotation/secret-state.js';
 import { createSecret, finishSecret, setSecret, testSecret } from '../../lib/rotation/steps.js';
+import { derivedToken, describeSecret, TAG } from '../../lib/secret/secret.js';
 import { seedUsers, signWith } from '../../lib/testbed/seed.js';
 import { manualClock } from '../helpers/clock.js';
 import { crashAfterCall, InjectedCrash } from '../helpers/crash.js';
@@ -20,6 +20,13 @@ const arnOf = (user: string, path = '/machine/') => `arn:aws:iam::123456789012:u
 const ABANDONED = 16 * 60_000; // past the default abandonAfterMinutes (15)
 const clients = createClients();
 const depsAt = (start = new Date(), c = clients) => rotationDeps(c, manualClock(start), defaultConfig);
+/**
+ * Seeded keys are used (signed with) when they are made. A rotation that makes room by deleting one
+ * runs this much later, once the key has been idle for idleDaysBeforeDeactivate: the key guard never
+ * deletes a key used within that window outside an emergency.
+ */
+const idleLater = () =>
+  new Date(Date.now() + (defaultConfig.policy.idleDaysBeforeDeactivate + 1) * 86_400_000);
 
 async function seedOne(userName: string): Promise<string> {
   const [key] = await seedUsers(clients.iam, endpoint(), [
@@ -78,8 +85,14 @@ describe('rotation on moto', () => {
     await clients.iam.send(
       new UpdateAccessKeyCommand({ UserName: 'ci-deploy', AccessKeyId: original, Status: 'Inactive' }),
     );
-    // Act
-    const second = await rotateUser(depsAt(), defaultConfig, 'ci-deploy');
+    // Act: today the inactive key was used minutes ago, so it is kept (exit 4, naming why) ...
+    await expect(rotateUser(depsAt(), defaultConfig, 'ci-deploy')).rejects.toThrow(
+      new RegExp(`keyrot will not delete ${original} of ci-deploy: it was used today`),
+    );
+    expect((await keyIds(clients, 'ci-deploy')).map((k) => k.id)).toContain(original);
+    // ... and once it has been idle long enough, it makes room, and says so.
+    const second = await rotateUser(depsAt(idleLater()), defaultConfig, 'ci-deploy');
+    expect(second.deletedForRoom).toEqual([original]);
     // Assess
     expect(await keyIds(clients, 'ci-deploy')).toEqual(
       expect.arrayContaining([
@@ -131,7 +144,7 @@ describe('rotation steps replayed', () => {
     await clients.iam.send(
       new UpdateAccessKeyCommand({ UserName: 'replayed', AccessKeyId: original, Status: 'Inactive' }),
     );
-    const deps = depsAt();
+    const deps = depsAt(idleLater());
     const snapshot = await describeSecret(clients.secrets, 'keyrot/replayed');
     const token = derivedToken(snapshot);
     const input = { secretId: snapshot.arn, token };
@@ -140,7 +153,7 @@ describe('rotation steps replayed', () => {
     await expect(finishSecret(deps, input)).rejects.toThrow(/is not AWSPENDING/);
     const made = await createSecret(deps, input);
     const again = await createSecret(deps, input);
-    expect(again).toEqual({ value: made.value, created: false });
+    expect(again).toMatchObject({ value: made.value, created: false, deletedForRoom: [] });
     await setSecret(deps, { ...input, userName: 'replayed' });
     await testSecret(deps, { ...input, userArn });
     await finishSecret(deps, input);
@@ -160,7 +173,7 @@ describe('a crash after any AWS call, then a retry with the same token', () => {
   async function cleanCalls(user: string, prepare: (user: string) => Promise<string[]>): Promise<string[]> {
     await prepare(user);
     const { clients: counted, calls } = crashAfterCall(Number.POSITIVE_INFINITY);
-    await rotateUser(depsAt(new Date(), counted), defaultConfig, user);
+    await rotateUser(depsAt(idleLater(), counted), defaultConfig, user);
     return calls;
   }
 
@@ -186,7 +199,7 @@ describe('a crash after any AWS call, then a retry with the same token', () => {
         const user = `crash-${name}-${n}`;
         const allowed = await prepare(user);
         const { clients: crashing } = crashAfterCall(n);
-        const start = new Date();
+        const start = idleLater();
         await expect(
           rotateUser(depsAt(start, crashing), defaultConfig, user),
           `crash after call ${n} (${calls[n - 1]})`,

@@ -40,6 +40,8 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole', Grant
       ['iam:GenerateCredentialReport', 'iam:GetCredentialReport', 'iam:GetAccountAuthorizationDetails'],
       '*',
     ),
+    // ListSecrets has no resource either; it returns names and tags, never a value.
+    ...allow(['secretsmanager:ListSecrets'], '*'),
     ...allow(['iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed', 'iam:GetLoginProfile'], USERS),
     ...allow(
       [
@@ -56,14 +58,25 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole', Grant
     ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<AlertTopicKey.Arn>', VIA_SNS),
   ],
   RotateRole: [
-    ...allow(['iam:ListAccessKeys', 'iam:CreateAccessKey', 'iam:DeleteAccessKey'], MACHINE_USERS),
+    ...allow(
+      [
+        'iam:GetUser',
+        'iam:ListAccessKeys',
+        'iam:GetAccessKeyLastUsed',
+        'iam:CreateAccessKey',
+        'iam:DeleteAccessKey',
+      ],
+      MACHINE_USERS,
+    ),
     ...allow(
       [
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
+        'secretsmanager:ListSecretVersionIds',
         'secretsmanager:PutSecretValue',
         'secretsmanager:UpdateSecretVersionStage',
         'secretsmanager:TagResource',
+        'secretsmanager:UntagResource',
       ],
       SECRETS,
       TAGGED_BY_KEYROT,

@@ -81,7 +81,10 @@ describe('the packaged scan bundle', () => {
     // The config it read is the shipped file: change the file, and the same bundle plans differently.
     const shipped = join(taskDir, 'dist/keyrot.config.json');
     const original = await readFile(shipped, 'utf8');
-    await writeFile(shipped, JSON.stringify({ ...JSON.parse(original), machinePath: '/' }));
+    await writeFile(
+      shipped,
+      JSON.stringify({ ...JSON.parse(original), machinePath: '/', allowRootPath: true }),
+    );
     const widened = await invokeScan({
       AWS_ACCESS_KEY_ID: 'lambda-role',
       AWS_SECRET_ACCESS_KEY: 'lambda-role',

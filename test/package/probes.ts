@@ -38,6 +38,7 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
+  ListSecretVersionIdsCommand,
   PutResourcePolicyCommand,
   PutSecretValueCommand,
   RotateSecretCommand,
@@ -218,6 +219,10 @@ export const CATALOGUE: Record<TargetType, Probe[]> = {
     {
       action: 'secretsmanager:GetSecretValue',
       call: (c, t) => c.secrets.send(new GetSecretValueCommand({ SecretId: t.name })),
+    },
+    {
+      action: 'secretsmanager:ListSecretVersionIds',
+      call: (c, t) => c.secrets.send(new ListSecretVersionIdsCommand({ SecretId: t.name })),
     },
     {
       action: 'secretsmanager:PutSecretValue',

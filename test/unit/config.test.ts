@@ -26,6 +26,7 @@ describe('parseConfig', () => {
   it('fills every default', () => {
     expect(defaultConfig).toEqual({
       machinePath: '/machine/',
+      allowRootPath: false,
       ownerTag: 'owner',
       secretPrefix: 'keyrot/',
       inventory: { strategy: 'report', concurrency: 8, reportTimeoutSeconds: 120 },
@@ -57,7 +58,7 @@ describe('parseConfig', () => {
     [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
     [
       { zzz: 1 },
-      'zzz: unknown field; allowed: machinePath, ownerTag, secretPrefix, secretKmsKeyId, inventory, policy, rotation, users',
+      'zzz: unknown field; allowed: machinePath, allowRootPath, ownerTag, secretPrefix, secretKmsKeyId, inventory, policy, rotation, users',
     ],
     [{ policy: { maxKeyAgeDays: 'ninety' } }, 'policy.maxKeyAgeDays: expected a number, got "ninety"'],
     [{ policy: { maxKeyAgeDays: 1.5 } }, 'policy.maxKeyAgeDays: expected a whole number, got 1.5'],

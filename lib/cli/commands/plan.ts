@@ -28,7 +28,7 @@ export async function planCommand(argv: string[], io: CliIo): Promise<number> {
   if (strategy !== undefined && strategy !== 'report' && strategy !== 'exact') {
     throw new UsageError(`--strategy "${strategy}" is not one of "report", "exact".`);
   }
-  const { config } = await resolveConfig(values.config);
+  const { config } = await resolveConfig(values.config, io);
   const clock = now ? simulatedClock(now) : systemClock;
   const result = await scanAccount(
     { clients: createClients(), clock: systemClock },

@@ -2,7 +2,7 @@ import { createClients } from '../../aws/clients.js';
 import { simulatedClock, systemClock } from '../../clock.js';
 import type { RetireDecision } from '../../retirement/plan.js';
 import { retireAll, retireUser, type UserRetirement } from '../../retirement/retire.js';
-import { parseFlags, parseNow } from '../args.js';
+import { parseFlags, parseNow, parseNowForChange } from '../args.js';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
@@ -12,10 +12,13 @@ export const retireHelp = `Usage: keyrot retire [--user NAME] [--now ISO-DATE] [
 Retires the keys that rotation replaced (AWSPREVIOUS, and keys from before keyrot), in two stages:
 deactivate once policy.deactivateAfterDays have passed since the cut-over and the key has been idle
 for policy.idleDaysBeforeDeactivate; delete once it has been inactive for policy.deleteAfterDays.
-A key still in use is held and reported. AWSCURRENT's and AWSPENDING's keys, a user's only active
-key and users outside the machine path are never touched.
+A key still in use is held and reported. Every change goes through the key guard, which re-reads
+IAM and the secret first: AWSCURRENT's and AWSPENDING's keys, a user's last active key, keys used
+within idleDaysBeforeDeactivate, broken users and users outside the machine path are never touched.
+Exit 5 when a user is broken.
   --user NAME       only this machine user (default: every machine user with a keyrot secret)
-  --now ISO-DATE    decide as of this date (times are also recorded as of it)
+  --now ISO-DATE    decide as of this date (times are also recorded as of it); without --dry-run,
+                    only with AWS_ENDPOINT_URL pointing at a local emulator
   --dry-run         show what would be done; change nothing
 `;
 
@@ -26,18 +29,28 @@ export async function retireCommand(argv: string[], io: CliIo): Promise<number> 
     'dry-run': { type: 'boolean' },
     config: { type: 'string' },
   });
-  const now = parseNow(values.now);
+  // A dry run changes nothing, so it may look ahead on a real account; a real run may not.
+  const now = values['dry-run'] ? parseNow(values.now) : parseNowForChange(values.now, 'retire');
   const clock = now ? simulatedClock(now) : systemClock;
-  const { config } = await resolveConfig(values.config);
+  const { config } = await resolveConfig(values.config, io);
   const deps = { clients: createClients(), clock };
   const options = { dryRun: values['dry-run'] === true };
-  const results = values.user
-    ? [await retireUser(deps, config, values.user, clock.now(), options)].filter(
-        (r): r is UserRetirement => r !== undefined,
-      )
-    : await retireAll(deps, config, clock.now(), options);
+  let results: Array<UserRetirement | { userName: string; error: unknown }>;
+  if (values.user) {
+    const one = await retireUser(deps, config, values.user, clock.now(), options);
+    if (one === undefined) {
+      io.stdout(
+        `${values.user} has no keyrot secret yet, so nothing of it is retired. Onboard it: keyrot rotate --user ${values.user}\n`,
+      );
+      return 0;
+    }
+    results = [one];
+  } else {
+    results = await retireAll(deps, config, clock.now(), options);
+  }
   const rows: string[][] = [['USER', 'KEY', 'ROLE', 'DECISION', 'WHY']];
   let failed = 0;
+  let broken = 0;
   for (const result of results) {
     if ('error' in result) {
       failed++;
@@ -46,8 +59,22 @@ export async function retireCommand(argv: string[], io: CliIo): Promise<number> 
       );
       continue;
     }
+    if (result.broken) {
+      broken++;
+      io.stderr(
+        `keyrot: ${result.userName} is broken: ${result.broken.detail}. None of its keys was touched. Fix: ${result.broken.fix}\n`,
+      );
+      continue;
+    }
+    const refused = new Map((result.refused ?? []).map((r) => [r.decision, r.reason]));
     for (const d of result.decisions)
-      rows.push([result.userName, d.accessKeyId, d.role, label(d, options.dryRun), d.reason]);
+      rows.push([
+        result.userName,
+        d.accessKeyId,
+        d.role,
+        refused.has(d) ? 'kept' : label(d, options.dryRun),
+        refused.get(d) ?? d.reason,
+      ]);
     if (result.skipped) io.stderr(`keyrot: ${result.userName}: ${result.skipped}\n`);
   }
   io.stdout(
@@ -55,7 +82,7 @@ export async function retireCommand(argv: string[], io: CliIo): Promise<number> 
   );
   io.stdout(`${rows.length > 1 ? table(rows) : 'No machine user has a keyrot secret yet.'}\n`);
   if (options.dryRun) io.stdout('\nDry run: nothing was changed.\n');
-  return failed > 0 ? 1 : 0;
+  return failed > 0 ? 1 : broken > 0 ? 5 : 0;
 }
 
 function label(d: RetireDecision, dryRun: boolean): string {

@@ -3,7 +3,7 @@ import { simulatedClock, systemClock } from '../../clock.js';
 import { UsageError } from '../../errors.js';
 import { rotationDeps } from '../../rotation/deps.js';
 import { rollbackUser } from '../../rotation/rollback.js';
-import { parseFlags, parseNow } from '../args.js';
+import { parseFlags, parseNowForChange } from '../args.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
 
@@ -22,8 +22,8 @@ export async function rollbackCommand(argv: string[], io: CliIo): Promise<number
     config: { type: 'string' },
   });
   if (!values.user) throw new UsageError('Give the user to roll back: --user NAME.');
-  const now = parseNow(values.now);
-  const { config } = await resolveConfig(values.config);
+  const now = parseNowForChange(values.now, 'rollback');
+  const { config } = await resolveConfig(values.config, io);
   const deps = rotationDeps(createClients(), now ? simulatedClock(now) : systemClock, config);
   const r = await rollbackUser(deps, config, values.user);
   io.stdout(

@@ -6,12 +6,12 @@ import { rotationDeps } from '../../rotation/deps.js';
 import { type RotationResult, rotateUser } from '../../rotation/driver.js';
 import { emergencyRotate } from '../../rotation/emergency.js';
 import { scanAccount } from '../../scan.js';
-import { parseFlags, parseNow } from '../args.js';
+import { parseFlags, parseNowForChange } from '../args.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
 
 export const rotateHelp = `Usage: keyrot rotate (--user NAME ... | --due) [--now ISO-DATE] [--config FILE]
-       keyrot rotate --user NAME --compromised [--delete-old]
+       keyrot rotate --user NAME --compromised [--key ACCESS_KEY_ID] [--delete-old]
 
 Rotates machine users' keys into Secrets Manager, running the four rotation steps locally exactly as
 the rotate Lambda does: a new key is created and stored as AWSPENDING, pushed to the user's targets,
@@ -19,13 +19,19 @@ proven with sts:GetCallerIdentity, then made AWSCURRENT. The old key stays activ
 deactivates it later). A user without a secret is onboarded: its secret is created first.
   --user NAME       rotate this machine user (repeatable)
   --due             rotate exactly the users "keyrot plan" marks for rotation
-  --now ISO-DATE    act as of this date: what is due (--due), and the times recorded on the secret
-  --compromised     emergency: once the new key is current and pushed, deactivate every old key of
-                    the user at once, whatever its use, and say so urgently
+  --now ISO-DATE    act as of this date: what is due (--due), and the times recorded on the secret.
+                    Only with AWS_ENDPOINT_URL pointing at a local emulator
+  --compromised     emergency, in any state: with no free key slot, the key that is not AWSCURRENT's
+                    is deactivated and deleted first; then the user is rotated, and once the new key
+                    is current and pushed, every other key is deactivated at once, whatever its use
+  --key ID          with --compromised: the leaked key, when keyrot can't tell which one it is
   --delete-old      with --compromised: delete the old keys too
-  --config FILE     keyrot config; default: $KEYROT_CONFIG_FILE, else built-in defaults
-Prints the new key id and the secret it went into, never the secret key.
-Exit 4 when a rotation could not go ahead now (another one in progress, or no free key slot).
+  --config FILE     keyrot config; default: $KEYROT_CONFIG_FILE, else ./keyrot.config.yaml, else
+                    built-in defaults
+Prints the new key id and the secret it went into, never the secret key. Deleting an inactive key
+to make room is said, with its id.
+Exit 4 when a rotation could not go ahead now (another one in progress, no free key slot, or the key
+guard kept a key that is in use or a rollback reserve); exit 5 when the user is broken.
 `;
 
 export async function rotateCommand(argv: string[], io: CliIo): Promise<number> {
@@ -36,6 +42,7 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     config: { type: 'string' },
     compromised: { type: 'boolean' },
     'delete-old': { type: 'boolean' },
+    key: { type: 'string' },
   });
   const users = values.user ?? [];
   if (users.length > 0 === (values.due === true)) {
@@ -45,8 +52,10 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     throw new UsageError('--compromised takes exactly one --user NAME.');
   if (values['delete-old'] && !values.compromised)
     throw new UsageError('--delete-old only applies with --compromised.');
-  const now = parseNow(values.now);
-  const { config } = await resolveConfig(values.config);
+  if (values.key !== undefined && !values.compromised)
+    throw new UsageError('--key only applies with --compromised: it names the leaked key.');
+  const now = parseNowForChange(values.now, 'rotate');
+  const { config } = await resolveConfig(values.config, io);
   const clients = createClients();
   let targets = users;
   if (values.due) {
@@ -64,7 +73,12 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     const [userName = ''] = users;
     const result = await emergencyRotate(deps, config, userName, {
       deleteOld: values['delete-old'] === true,
+      ...(values.key !== undefined ? { leakedKeyId: values.key } : {}),
     });
+    if (result.clearedForRoom.length > 0)
+      io.stdout(
+        `${userName}: deactivated and deleted ${result.clearedForRoom.join(', ')} first, to free a key slot for the new key.\n`,
+      );
     const old = result.deactivated.join(', ') || '(none was active)';
     io.stdout(`${describe(result)}\n`);
     io.stdout(
@@ -90,5 +104,9 @@ function describe(result: RotationResult): string {
   const how = [result.onboarded ? 'onboarded' : '', result.resumed ? 'resumed an unfinished rotation' : '']
     .filter(Boolean)
     .join(', ');
-  return `${result.userName}: new key ${result.accessKeyId} is AWSCURRENT in ${result.secretName}${how ? ` (${how})` : ''}`;
+  const notes = [
+    ...result.deletedForRoom.map((id) => `deleted the inactive key ${id} to make room`),
+    ...result.orphansDeleted.map((id) => `deleted ${id}, a key a crashed attempt made and never stored`),
+  ];
+  return `${result.userName}: new key ${result.accessKeyId} is AWSCURRENT in ${result.secretName}${how ? ` (${how})` : ''}${notes.map((n) => `\n  ${result.userName}: ${n}`).join('')}`;
 }

@@ -1,8 +1,11 @@
 import { createClients } from '../../aws/clients.js';
+import { classifyAwsError } from '../../aws/errors.js';
 import { simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
+import { KeyrotError } from '../../errors.js';
 import { planRetirement } from '../../retirement/plan.js';
-import { machineUserNames, readRetireState } from '../../retirement/retire.js';
-import { unfinishedToken } from '../../rotation/secret-state.js';
+import { machineUsers, readRetireState } from '../../retirement/retire.js';
+import { unfinishedToken } from '../../secret/secret.js';
+import { getIamUser, type IamUser, requireMachineUser } from '../../secret/state.js';
 import { parseFlags, parseNow } from '../args.js';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
@@ -10,12 +13,37 @@ import { resolveConfig } from '../load-config.js';
 
 export const statusHelp = `Usage: keyrot status [--user NAME] [--now ISO-DATE] [--json] [--config FILE]
 
-Where each machine user stands: its current key and age, any rotation in progress, and each other
-key with its state, last use, the days until its deactivation and deletion, and what holds it up.
-Read-only.
+Where each machine user stands, as a health check: its current key and age, any rotation in
+progress, and each other key with its state, last use, the days until its deactivation and deletion,
+and what holds it up. A user whose secret gives it no working key is BROKEN: the state is named
+with the command that fixes it. One user that can't be read does not hide the others.
+Read-only. Exit 5 when any user is broken or could not be read, so cron or CI can run it.
 `;
 
 const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : '-');
+
+type UserStatus =
+  | { userName: string; state: 'not-onboarded' }
+  | { userName: string; state: 'error'; error: string; fix: string }
+  | {
+      userName: string;
+      state: 'ok' | 'broken';
+      secret: string;
+      broken?: { reason: string; detail: string; fix: string };
+      currentKey?: { accessKeyId: string; ageDays?: number };
+      rotationInProgress: string | null;
+      cutoverAt?: Date;
+      otherKeys: Array<{
+        accessKeyId: string;
+        role: string;
+        status?: string;
+        lastUsedAt?: Date;
+        next: string;
+        daysUntilDeactivation?: number;
+        daysUntilDeletion?: number;
+        why: string;
+      }>;
+    };
 
 export async function statusCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags('status', argv, {
@@ -25,61 +53,29 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
     config: { type: 'string' },
   });
   const now = parseNow(values.now) ?? systemClock.now();
-  const { config } = await resolveConfig(values.config);
+  const { config } = await resolveConfig(values.config, io);
   const deps = { clients: createClients(), clock: values.now ? simulatedClock(now) : systemClock };
-  const names = values.user ? [values.user] : await machineUserNames(deps, config);
-  const users = [];
-  for (const userName of names) {
-    const read = await readRetireState(deps, config, userName);
-    if (read === undefined) {
-      users.push({ userName, managed: false as const });
-      continue;
-    }
-    const { state, snapshot } = read;
-    const decisions = planRetirement(state, config.policy, now);
-    const current = state.keys.find((k) => k.accessKeyId === state.currentKeyId);
-    users.push({
-      userName,
-      managed: true as const,
-      secret: snapshot.name,
-      currentKey: state.currentKeyId
-        ? {
-            accessKeyId: state.currentKeyId,
-            ageDays: current ? wholeDaysBetween(current.createdAt, now) : undefined,
-          }
-        : undefined,
-      rotationInProgress: unfinishedToken(snapshot) ?? null,
-      cutoverAt: state.cutoverAt,
-      otherKeys: decisions
-        .filter((d) => d.role === 'previous' || d.role === 'pre-keyrot' || d.role === 'pending')
-        .map((d) => {
-          const key = state.keys.find((k) => k.accessKeyId === d.accessKeyId);
-          return {
-            accessKeyId: d.accessKeyId,
-            role: d.role,
-            status: key?.status,
-            lastUsedAt: key?.lastUsedAt,
-            next: d.kind,
-            daysUntilDeactivation: d.deactivateOn
-              ? Math.max(0, Math.ceil((d.deactivateOn.getTime() - now.getTime()) / 86_400_000))
-              : undefined,
-            daysUntilDeletion: d.deleteOn
-              ? Math.max(0, Math.ceil((d.deleteOn.getTime() - now.getTime()) / 86_400_000))
-              : undefined,
-            why: d.reason,
-          };
-        }),
-    });
+  let users: IamUser[];
+  if (values.user) {
+    const user = await getIamUser(deps.clients.iam, values.user);
+    requireMachineUser(config, user);
+    users = [user];
+  } else {
+    users = await machineUsers(deps, config);
   }
+  const statuses: UserStatus[] = [];
+  for (const user of users) statuses.push(await statusOf(deps, config, user, now));
+
+  const unhealthy = statuses.filter((s) => s.state === 'broken' || s.state === 'error');
   if (values.json) {
-    io.stdout(`${JSON.stringify({ now, users }, null, 2)}\n`);
-    return 0;
+    io.stdout(`${JSON.stringify({ now, healthy: unhealthy.length === 0, users: statuses }, null, 2)}\n`);
+    return unhealthy.length > 0 ? 5 : 0;
   }
   const rows: string[][] = [
     ['USER', 'CURRENT KEY', 'AGE', 'ROTATION', 'OTHER KEY', 'ROLE', 'STATE', 'LAST USED', 'NEXT', 'WHY'],
   ];
-  for (const u of users) {
-    if (!u.managed) {
+  for (const u of statuses) {
+    if (u.state === 'not-onboarded') {
       rows.push([
         u.userName,
         '(no keyrot secret)',
@@ -90,17 +86,22 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
         '-',
         '-',
         '-',
-        'not onboarded: keyrot rotate --user NAME',
+        `not onboarded: keyrot rotate --user ${u.userName}`,
       ]);
+      continue;
+    }
+    if (u.state === 'error') {
+      rows.push([u.userName, 'UNREADABLE', '-', '-', '-', '-', '-', '-', '-', `${u.error} Fix: ${u.fix}`]);
       continue;
     }
     const head = [
       u.userName,
-      u.currentKey?.accessKeyId ?? '-',
+      u.state === 'broken' ? 'BROKEN' : (u.currentKey?.accessKeyId ?? '-'),
       u.currentKey?.ageDays === undefined ? '-' : `${u.currentKey.ageDays}d`,
       u.rotationInProgress ? 'in progress' : '-',
     ];
-    if (u.otherKeys.length === 0) rows.push([...head, '-', '-', '-', '-', '-', 'nothing to retire']);
+    if (u.broken) rows.push([...head, '-', '-', '-', '-', 'fix', `${u.broken.detail}. Fix: ${u.broken.fix}`]);
+    else if (u.otherKeys.length === 0) rows.push([...head, '-', '-', '-', '-', '-', 'nothing to retire']);
     for (const k of u.otherKeys) {
       const next =
         k.next === 'wait' && k.daysUntilDeactivation !== undefined && k.status === 'Active'
@@ -114,5 +115,83 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   io.stdout(
     `keyrot status · as of ${now.toISOString()}${values.now ? ' (simulated with --now)' : ''}\n\n${table(rows)}\n`,
   );
+  if (unhealthy.length > 0) {
+    io.stdout(
+      `\n${unhealthy.length} machine user${unhealthy.length === 1 ? ' needs' : 's need'} attention: ${unhealthy.map((u) => u.userName).join(', ')}.\n`,
+    );
+    return 5;
+  }
   return 0;
+}
+
+/** One user's status; a user that can't be read is reported as such, never hiding the others. */
+async function statusOf(
+  deps: Parameters<typeof readRetireState>[0],
+  config: Parameters<typeof readRetireState>[1],
+  user: IamUser,
+  now: Date,
+): Promise<UserStatus> {
+  const { userName } = user;
+  let read: Awaited<ReturnType<typeof readRetireState>>;
+  try {
+    read = await readRetireState(deps, config, user);
+  } catch (raw) {
+    const error = classifyAwsError(raw);
+    if (!(error instanceof KeyrotError)) throw error;
+    return {
+      userName,
+      state: 'error',
+      error: error.message,
+      fix: `keyrot status --user ${userName} --verbose`,
+    };
+  }
+  if (read === undefined) return { userName, state: 'not-onboarded' };
+  const { state, snapshot, managed } = read;
+  const decisions = managed.broken ? [] : planRetirement(state, config.policy, now);
+  const current = state.keys.find((k) => k.accessKeyId === state.currentKeyId);
+  return {
+    userName,
+    state: managed.broken ? 'broken' : 'ok',
+    secret: snapshot.name,
+    ...(managed.broken ? { broken: managed.broken } : {}),
+    ...(state.currentKeyId
+      ? {
+          currentKey: {
+            accessKeyId: state.currentKeyId,
+            ...(current ? { ageDays: wholeDaysBetween(current.createdAt, now) } : {}),
+          },
+        }
+      : {}),
+    rotationInProgress: unfinishedToken(snapshot) ?? null,
+    ...(state.cutoverAt ? { cutoverAt: state.cutoverAt } : {}),
+    otherKeys: decisions
+      .filter((d) => d.role === 'previous' || d.role === 'pre-keyrot' || d.role === 'pending')
+      .map((d) => {
+        const key = state.keys.find((k) => k.accessKeyId === d.accessKeyId);
+        return {
+          accessKeyId: d.accessKeyId,
+          role: d.role,
+          ...(key?.status ? { status: key.status } : {}),
+          ...(key?.lastUsedAt ? { lastUsedAt: key.lastUsedAt } : {}),
+          next: d.kind,
+          ...(d.deactivateOn
+            ? {
+                daysUntilDeactivation: Math.max(
+                  0,
+                  Math.ceil((d.deactivateOn.getTime() - now.getTime()) / 86_400_000),
+                ),
+              }
+            : {}),
+          ...(d.deleteOn
+            ? {
+                daysUntilDeletion: Math.max(
+                  0,
+                  Math.ceil((d.deleteOn.getTime() - now.getTime()) / 86_400_000),
+                ),
+              }
+            : {}),
+          why: d.reason,
+        };
+      }),
+  };
 }

@@ -11,7 +11,7 @@ Exit 0 when valid, 2 with one line per problem when not. Touches no AWS account.
 
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseFlags('validate', argv, { config: { type: 'string' } });
-  const { config, source } = await resolveConfig(values.config);
+  const { config, source } = await resolveConfig(values.config, io);
   io.stdout(`${source} is valid. Effective configuration:\n${stringify(config)}`);
   return 0;
 }

@@ -1,7 +1,11 @@
+import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createClients } from '../../../lib/aws/clients.js';
 import { classifyAwsError, isThrottling } from '../../../lib/aws/errors.js';
-import { AwsAccessError, ConfigError } from '../../../lib/errors.js';
+import { AwsAccessError, AwsServiceError, ConfigError } from '../../../lib/errors.js';
 import { awsError } from '../../helpers/aws-errors.js';
+import { scriptedHandler } from '../../helpers/fake-http.js';
 
 const withOperation = (error: Error, operation: string) => Object.assign(error, { $operation: operation });
 
@@ -80,4 +84,25 @@ describe('isThrottling', () => {
     },
   );
   it('AccessDenied is not', () => expect(isThrottling(awsError('AccessDenied'))).toBe(false));
+});
+
+describe('a 5xx answered with an HTML page', () => {
+  it('is retried by the SDK, then classified as a failure on AWS side, never a raw SyntaxError', async () => {
+    // Prepare: every ListAccessKeys is answered 502 with an HTML page, as a proxy or an overloaded moto does.
+    const handler = scriptedHandler(() => ({ status: 502, body: '<html><body>Bad Gateway</body></html>' }));
+    const { iam } = createClients({
+      requestHandler: handler,
+      retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
+    });
+    iam.config.credentials = async () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'test' });
+    // Act
+    const raw = await iam.send(new ListAccessKeysCommand({ UserName: 'ci' })).catch((e: unknown) => e);
+    const error = classifyAwsError(raw);
+    // Assess
+    expect(handler.actions).toEqual(['ListAccessKeys', 'ListAccessKeys', 'ListAccessKeys']);
+    expect(error).toBeInstanceOf(AwsServiceError);
+    expect((error as Error).message).toMatch(
+      /^AWS answered HTTP 502 on iam:ListAccessKeys .*and kept failing after the SDK's retries\./,
+    );
+  });
 });

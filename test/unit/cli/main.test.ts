@@ -1,8 +1,11 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runCli } from '../../helpers/cli.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, vi } from 'vitest';
+import { runCli, runCliIn } from '../../helpers/cli.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 const tempFile = async (name: string, text: string) => {
   const path = join(await mkdtemp(join(tmpdir(), 'keyrot-cli-')), name);
@@ -77,9 +80,41 @@ describe('keyrot CLI usage', () => {
   });
 
   it('validates the config file shipped with the service', async () => {
-    const result = await runCli('validate', '--config', 'keyrot.config.yaml');
+    const result = await runCliIn(repoRoot, 'validate', '--config', 'keyrot.config.yaml');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^keyrot\.config\.yaml is valid\./);
+  });
+
+  it('reads ./keyrot.config.yaml when no --config is given, as the deployed functions do, and says so', async () => {
+    const dir = dirname(await tempFile('keyrot.config.yaml', 'policy:\n  maxKeyAgeDays: 33\n'));
+    const result = await runCliIn(dir, 'validate');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('keyrot: using config ./keyrot.config.yaml (--config FILE picks another)\n');
+    expect(result.stdout).toContain('maxKeyAgeDays: 33');
+  });
+
+  it('names KEYROT_CONFIG_FILE, not --config, when the file it points at is missing', async () => {
+    vi.stubEnv('KEYROT_CONFIG_FILE', '/nope.yaml');
+    try {
+      const result = await runCli('validate');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'keyrot: Cannot read config file /nope.yaml (from KEYROT_CONFIG_FILE): no such file. Point KEYROT_CONFIG_FILE at an existing file, or unset it.\n',
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('refuses machinePath "/" unless allowRootPath says it is meant', async () => {
+    const root = await tempFile('root.yaml', 'machinePath: /\n');
+    const refused = await runCli('validate', '--config', root);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'machinePath: "/" makes every IAM user, people included, a machine user',
+    );
+    const allowed = await tempFile('allowed.yaml', 'machinePath: /\nallowRootPath: true\n');
+    expect((await runCli('validate', '--config', allowed)).code).toBe(0);
   });
 
   it('validate exits 2 naming the file, the field and what is allowed', async () => {

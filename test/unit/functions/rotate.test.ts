@@ -1,3 +1,4 @@
+import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   DescribeSecretCommand,
   SecretsManagerClient,
@@ -6,9 +7,10 @@ import {
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { describeOutput, TOKEN } from '../../helpers/rotation-mocks.js';
+import { describeOutput, machineUser, TOKEN } from '../../helpers/rotation-mocks.js';
 
 const secrets = mockClient(SecretsManagerClient);
+const iam = mockClient(IAMClient);
 const context = {
   functionName: 'keyrot-dev-rotate',
   awsRequestId: 'r',
@@ -17,6 +19,8 @@ const context = {
 
 beforeEach(() => {
   secrets.reset();
+  iam.reset();
+  iam.on(GetUserCommand).resolves(machineUser());
   vi.resetModules();
 });
 afterEach(() => vi.restoreAllMocks());

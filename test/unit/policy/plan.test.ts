@@ -96,6 +96,40 @@ describe('plan', () => {
     );
   });
 
+  it("does not report keyrot's own grace period: a managed user's replaced key is retirement's, not a finding", () => {
+    // Prepare: keyrot cut ci-deploy over to AKIANEW 5 days ago; the old key AKIAOLD waits for retirement.
+    const keys = [
+      key({ accessKeyId: 'AKIAOLD', createdAt: daysAgo(200), lastUsedAt: daysAgo(60) }),
+      key({ accessKeyId: 'AKIANEW', createdAt: daysAgo(5) }),
+    ];
+    const managed = { 'ci-deploy': { cutoverAt: daysAgo(5) } };
+    // Act
+    const result = plan({ ...inventory([user({ keys })]), managed }, policy, NOW);
+    // Assess
+    expect(result.findings).toEqual([]);
+    expect(result.actions).toEqual([]);
+    // The same keys on a user keyrot does not manage are reported, as before.
+    expect(codes(plan(inventory([user({ keys })]), policy, NOW))).toEqual([
+      'ci-deploy:stale-key',
+      'ci-deploy:unused-key',
+      'ci-deploy:two-active-keys',
+    ]);
+  });
+
+  it('says a managed user whose newest key is due waits for its old key to retire, not that it is blocked', () => {
+    const keys = [
+      key({ accessKeyId: 'AKIAOLD', createdAt: daysAgo(300) }),
+      key({ accessKeyId: 'AKIANEW', createdAt: daysAgo(100) }),
+    ];
+    const managed = { 'ci-deploy': { cutoverAt: daysAgo(100) } };
+    const result = plan({ ...inventory([user({ keys })]), managed }, policy, NOW);
+    expect(codes(result)).toEqual(['ci-deploy:stale-key']);
+    expect(result.actions.map((a) => a.kind)).toEqual(['report']);
+    expect(result.actions[0]?.reason).toMatch(
+      /^rotation waits: AKIANEW is 100 days old .*keyrot retire deactivates it once nothing uses it/,
+    );
+  });
+
   it('rotates once per user even when both keys are stale and one is inactive', () => {
     const result = planFor({
       keys: [

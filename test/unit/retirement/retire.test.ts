@@ -1,5 +1,6 @@
 import {
   GetAccessKeyLastUsedCommand,
+  GetUserCommand,
   IAMClient,
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
@@ -14,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../lib/config.js';
 import { retireUser } from '../../../lib/retirement/retire.js';
-import { credential, describeOutput, mockDeps, START } from '../../helpers/rotation-mocks.js';
+import { credential, describeOutput, mockDeps, START, USER_ARN } from '../../helpers/rotation-mocks.js';
 
 const iam = mockClient(IAMClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -36,6 +37,9 @@ beforeEach(() => {
   iam.on(GetAccessKeyLastUsedCommand).resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
   secrets.on(TagResourceCommand).resolves({});
   iam.on(UpdateAccessKeyCommand).resolves({});
+  iam.on(GetUserCommand).resolves({
+    User: { UserName: 'ci', Arn: USER_ARN, Path: '/machine/', UserId: 'U', CreateDate: START },
+  });
 });
 
 describe('retireUser', () => {

@@ -11,7 +11,7 @@ import { createClients } from '../../../lib/aws/clients.js';
 import { RotationInProgressError } from '../../../lib/errors.js';
 import { createSecret } from '../../../lib/rotation/steps.js';
 import { listAccessKeysXml, queryError, scriptedHandler } from '../../helpers/fake-http.js';
-import { ARN, describeOutput, mockDeps, TOKEN } from '../../helpers/rotation-mocks.js';
+import { ARN, describeOutput, keepPutValues, mockDeps, TOKEN } from '../../helpers/rotation-mocks.js';
 
 // IAM runs through the real SDK stack (retries included) against a scripted HTTP handler; Secrets
 // Manager is mocked.
@@ -50,9 +50,9 @@ function depsWith(handler: ReturnType<typeof scriptedHandler>) {
 
 beforeEach(() => {
   secrets.reset();
+  keepPutValues(secrets);
   secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'] }));
   secrets.on(TagResourceCommand).resolves({});
-  secrets.on(PutSecretValueCommand).resolves({});
 });
 
 describe('CreateAccessKey, which is not idempotent', () => {

@@ -1,4 +1,4 @@
-import { IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { GetUserCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -11,7 +11,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../lib/config.js';
 import { NotManagedError } from '../../../lib/errors.js';
 import { RotationRequestError, runRotationStep } from '../../../lib/rotation/lambda-step.js';
-import { ARN, credential, describeOutput, mockDeps, TOKEN } from '../../helpers/rotation-mocks.js';
+import {
+  ARN,
+  credential,
+  describeOutput,
+  machineUser,
+  mockDeps,
+  TOKEN,
+} from '../../helpers/rotation-mocks.js';
 
 const iam = mockClient(IAMClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -19,11 +26,13 @@ const event = (Step: string, ClientRequestToken = TOKEN) => ({ Step, SecretId: A
 const changed = () =>
   secrets.commandCalls(TagResourceCommand).length +
   secrets.commandCalls(UpdateSecretVersionStageCommand).length +
-  iam.calls().length;
+  iam.calls().length -
+  iam.commandCalls(GetUserCommand).length;
 
 beforeEach(() => {
   iam.reset();
   secrets.reset();
+  iam.on(GetUserCommand).resolves(machineUser());
 });
 
 describe('runRotationStep refuses, changing nothing', () => {

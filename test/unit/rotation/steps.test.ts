@@ -1,6 +1,7 @@
 import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
   IAMClient,
   ListAccessKeysCommand,
 } from '@aws-sdk/client-iam';
@@ -16,14 +17,15 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KeyLimitError, KeyTestError, RotationInProgressError, TargetError } from '../../../lib/errors.js';
-import { toSnapshot } from '../../../lib/rotation/secret-state.js';
 import { createSecret, finishSecret, setSecret, testSecret } from '../../../lib/rotation/steps.js';
+import { toSnapshot } from '../../../lib/secret/secret.js';
 import { awsError } from '../../helpers/aws-errors.js';
 import {
   ARN,
   credential,
   describeOutput,
   fakeTarget,
+  keepPutValues,
   mockDeps,
   START,
   TOKEN,
@@ -61,9 +63,10 @@ beforeEach(() => {
       Status: 'Active',
     },
   });
-  secrets.on(PutSecretValueCommand).resolves({ VersionId: TOKEN });
+  keepPutValues(secrets);
   secrets.on(TagResourceCommand).resolves({});
   iam.on(DeleteAccessKeyCommand).resolves({});
+  iam.on(GetAccessKeyLastUsedCommand).resolves({ AccessKeyLastUsed: { ServiceName: 'N/A', Region: 'N/A' } });
 });
 
 describe('createSecret', () => {
@@ -110,7 +113,6 @@ describe('createSecret', () => {
     secrets
       .on(DescribeSecretCommand)
       .resolves(describeOutput({ V1: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] }));
-    secrets.on(GetSecretValueCommand).rejects(awsError('ResourceNotFoundException', 404));
     iam.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [key('AKIAOLD0000000000000', 'Active')] });
     expect((await createSecret(deps, { secretId: ARN, token: TOKEN })).created).toBe(true);
   });
@@ -118,13 +120,15 @@ describe('createSecret', () => {
   it('refuses to rotate when both keys are active, deleting nothing', async () => {
     const { deps } = mockDeps();
     secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'] }));
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: credential('AKIACUR0000000000000') });
+    secrets
+      .on(GetSecretValueCommand, { VersionId: 'V1' })
+      .resolves({ SecretString: credential('AKIACUR0000000000000') });
     iam.on(ListAccessKeysCommand).resolves({
       AccessKeyMetadata: [key('AKIACUR0000000000000', 'Active'), key('AKIAOTHER00000000000', 'Active')],
     });
     await expect(createSecret(deps, { secretId: ARN, token: TOKEN })).rejects.toThrow(KeyLimitError);
     await expect(createSecret(deps, { secretId: ARN, token: TOKEN })).rejects.toThrow(
-      /ci has no free key slot: AKIACUR0000000000000 \(Active, in the secret\) and AKIAOTHER00000000000 \(Active\)/,
+      /ci has no free key slot: AKIACUR0000000000000 \(Active\) and AKIAOTHER00000000000 \(Active\)/,
     );
     expect(writes()).toBe(0);
   });
@@ -132,7 +136,9 @@ describe('createSecret', () => {
   it('deletes an inactive key held by no version to make room, and never an inactive AWSCURRENT key', async () => {
     const { deps } = mockDeps();
     secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'] }));
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: credential('AKIACUR0000000000000') });
+    secrets
+      .on(GetSecretValueCommand, { VersionId: 'V1' })
+      .resolves({ SecretString: credential('AKIACUR0000000000000') });
     iam.on(ListAccessKeysCommand).resolves({
       AccessKeyMetadata: [key('AKIACUR0000000000000', 'Active'), key('AKIAOLD0000000000000', 'Inactive')],
     });
@@ -154,7 +160,11 @@ describe('createSecret', () => {
   it('loses the race for the token: deletes the key it just made and reports a rotation in progress', async () => {
     const { deps } = mockDeps();
     secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'] }));
-    iam.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [] });
+    let listed = 0;
+    iam.on(ListAccessKeysCommand).callsFake(() => ({
+      // Before the key is made, none; the key guard then sees the new key.
+      AccessKeyMetadata: listed++ === 0 ? [] : [key('AKIANEW0000000000000', 'Active', 0)],
+    }));
     secrets.on(PutSecretValueCommand).rejects(awsError('ResourceExistsException'));
     await expect(createSecret(deps, { secretId: ARN, token: TOKEN })).rejects.toThrow(
       new RotationInProgressError(
@@ -190,9 +200,14 @@ describe('createSecret', () => {
     secrets
       .on(DescribeSecretCommand)
       .resolves(describeOutput({ V1: ['AWSCURRENT'] }, { intent, cutover: 'V1' }));
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: credential('AKIACUR0000000000000') });
-    iam.on(ListAccessKeysCommand).resolves({
-      AccessKeyMetadata: [key('AKIACUR0000000000000', 'Active'), key('AKIAORPHAN0000000000', 'Active', 0)],
+    secrets
+      .on(GetSecretValueCommand, { VersionId: 'V1' })
+      .resolves({ SecretString: credential('AKIACUR0000000000000') });
+    let keys = [key('AKIACUR0000000000000', 'Active'), key('AKIAORPHAN0000000000', 'Active', 0)];
+    iam.on(ListAccessKeysCommand).callsFake(() => ({ AccessKeyMetadata: keys }));
+    iam.on(DeleteAccessKeyCommand).callsFake((input: { AccessKeyId?: string }) => {
+      keys = keys.filter((k) => k.AccessKeyId !== input.AccessKeyId);
+      return {};
     });
     // Act, Assess: 5 minutes in, it may be a live attempt.
     await expect(createSecret(deps, { secretId: ARN, token: TOKEN })).rejects.toThrow(
@@ -217,7 +232,9 @@ describe('createSecret', () => {
     secrets
       .on(DescribeSecretCommand)
       .resolves(describeOutput({ V1: ['AWSCURRENT'] }, { intent, cutover: 'V1' }));
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: credential('AKIACUR0000000000000') });
+    secrets
+      .on(GetSecretValueCommand, { VersionId: 'V1' })
+      .resolves({ SecretString: credential('AKIACUR0000000000000') });
     iam.on(ListAccessKeysCommand).resolves({
       AccessKeyMetadata: [key('AKIACUR0000000000000', 'Active'), key('AKIAHAND000000000000', 'Active')],
     });
@@ -275,7 +292,12 @@ describe('testSecret', () => {
   });
 
   it('fails after the propagation timeout when the key never proves itself, checking the ARN and not just success', async () => {
-    const { deps } = mockDeps([], { propagationTimeoutMs: 30_000, abandonAfterMs: 1 });
+    const { deps } = mockDeps([], {
+      propagationTimeoutMs: 30_000,
+      abandonAfterMs: 1,
+      idleDaysBeforeDeactivate: 3,
+      deleteAfterDays: 7,
+    });
     sts.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:iam::123456789012:user/someone-else' });
     await expect(
       testSecret(deps, { secretId: ARN, token: TOKEN, pending, userArn: USER_ARN }),

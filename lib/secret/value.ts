@@ -56,3 +56,30 @@ export async function readCredential(
     throw error;
   }
 }
+
+/** One version as read, whatever it holds: keyrot's credential, nothing yet (a stub), or something else. */
+export type VersionRead =
+  | { versionId: string; kind: 'credential'; value: SecretValue }
+  | { versionId: string; kind: 'empty' }
+  | { versionId: string; kind: 'foreign' };
+
+/**
+ * Reads one version without judging it: for reports and the key guard, which must see a garbage or
+ * missing value as a state to name, not as an error that hides every other user.
+ */
+export async function readVersion(
+  secrets: SecretsManagerClient,
+  secretId: string,
+  versionId: string,
+): Promise<VersionRead> {
+  try {
+    const { SecretString } = await secrets.send(
+      new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }),
+    );
+    const value = parseSecretValue(SecretString);
+    return value ? { versionId, kind: 'credential', value } : { versionId, kind: 'foreign' };
+  } catch (error) {
+    if (errorName(error) === 'ResourceNotFoundException') return { versionId, kind: 'empty' };
+    throw error;
+  }
+}

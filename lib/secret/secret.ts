@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
+  type CreateSecretCommandInput,
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import type { Config } from '../config.js';
 
 /** Tags keyrot keeps on a machine user's secret. Versions are immutable, so lifecycle facts live here. */
 export const TAG = {
@@ -16,6 +18,44 @@ export const TAG = {
   /** Written when a rotation finishes: `<version id> <ISO time>`. */
   cutover: 'keyrot:cutover',
 } as const;
+
+/** Per-key lifecycle tags (IAM records neither time): when keyrot deactivated a key, or first saw it inactive. */
+export const LIFECYCLE_TAG = {
+  deactivated: (keyId: string) => `keyrot:deactivated:${keyId}`,
+  inactiveSeen: (keyId: string) => `keyrot:inactive-seen:${keyId}`,
+};
+
+/** The dates recorded under tags `<prefix><key id>`, by key id. */
+export function datesFromTags(tags: Record<string, string>, prefix: string): Record<string, Date> {
+  const out: Record<string, Date> = {};
+  for (const [key, value] of Object.entries(tags)) {
+    if (!key.startsWith(prefix)) continue;
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) out[key.slice(prefix.length)] = date;
+  }
+  return out;
+}
+
+export function secretNameFor(config: Pick<Config, 'secretPrefix'>, userName: string): string {
+  return `${config.secretPrefix}${userName}`;
+}
+
+/** What onboarding creates: the user's secret, tagged as keyrot's, encrypted with the configured key. */
+export function createSecretInput(
+  config: Pick<Config, 'secretPrefix' | 'secretKmsKeyId'>,
+  userName: string,
+  userArn: string,
+): CreateSecretCommandInput {
+  return {
+    Name: secretNameFor(config, userName),
+    Description: `Access key of the IAM machine user ${userName}, rotated by keyrot`,
+    Tags: [
+      { Key: TAG.user, Value: userName },
+      { Key: TAG.userArn, Value: userArn },
+    ],
+    ...(config.secretKmsKeyId ? { KmsKeyId: config.secretKmsKeyId } : {}),
+  };
+}
 
 export const STAGE = { current: 'AWSCURRENT', pending: 'AWSPENDING', previous: 'AWSPREVIOUS' } as const;
 

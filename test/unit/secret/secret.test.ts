@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { derivedToken, toSnapshot, unfinishedToken } from '../../../lib/rotation/secret-state.js';
-import { parseSecretValue } from '../../../lib/rotation/secret-value.js';
+import { derivedToken, toSnapshot, unfinishedToken } from '../../../lib/secret/secret.js';
+import { parseSecretValue } from '../../../lib/secret/value.js';
 import { credential, describeOutput } from '../../helpers/rotation-mocks.js';
 
 describe('unfinishedToken', () => {
