@@ -23,12 +23,35 @@ const alertTopicArn = process.env.ALERT_TOPIC_ARN || undefined;
 export const lambdaHandler = async (_event: ScheduledEvent, context: Context) => {
   const config = await lambdaConfig();
   const results = await retireAll({ clients, clock: systemClock }, config, systemClock.now());
-  const summary = { users: results.length, deactivated: 0, deleted: 0, held: 0, escalated: 0, failed: 0 };
+  const summary = {
+    users: results.length,
+    deactivated: 0,
+    deleted: 0,
+    held: 0,
+    escalated: 0,
+    kept: 0,
+    broken: 0,
+    failed: 0,
+  };
   for (const result of results) {
     if ('error' in result) {
       summary.failed++;
       logger.error('retirement failed', { user: result.userName, error: result.error as Error });
       continue;
+    }
+    if (result.broken) {
+      // Reported (and alerted) every run until fixed; keyrot touched none of its keys.
+      summary.broken++;
+      logger.error('machine user is broken', { user: result.userName, broken: result.broken });
+      continue;
+    }
+    for (const refused of result.refused ?? []) {
+      summary.kept++;
+      logger.warn('key guard kept a key', {
+        user: result.userName,
+        accessKeyId: refused.decision.accessKeyId,
+        reason: refused.reason,
+      });
     }
     for (const d of result.decisions) {
       if (d.kind === 'hold') {

@@ -12,7 +12,9 @@ export type AlertKind =
   /** A replaced key was deactivated: a consumer still on it fails from now on. */
   | 'key-deactivated'
   /** Retirement or the start of a rotation failed for a user. */
-  | 'failure';
+  | 'failure'
+  /** A machine user whose secret gives it no working key: keyrot touches none of its keys. */
+  | 'user-broken';
 
 /**
  * One message for people: what happened, to whom, and what to do. Holds user names and access key
@@ -107,6 +109,18 @@ export function retirementAlerts(
           'The next daily run tries again. If it keeps failing, run `keyrot retire --dry-run` and `keyrot status`.',
         ],
         threadId: `keyrot-retire-${accountId}-${userName}`,
+      });
+      continue;
+    }
+    if (result.broken) {
+      alerts.push({
+        ...base,
+        kind: 'user-broken',
+        severity: 'critical',
+        title: `keyrot: ${userName} has no working key in ${result.secretName}`,
+        lines: [`${result.broken.detail}.`, 'keyrot touches none of its keys until this is fixed.'],
+        nextSteps: [`Fix: ${result.broken.fix}`, `Then check: keyrot status --user ${userName}`],
+        threadId: `keyrot-broken-${accountId}-${userName}`,
       });
       continue;
     }
