@@ -1,4 +1,4 @@
-import { AttachRolePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { beforeAll, inject } from 'vitest';
 import { pointAwsAt, resetEmulator } from '../../lib/testbed/moto.js';
@@ -30,9 +30,13 @@ beforeAll(async () => {
       }),
     );
     await iam.send(
-      new AttachRolePolicyCommand({
+      new PutRolePolicyCommand({
         RoleName: TEST_ADMIN_ROLE,
-        PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess',
+        PolicyName: 'everything',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+        }),
       }),
     );
     const { Credentials: c } = await sts.send(
