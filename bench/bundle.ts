@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { parse } from 'yaml';
 
-const FUNCTIONS = ['scan', 'rotate', 'retire'];
+const FUNCTIONS = ['scan', 'rotate', 'retire', 'respond'];
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const LIMIT = 400 * 1024;
 const out = mkdtempSync(join(tmpdir(), 'keyrot-bundle-'));

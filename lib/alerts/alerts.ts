@@ -14,7 +14,9 @@ export type AlertKind =
   /** Retirement or the start of a rotation failed for a user. */
   | 'failure'
   /** A machine user whose secret gives it no working key: keyrot touches none of its keys. */
-  | 'user-broken';
+  | 'user-broken'
+  /** AWS reported an access key exposed in public; keyrot says what it did and what is left to do. */
+  | 'key-leaked';
 
 /**
  * One message for people: what happened, to whom, and what to do. Holds user names and access key

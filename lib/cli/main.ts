@@ -3,6 +3,7 @@ import { classifyAwsError } from '../aws/errors.js';
 import { KeyrotError } from '../errors.js';
 import { demoCommand, demoHelp } from './commands/demo.js';
 import { planCommand, planHelp } from './commands/plan.js';
+import { respondCommand, respondHelp } from './commands/respond.js';
 import { retireCommand, retireHelp } from './commands/retire.js';
 import { rollbackCommand, rollbackHelp } from './commands/rollback.js';
 import { rotateCommand, rotateHelp } from './commands/rotate.js';
@@ -20,6 +21,7 @@ Commands:
   retire     deactivate, then delete, the keys rotation replaced, once nothing uses them
   rollback   make the previous key current again when a new key breaks a consumer
   status     where each machine user stands: current key, rotation, old keys and their next step
+  respond    the leak response, from a saved AWS Health exposed-credentials event
   validate   check a config file against the schema
   demo       run keyrot against a local moto emulator with a demo account
 
@@ -45,6 +47,7 @@ const commands: Record<string, { run: (argv: string[], io: CliIo) => Promise<num
   retire: { run: retireCommand, help: retireHelp },
   rollback: { run: rollbackCommand, help: rollbackHelp },
   status: { run: statusCommand, help: statusHelp },
+  respond: { run: respondCommand, help: respondHelp },
   validate: { run: validateCommand, help: validateHelp },
   demo: { run: demoCommand, help: demoHelp },
 };

@@ -16,7 +16,8 @@ export type FindingCode =
   | 'inactive-key-past-retention'
   | 'console-password'
   | 'admin-policy'
-  | 'missing-owner';
+  | 'missing-owner'
+  | 'quarantine-policy';
 
 /** Names a key by id where known, else by its credential-report slot. */
 export interface KeyRef {
@@ -85,6 +86,7 @@ const SEVERITY: Record<FindingCode, Severity> = {
   'console-password': 'high',
   'admin-policy': 'high',
   'missing-owner': 'medium',
+  'quarantine-policy': 'high',
 };
 
 /** Machine users are the users whose IAM path is the machine path or nested below it. */
@@ -171,6 +173,14 @@ function planUser(user: UserRecord, policy: PlanPolicy, now: Date, cutoverAt?: D
   const active = keys.filter((k) => k.status === 'Active');
   if (active.length >= 2 && !inGrace) find('two-active-keys', 'both key slots hold active keys');
   const owner = user.tags[policy.ownerTag];
+  // AWS attaches AWSCompromisedKeyQuarantine(V2|V3) when it finds a user's key exposed in public.
+  const quarantine = user.policies.filter((p) => /^AWSCompromisedKeyQuarantine/.test(p.name));
+  if (quarantine.length > 0) {
+    find(
+      'quarantine-policy',
+      `AWS quarantined this user (${quarantine.map((p) => p.name).join(', ')}) after one of its keys was exposed; rotate the key (keyrot rotate --user ${user.userName} --compromised), review CloudTrail, then detach the policy`,
+    );
+  }
   if (machine) {
     if (user.hasConsolePassword)
       find('console-password', 'a machine user can sign in to the console; delete its login profile');

@@ -74,6 +74,8 @@ describe('the retire Lambda and the CLI around retirement', () => {
       deleted: 0,
       held: 0,
       escalated: 0,
+      kept: 0,
+      broken: 0,
       failed: 0,
       alerts: 1,
       alertsPublished: 1,

@@ -33,7 +33,7 @@ function allow(actions: string[], resource: string, condition?: Grant['condition
 }
 
 /** Every role in the template, and what it may do. A role missing here fails the template test. */
-export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole', Grant[]> = {
+export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'RespondRole', Grant[]> = {
   ScanRole: [
     // IAM has no resource for these three: "*" is the only accepted value.
     ...allow(
@@ -108,6 +108,38 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole', Grant
       SECRETS,
       TAGGED_BY_KEYROT,
     ),
+    ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<SecretKmsKeyArn>', VIA_SECRETS_MANAGER),
+  ],
+  // Leak response: an exposed machine user's key is rotated at once (emergency), onboarding it if needed.
+  RespondRole: [
+    ...allow(
+      [
+        'iam:GetUser',
+        'iam:ListAccessKeys',
+        'iam:GetAccessKeyLastUsed',
+        'iam:CreateAccessKey',
+        'iam:UpdateAccessKey',
+        'iam:DeleteAccessKey',
+      ],
+      MACHINE_USERS,
+    ),
+    ...allow(
+      [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:ListSecretVersionIds',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+        'secretsmanager:TagResource',
+        'secretsmanager:UntagResource',
+      ],
+      SECRETS,
+      TAGGED_BY_KEYROT,
+    ),
+    ...allow(['secretsmanager:CreateSecret'], SECRETS, { StringLike: { 'aws:RequestTag/keyrot:user': '*' } }),
+    ...allow(['sqs:SendMessage'], '<FailedInvocations.Arn>'),
+    ...allow(['sns:Publish'], '<AlertTopic>'),
+    ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<AlertTopicKey.Arn>', VIA_SNS),
     ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<SecretKmsKeyArn>', VIA_SECRETS_MANAGER),
   ],
 };

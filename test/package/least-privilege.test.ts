@@ -83,7 +83,13 @@ import {
  */
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
-const ROLES = { scan: 'ScanRole', rotate: 'RotateRole', retire: 'RetireRole' } as const;
+/** The respond role (leak response) has no part in this lifecycle: it is probed below. */
+const ROLES = {
+  scan: 'ScanRole',
+  rotate: 'RotateRole',
+  retire: 'RetireRole',
+  respond: 'RespondRole',
+} as const;
 type Fn = keyof typeof ROLES;
 const ROTATE_FUNCTION_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:keyrot-ci-rotate`;
 const ALERT_TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:keyrot-ci-alerts`;

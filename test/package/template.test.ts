@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { EXPOSED_EVENT_PATTERN, matchesPattern } from '../../lib/leak/event.js';
 import { readZip } from '../helpers/zip.js';
 import { ALLOW_LISTS, grantLines, MANAGED_POLICIES, SYMBOLIC, templateGrants } from './allow-lists.js';
 import { wildcardMatch } from './probes.js';
@@ -137,7 +138,9 @@ describe('serverless.yml packaged with osls', () => {
   });
 
   it('runs the scan and retirement on EventBridge schedules', () => {
-    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
+    const rules = ofType('AWS::Events::Rule')
+      .map(([, r]) => r.Properties)
+      .filter((r) => r.ScheduleExpression !== undefined);
     expect(rules).toEqual([
       expect.objectContaining({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' }),
       expect.objectContaining({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' }),
@@ -291,6 +294,7 @@ describe('serverless.yml packaged with osls', () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
     // osls emits these in no fixed order.
     expect(configs.map((c) => JSON.stringify(c.FunctionName)).sort()).toEqual([
+      JSON.stringify({ Ref: 'RespondLambdaFunction' }),
       JSON.stringify({ Ref: 'RetireLambdaFunction' }),
       JSON.stringify({ Ref: 'ScanLambdaFunction' }),
     ]);
@@ -299,7 +303,7 @@ describe('serverless.yml packaged with osls', () => {
         OnFailure: { Destination: { 'Fn::GetAtt': ['FailedInvocations', 'Arn'] } },
       });
     }
-    for (const role of ['ScanRole', 'RetireRole']) {
+    for (const role of ['ScanRole', 'RetireRole', 'RespondRole']) {
       expect(statementsOf(role)).toContainEqual(
         expect.objectContaining({
           Action: 'sqs:SendMessage',
@@ -328,7 +332,41 @@ describe('serverless.yml packaged with osls', () => {
     expect(statementsOf('ScanRole').some((st) => resourceText(st).includes('SecretKmsKeyArn'))).toBe(false);
   });
 
-  it.each(['scan', 'rotate', 'retire'])(
+  it("gives the leak response the rotate and retire roles' rights and onboarding, and nothing more", () => {
+    const grants = (role: string) =>
+      new Set(statementsOf(role).flatMap((st) => actions(st).map((a) => `${a} ${resourceText(st)}`)));
+    const respond = grants('RespondRole');
+    const allowed = new Set([...grants('RotateRole'), ...grants('RetireRole')]);
+    const extra = [...respond].filter((g) => !allowed.has(g));
+    // Onboarding an exposed user keyrot did not manage yet needs the scan's CreateSecret, under the prefix.
+    expect(extra).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
+      'secretsmanager:CreateSecret {"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
+    ]);
+  });
+
+  it('starts the leak response on exactly the exposed-credentials Health event', async () => {
+    const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    const health = rules.filter((r) =>
+      JSON.stringify(r.Properties.EventPattern ?? {}).includes('aws.health'),
+    );
+    expect(health).toHaveLength(1);
+    const pattern = health[0]?.Properties.EventPattern;
+    expect(pattern).toEqual(EXPOSED_EVENT_PATTERN);
+    const sample = JSON.parse(await readFile('test/fixtures/health-exposed-event.json', 'utf8')) as {
+      detail: Record<string, unknown>;
+    };
+    expect(matchesPattern(pattern, sample)).toBe(true);
+    const other = {
+      ...sample,
+      detail: { ...sample.detail, eventTypeCode: 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED' },
+    };
+    expect(matchesPattern(pattern, other)).toBe(false);
+    const target = JSON.stringify(health[0]?.Properties.Targets);
+    expect(target).toContain('RespondLambdaFunction');
+  });
+
+  it.each(['scan', 'rotate', 'retire', 'respond'])(
     '%s.zip: one bundle of at most 400 KB, its source map, and the validated config as JSON',
     async (name) => {
       const files = await readZip(join(inject('packagedDir'), `${name}.zip`));

@@ -52,10 +52,10 @@ beforeEach(() => {
   sts.reset();
   secrets.reset();
   sns.reset();
+  // No user is managed yet: the scan reads that once, with ListSecrets.
+  secrets.on(ListSecretsCommand).resolves({ SecretList: [] });
   vi.resetModules();
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
-  // The scan lists keyrot's secrets once (which users it manages): none yet.
-  secrets.on(ListSecretsCommand).resolves({ SecretList: [] });
   iam.on(GetAccountAuthorizationDetailsCommand).resolves({
     UserDetailList: [
       {
@@ -182,8 +182,8 @@ describe('scan handler', () => {
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const { handler } = await import('../../../functions/scan.js');
     expect(await handler(event, context)).toMatchObject({ rotate: 1, rotationsStarted: 0 });
-    // It reads which users keyrot manages, and writes nothing.
-    expect(secrets.calls().map((call) => call.args[0].constructor.name)).toEqual(['ListSecretsCommand']);
+    // Only the read of which users keyrot manages: no secret is created or rotated.
+    expect(secrets.calls().map((c) => c.args[0].constructor.name)).toEqual(['ListSecretsCommand']);
   });
 
   it('fails every invocation, changing nothing, when the packaged config is invalid', async () => {

@@ -192,6 +192,21 @@ describe('plan', () => {
     expect(result.actions.every((a) => a.kind === 'report' && a.key === undefined)).toBe(true);
   });
 
+  it('reports a user AWS quarantined after a key was exposed, machine user or not', () => {
+    const quarantine = { name: 'AWSCompromisedKeyQuarantineV3', kind: 'aws-managed' as const, via: 'user' };
+    const result = plan(
+      inventory([user({ policies: [quarantine] }), user({ userName: 'alice', path: '/', policies: [quarantine] })]),
+      policy,
+      NOW,
+    );
+    expect(codes(result)).toEqual(['ci-deploy:quarantine-policy', 'alice:quarantine-policy']);
+    expect(result.findings[0]).toMatchObject({ severity: 'high' });
+    expect(result.findings[0]?.detail).toMatch(
+      /^AWS quarantined this user \(AWSCompromisedKeyQuarantineV3\).*keyrot rotate --user ci-deploy --compromised/,
+    );
+    expect(result.actions.map((a) => a.kind)).toEqual(['report', 'report']);
+  });
+
   it('treats a blank owner tag as missing', () => {
     expect(codes(planFor({ tags: { owner: '  ' } }))).toEqual(['ci-deploy:missing-owner']);
     expect(planFor({ tags: { owner: 'data' } }).users[0]?.owner).toBe('data');

@@ -1,0 +1,167 @@
+import { GetAccessKeyLastUsedCommand } from '@aws-sdk/client-iam';
+import { errorName } from '../aws/errors.js';
+import type { Config } from '../config.js';
+import { KeyrotError, NotManagedError } from '../errors.js';
+import { isMachineUser } from '../policy/plan.js';
+import { emergencyRotate } from '../rotation/emergency.js';
+import type { RotationDeps } from '../rotation/steps.js';
+import { changeKey } from '../secret/guard.js';
+import { getIamUser, keyIdOf, readManagedUser } from '../secret/state.js';
+import type { ExposedKeysEvent } from './event.js';
+
+export type LeakOutcome =
+  | {
+      accessKeyId: string;
+      outcome: 'rotated';
+      userName: string;
+      newKeyId: string;
+      onboarded: boolean;
+      deactivated: string[];
+      deleted: string[];
+    }
+  | { accessKeyId: string; outcome: 'already-handled'; userName: string; detail: string }
+  | { accessKeyId: string; outcome: 'not-managed'; userName?: string; detail: string }
+  | { accessKeyId: string; outcome: 'unknown'; detail: string }
+  | { accessKeyId: string; outcome: 'failed'; userName?: string; detail: string };
+
+const NO_SUCH = new Set(['NoSuchEntity', 'NoSuchEntityException']);
+const DENIED = new Set(['AccessDenied', 'AccessDeniedException']);
+
+/**
+ * The leak response: for each exposed key of the event, find its user (GetAccessKeyLastUsed names
+ * it), then
+ * - a machine user (managed or not: it is onboarded) gets an emergency rotation: a new key pushed
+ *   to every target and proven, then the exposed key and every other old key deactivated at once
+ *   (deleted too with `deleteExposed`);
+ * - a key already rotated away (inactive or gone, not AWSCURRENT's) is "already handled": AWS may
+ *   send an event more than once;
+ * - a human's key, or a key keyrot can't find or may not see, is only reported: keyrot never
+ *   touches a human's keys.
+ * One key's failure does not stop the others. keyrot never detaches AWS's quarantine policy.
+ */
+export async function respondToLeak(
+  deps: RotationDeps,
+  config: Config,
+  event: ExposedKeysEvent,
+  options: { deleteExposed?: boolean } = {},
+): Promise<LeakOutcome[]> {
+  const outcomes: LeakOutcome[] = [];
+  for (const accessKeyId of event.accessKeyIds) {
+    outcomes.push(await respondToKey(deps, config, accessKeyId, options));
+  }
+  return outcomes;
+}
+
+async function respondToKey(
+  deps: RotationDeps,
+  config: Config,
+  accessKeyId: string,
+  options: { deleteExposed?: boolean },
+): Promise<LeakOutcome> {
+  let userName: string | undefined;
+  try {
+    const { UserName } = await deps.clients.iam.send(
+      new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }),
+    );
+    userName = UserName;
+  } catch (error) {
+    const name = errorName(error) ?? '';
+    if (NO_SUCH.has(name)) {
+      return {
+        accessKeyId,
+        outcome: 'unknown',
+        detail: 'IAM has no such key in this account (deleted already, or another account)',
+      };
+    }
+    if (DENIED.has(name)) {
+      // keyrot may only read keys under the machine path: a key it can't read is not a machine user's.
+      return {
+        accessKeyId,
+        outcome: 'not-managed',
+        detail: `keyrot may not read this key: it is not a machine user's (under ${config.machinePath})`,
+      };
+    }
+    return { accessKeyId, outcome: 'failed', detail: describe(error) };
+  }
+  if (!userName) return { accessKeyId, outcome: 'unknown', detail: 'IAM names no user for this key' };
+  try {
+    const user = await getIamUser(deps.clients.iam, userName);
+    if (!isMachineUser(user, config.machinePath)) {
+      return {
+        accessKeyId,
+        outcome: 'not-managed',
+        userName,
+        detail: `${userName} is not a machine user (IAM path ${user.path}); keyrot never touches a person's keys`,
+      };
+    }
+    const managed = await readManagedUser(deps, config, userName, user);
+    const keys = managed?.keys ?? [];
+    const key = managed ? keys.find((k) => k.accessKeyId === accessKeyId) : undefined;
+    const current = keyIdOf(managed?.stages.current);
+    if (managed && accessKeyId !== current) {
+      if (key === undefined) {
+        return {
+          accessKeyId,
+          outcome: 'already-handled',
+          userName,
+          detail: `the key is gone; ${current ?? 'no key'} is AWSCURRENT`,
+        };
+      }
+      if (key.status === 'Inactive' && !options.deleteExposed) {
+        return {
+          accessKeyId,
+          outcome: 'already-handled',
+          userName,
+          detail: `the key is inactive; ${current ?? 'no key'} is AWSCURRENT`,
+        };
+      }
+      if (current !== undefined && !managed.broken) {
+        // Rotated away already (an earlier response, or a rotation): finish by taking the key out.
+        const deactivated: string[] = [];
+        const deleted: string[] = [];
+        const change = (change: 'deactivate' | 'delete') =>
+          changeKey(deps, deps.settings, {
+            userName,
+            secretId: managed.snapshot.arn,
+            accessKeyId,
+            change,
+            purpose: 'emergency',
+            now: deps.clock.now(),
+          });
+        if ((await change('deactivate')).changed) deactivated.push(accessKeyId);
+        if (options.deleteExposed && (await change('delete')).changed) deleted.push(accessKeyId);
+        return {
+          accessKeyId,
+          outcome: 'rotated',
+          userName,
+          newKeyId: current,
+          onboarded: false,
+          deactivated,
+          deleted,
+        };
+      }
+    }
+    const result = await emergencyRotate(deps, config, userName, {
+      leakedKeyId: accessKeyId,
+      ...(options.deleteExposed ? { deleteOld: true } : {}),
+    });
+    return {
+      accessKeyId,
+      outcome: 'rotated',
+      userName,
+      newKeyId: result.accessKeyId,
+      onboarded: result.onboarded,
+      deactivated: [...result.clearedForRoom, ...result.deactivated].filter((v, i, a) => a.indexOf(v) === i),
+      deleted: [...result.clearedForRoom, ...result.deleted].filter((v, i, a) => a.indexOf(v) === i),
+    };
+  } catch (error) {
+    if (error instanceof NotManagedError)
+      return { accessKeyId, outcome: 'not-managed', userName, detail: error.message };
+    return { accessKeyId, outcome: 'failed', userName, detail: describe(error) };
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof KeyrotError) return error.message;
+  return error instanceof Error ? `${errorName(error) ?? error.name}: ${error.message}` : String(error);
+}
