@@ -10,7 +10,6 @@ import { describe, expect, it } from 'vitest';
 import { createClients } from '../../lib/aws/clients.js';
 import { defaultConfig } from '../../lib/config.js';
 import { rotationDeps } from '../../lib/rotation/deps.js';
-import { rotateUser } from '../../lib/rotation/driver.js';
 import { createSecret } from '../../lib/rotation/steps.js';
 import { derivedToken, describeSecret } from '../../lib/secret/secret.js';
 import { signWith } from '../../lib/testbed/seed.js';

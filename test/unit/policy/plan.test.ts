@@ -195,7 +195,10 @@ describe('plan', () => {
   it('reports a user AWS quarantined after a key was exposed, machine user or not', () => {
     const quarantine = { name: 'AWSCompromisedKeyQuarantineV3', kind: 'aws-managed' as const, via: 'user' };
     const result = plan(
-      inventory([user({ policies: [quarantine] }), user({ userName: 'alice', path: '/', policies: [quarantine] })]),
+      inventory([
+        user({ policies: [quarantine] }),
+        user({ userName: 'alice', path: '/', policies: [quarantine] }),
+      ]),
       policy,
       NOW,
     );
