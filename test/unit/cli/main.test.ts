@@ -36,7 +36,7 @@ describe('keyrot CLI usage', () => {
   it.each([
     [
       ['rotate-everything'],
-      'keyrot: unknown command "rotate-everything". Commands: plan, rotate, retire, rollback, status, validate, demo. See keyrot --help.',
+      'keyrot: unknown command "rotate-everything". Commands: plan, rotate, retire, rollback, status, respond, validate, demo. See keyrot --help.',
     ],
     [['plan', '--bogus'], `keyrot: Unknown option '--bogus'. Run "keyrot plan --help" for its options.`],
     [
