@@ -1,27 +1,47 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { retirementAlerts, withOwners } from '../lib/alerts/alerts.js';
-import { userOwners } from '../lib/alerts/owners.js';
-import { deliverAlerts } from '../lib/alerts/sns.js';
-import { createClients, createSnsClient } from '../lib/aws/clients.js';
+import { keyUsageLookup } from '../lib/alerts/key-usage.js';
+import { sendAlerts } from '../lib/alerts/notifier.js';
+import { userRoutes } from '../lib/alerts/owners.js';
+import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
+import { createClients, createCloudTrailClient, createSnsClient } from '../lib/aws/clients.js';
+import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
 import { createLogger } from '../lib/log.js';
+import { createMetrics, powertoolsMetrics } from '../lib/metrics.js';
 import { retireAll } from '../lib/retirement/retire.js';
 
 const logger = createLogger();
+const metrics = createMetrics();
 const clients = createClients();
 const sns = createSnsClient();
-/** The alert topic; serverless.yml sets it. Without it, alerts are only logged. */
-const alertTopicArn = process.env.ALERT_TOPIC_ARN || undefined;
+// Who still uses a key is a detail: a CloudTrail that keeps failing is not waited for.
+const cloudtrail = createCloudTrailClient({ maxAttempts: 3 });
+const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
+/** The alert topic, ledger and stage; serverless.yml sets them. Without a topic or Slack, alerts are only logged. */
+const environment = alertEnvironment('dev');
 
 /**
  * Daily: retire the keys rotation replaced (deactivate when idle, delete later). A key still in use is
- * held and logged for its owner, escalated once escalateAfterDays have passed.
+ * held and its owner told who still uses it (CloudTrail), escalated once escalateAfterDays have passed.
  */
 export const lambdaHandler = async (_event: ScheduledEvent, context: Context) => {
   const config = await lambdaConfig();
+  const port = powertoolsMetrics(metrics);
+  const alerting = createAlerting({
+    config,
+    environment,
+    sns,
+    secrets: clients.secrets,
+    dynamoDb,
+    clock: systemClock,
+    log: logger,
+    metrics: port,
+  });
   const results = await retireAll({ clients, clock: systemClock }, config, systemClock.now());
   const summary = {
     users: results.length,
@@ -40,7 +60,7 @@ export const lambdaHandler = async (_event: ScheduledEvent, context: Context) =>
       continue;
     }
     if (result.broken) {
-      // Reported (and alerted) every run until fixed; keyrot touched none of its keys.
+      // Logged every run until fixed, alerted once per remind window; keyrot touched none of its keys.
       summary.broken++;
       logger.error('machine user is broken', { user: result.userName, broken: result.broken });
       continue;
@@ -77,28 +97,35 @@ export const lambdaHandler = async (_event: ScheduledEvent, context: Context) =>
       });
     }
   }
+  port.add('HeldKeys', summary.held);
   const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
-  // Owners are read (iam:ListUserTags) only for the users there is something to tell, and only when
-  // there is a topic to tell it on.
   const found = retirementAlerts(accountId, results);
-  const alerts = alertTopicArn
-    ? withOwners(
-        found,
-        await userOwners(
-          clients.iam,
-          found.flatMap((a) => (a.userName ? [a.userName] : [])),
-          config.ownerTag,
-        ),
-      )
-    : found;
-  // Alerts that could not be published fail the invocation (Lambda retries it; a rerun is safe),
-  // after the summary is logged.
-  const delivery = await deliverAlerts(sns, alertTopicArn, alerts);
-  const complete = { ...summary, alerts: alerts.length, alertsPublished: delivery.published };
+  // Owners and channels are read (iam:ListUserTags) only for the users there is something to tell,
+  // and only when there is somewhere to tell it.
+  const alerts =
+    alerting.notifiers.length > 0
+      ? withOwners(
+          found,
+          await userRoutes(
+            clients.iam,
+            found.flatMap((a) => (a.userName ? [a.userName] : [])),
+            config.ownerTag,
+          ),
+        )
+      : found;
+  // Who still uses a held key: CloudTrail, once per key, only for alerts the ledger lets through.
+  const usage = keyUsageLookup(cloudtrail, undefined, (accessKeyId, error) =>
+    logger.warn('CloudTrail lookup failed', { accessKeyId, error: error as Error }),
+  );
+  const delivery = await sendAlerts(alerting, alerts, async (alert) => {
+    if (alert.kind !== 'key-in-use' || alert.accessKeyId === undefined) return alert;
+    const found = await usage(alert.accessKeyId);
+    return found ? { ...alert, usage: found } : alert;
+  });
+  const complete = { ...summary, alerts: delivery };
   logger.info('retirement complete', { summary: complete });
   if (summary.failed > 0) throw new Error(`Retirement failed for ${summary.failed} user(s); see the log.`);
-  if (delivery.error) throw delivery.error;
   return complete;
 };
 
-export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));
+export const handler = middy(lambdaHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));

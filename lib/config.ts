@@ -50,6 +50,32 @@ const rotationSchema = z.strictObject({
   abandonAfterMinutes: wholeNumber(1, 1440, 15),
 });
 
+/** A Slack channel keyrot posts to: its incoming webhook's URL is a secret, never in this file. */
+const slackChannelSchema = z.strictObject({
+  /** The Secrets Manager secret (name or ARN) whose value is the channel's incoming-webhook URL. */
+  webhookSecretId: z.string().check(z.minLength(1), z.maxLength(2048)),
+});
+
+const alertsSchema = z.strictObject({
+  /** The same alert about the same thing is sent again only after this many days (or when it worsens). */
+  remindEveryDays: days(7),
+  slack: z.optional(
+    z.strictObject({
+      /** Channels by the name a user's `slack-channel` tag uses. */
+      channels: z.record(
+        z
+          .string()
+          .check(z.regex(/^[\w.-]{1,80}$/, { error: 'is not a channel name (letters, digits, ._-)' })),
+        slackChannelSchema,
+      ),
+      /** The channel for users without a `slack-channel` tag (or with one naming no channel here). */
+      defaultChannel: z.optional(z.string().check(z.minLength(1))),
+      /** How long one webhook request may take. */
+      timeoutSeconds: wholeNumber(1, 30, 5),
+    }),
+  ),
+});
+
 const userSchema = z.strictObject({
   /** Where the user's new key is pushed on rotation (see "Writing an adapter"). */
   targets: z._default(z.array(targetSpecSchema), []),
@@ -85,6 +111,7 @@ export const configSchema = z.strictObject({
   inventory: z.prefault(inventorySchema, {}),
   policy: z.prefault(policySchema, {}),
   rotation: z.prefault(rotationSchema, {}),
+  alerts: z.prefault(alertsSchema, {}),
   /** Per machine user settings, by IAM user name. */
   users: z._default(
     z.record(
@@ -120,6 +147,12 @@ export function parseConfig(
         ),
       ]
     : result.error.issues.map((issue) => describeIssue(issue, document));
+  const slack = result.success ? result.data.alerts.slack : undefined;
+  if (slack?.defaultChannel !== undefined && slack.channels[slack.defaultChannel] === undefined) {
+    problems.push(
+      `alerts.slack.defaultChannel: ${JSON.stringify(slack.defaultChannel)} is not one of alerts.slack.channels (${Object.keys(slack.channels).join(', ') || 'none'})`,
+    );
+  }
   if (result.success && problems.length === 0) return result.data;
   const lines = problems.map((problem) => `  - ${problem}`);
   throw new ConfigError(

@@ -75,9 +75,12 @@ export class KeyLimitError extends KeyrotError {
 
 /** Pushing the new key to a target, or verifying it there, failed. The old key stays current. */
 export class TargetError extends KeyrotError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The target that failed, when one did (alerts and metrics name its type). */
+  readonly target?: { type: string; name: string };
+  constructor(message: string, options?: { cause?: unknown; target?: { type: string; name: string } }) {
     super(message, options);
     this.name = 'TargetError';
+    if (options?.target) this.target = options.target;
   }
 }
 

@@ -2,6 +2,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from './config.js';
 import { type InventoryDeps, readInventory, resolveKeyIds } from './inventory/inventory.js';
 import type { Inventory, InventoryStrategy } from './inventory/types.js';
+import { keyAgePicture, type MetricsPort } from './metrics.js';
 import { type Plan, plan } from './policy/plan.js';
 import { listManagedSecrets } from './secret/list.js';
 
@@ -58,4 +59,19 @@ export function summarize(result: ScanResult) {
     reportGeneratedAt: result.inventory.reportGeneratedAt?.toISOString(),
     usersReadExactly: result.inventory.usersReadExactly.length,
   };
+}
+
+/**
+ * The scan's metrics: stale keys found, and the key-age picture of the machine users' active keys
+ * (the oldest key's age in days, and how many keys are in each age bucket) for the dashboard.
+ */
+export function recordScanMetrics(metrics: MetricsPort, result: ScanResult, now: Date): void {
+  const { plan: p } = result;
+  metrics.add('StaleKeysFound', p.findings.filter((f) => f.code === 'stale-key').length);
+  const machineKeys = p.users
+    .filter((u) => u.isMachineUser)
+    .flatMap((u) => u.keys.filter((k) => k.status === 'Active').map((k) => k.createdAt));
+  const picture = keyAgePicture(machineKeys, now);
+  metrics.add('OldestMachineKeyAgeDays', picture.oldestDays);
+  for (const bucket of picture.buckets) metrics.add('KeysByAgeBucket', bucket.keys, bucket.name);
 }

@@ -1,22 +1,29 @@
 import { type IAMClient, ListUserTagsCommand } from '@aws-sdk/client-iam';
+import type { Routing } from './alerts.js';
+
+/** The user tag that picks a user's Slack channel (one of `alerts.slack.channels`). */
+export const SLACK_CHANNEL_TAG = 'slack-channel';
 
 /**
- * Each user's owner (the value of the owner tag), read with iam:ListUserTags. A user whose tags can't
- * be read gets no owner: its alert still goes out, to the subscriptions that take every alert.
+ * Each user's routing tags (owner, Slack channel), read with iam:ListUserTags. A user whose tags
+ * can't be read gets none: its alert still goes out, to the subscriptions that take every alert and
+ * the default Slack channel.
  */
-export async function userOwners(
+export async function userRoutes(
   iam: IAMClient,
   userNames: Iterable<string>,
   ownerTag: string,
-): Promise<Map<string, string | undefined>> {
-  const owners = new Map<string, string | undefined>();
+): Promise<Map<string, Routing>> {
+  const routes = new Map<string, Routing>();
   for (const userName of new Set(userNames)) {
     try {
       const { Tags = [] } = await iam.send(new ListUserTagsCommand({ UserName: userName }));
-      owners.set(userName, Tags.find((t) => t.Key === ownerTag)?.Value);
+      const owner = Tags.find((t) => t.Key === ownerTag)?.Value;
+      const slackChannel = Tags.find((t) => t.Key === SLACK_CHANNEL_TAG)?.Value;
+      routes.set(userName, { ...(owner ? { owner } : {}), ...(slackChannel ? { slackChannel } : {}) });
     } catch {
-      owners.set(userName, undefined);
+      routes.set(userName, {});
     }
   }
-  return owners;
+  return routes;
 }

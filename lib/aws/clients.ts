@@ -1,3 +1,4 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -162,6 +163,13 @@ export function instrument(client: MiddlewareClient, counter?: CallCounter): voi
 /** An SNS client for alerts, with the same settings as the others (only scan and retire publish). */
 export function createSnsClient(options: ClientOptions = {}): SNSClient {
   const client = new SNSClient(commonSettings(options));
+  instrument(client, options.callCounter);
+  return client;
+}
+
+/** A CloudTrail client for LookupEvents (who still uses a held key); only retire and status use it. */
+export function createCloudTrailClient(options: ClientOptions = {}): CloudTrailClient {
+  const client = new CloudTrailClient(commonSettings(options));
   instrument(client, options.callCounter);
   return client;
 }

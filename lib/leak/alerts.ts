@@ -27,6 +27,10 @@ export function leakAlerts(event: ExposedKeysEvent, outcomes: readonly LeakOutco
       ...(userName ? { userName } : {}),
       accessKeyId: o.accessKeyId,
       threadId: `keyrot-leak-${event.accountId}-${o.accessKeyId}`,
+      // One alert per exposed key and outcome: a redelivered event is not announced twice.
+      subject: `leak#${event.accountId}#${o.accessKeyId}`,
+      state: o.outcome,
+      ...(userName ? { command: `keyrot status --user ${userName}` } : {}),
     };
     switch (o.outcome) {
       case 'rotated':

@@ -42,6 +42,15 @@ export function parseRotationEvent(event: unknown): RotationEvent {
   return e as unknown as RotationEvent;
 }
 
+/** A step that failed after its request was accepted: what the rotate function alerts about. */
+export interface StepFailure {
+  step: StepName;
+  userName: string;
+  secretName: string;
+  token: string;
+  error: unknown;
+}
+
 /**
  * Checks a Secrets Manager rotation request, then runs its step. Refused before anything changes:
  * a secret outside the prefix or without keyrot's tag, a secret with rotation off, and a token that
@@ -52,7 +61,15 @@ export async function runRotationStep(
   deps: RotationDeps,
   config: Pick<Config, 'secretPrefix' | 'machinePath'>,
   raw: unknown,
-): Promise<{ step: StepName; user: string; deletedForRoom?: string[]; orphansDeleted?: string[] }> {
+  /** Told about a failed step before the error is rethrown (the rotate function alerts from it). */
+  onFailure?: (failure: StepFailure) => Promise<void>,
+): Promise<{
+  step: StepName;
+  user: string;
+  deletedForRoom?: string[];
+  orphansDeleted?: string[];
+  moved?: boolean;
+}> {
   const event = parseRotationEvent(raw);
   const snapshot = await describeSecret(deps.clients.secrets, event.SecretId);
   if (!snapshot.name.startsWith(config.secretPrefix) || !snapshot.userName || !snapshot.userArn) {
@@ -73,29 +90,40 @@ export async function runRotationStep(
     );
   }
   const input = { secretId: snapshot.arn, token: event.ClientRequestToken, snapshot };
-  // IAM is the truth about the user: the tags must agree with it before a key is made or proven.
-  const user = await getIamUser(deps.clients.iam, snapshot.userName);
-  requireMachineUser(config, user);
-  requireTagsMatchIam(snapshot, user);
-  switch (event.Step) {
-    case 'createSecret': {
-      const created = await createSecret(deps, input);
-      return {
-        step: event.Step,
-        user: snapshot.userName,
-        deletedForRoom: created.deletedForRoom,
-        orphansDeleted: created.orphansDeleted,
-      };
+  const userName = snapshot.userName;
+  try {
+    // IAM is the truth about the user: the tags must agree with it before a key is made or proven.
+    const user = await getIamUser(deps.clients.iam, userName);
+    requireMachineUser(config, user);
+    requireTagsMatchIam(snapshot, user);
+    switch (event.Step) {
+      case 'createSecret': {
+        const created = await createSecret(deps, input);
+        return {
+          step: event.Step,
+          user: userName,
+          deletedForRoom: created.deletedForRoom,
+          orphansDeleted: created.orphansDeleted,
+        };
+      }
+      case 'setSecret':
+        await setSecret(deps, { ...input, userName });
+        break;
+      case 'testSecret':
+        await testSecret(deps, { ...input, userArn: user.arn });
+        break;
+      case 'finishSecret':
+        return { step: event.Step, user: userName, moved: (await finishSecret(deps, input)).moved };
     }
-    case 'setSecret':
-      await setSecret(deps, { ...input, userName: snapshot.userName });
-      break;
-    case 'testSecret':
-      await testSecret(deps, { ...input, userArn: user.arn });
-      break;
-    case 'finishSecret':
-      await finishSecret(deps, input);
-      break;
+  } catch (error) {
+    await onFailure?.({
+      step: event.Step,
+      userName,
+      secretName: snapshot.name,
+      token: event.ClientRequestToken,
+      error,
+    });
+    throw error;
   }
-  return { step: event.Step, user: snapshot.userName };
+  return { step: event.Step, user: userName };
 }

@@ -334,7 +334,7 @@ export async function setSecret(deps: RotationDeps, input: StepInput & { userNam
     } catch (error) {
       throw new TargetError(
         `Pushing the new key of ${input.userName} to ${target.type} target "${target.name}" failed: ${describe(error)}. The old key stays current; the rotation is retried.`,
-        { cause: error },
+        { cause: error, target: { type: target.type, name: target.name } },
       );
     }
   }
@@ -388,7 +388,7 @@ export async function testSecret(
     } catch (error) {
       throw new TargetError(
         `${target.type} target "${target.name}" does not hold the new key of ${value.UserName}: ${describe(error)}. The old key stays current; the rotation is retried.`,
-        { cause: error },
+        { cause: error, target: { type: target.type, name: target.name } },
       );
     }
   }

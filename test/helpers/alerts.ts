@@ -8,6 +8,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { assertNoKeyMaterial } from './key-material.js';
 
 export interface ReceivedAlert {
   subject?: string;
@@ -20,16 +21,29 @@ export interface ReceivedAlert {
 
 /**
  * An SQS queue subscribed to the alert topic (moto delivers SNS to SQS at once): what an owner's
- * subscription would receive. `receive` drains it.
+ * subscription would receive, with its filter policy if given. `receive` drains it, and checks every
+ * message for key material.
  */
-export async function alertQueue(topicArn: string, sns: SNSClient, credentials?: AwsCredentialIdentity) {
+export async function alertQueue(
+  topicArn: string,
+  sns: SNSClient,
+  credentials?: AwsCredentialIdentity,
+  filterPolicy?: Record<string, string[]>,
+) {
   const sqs = new SQSClient({ region: 'us-east-1', ...(credentials ? { credentials } : {}) });
-  const { QueueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: `alerts-${Date.now()}` }));
+  const { QueueUrl = '' } = await sqs.send(
+    new CreateQueueCommand({ QueueName: `alerts-${Date.now()}-${Math.random().toString(36).slice(2, 8)}` }),
+  );
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
   );
   await sns.send(
-    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: Attributes?.QueueArn }),
+    new SubscribeCommand({
+      TopicArn: topicArn,
+      Protocol: 'sqs',
+      Endpoint: Attributes?.QueueArn,
+      ...(filterPolicy ? { Attributes: { FilterPolicy: JSON.stringify(filterPolicy) } } : {}),
+    }),
   );
   return {
     async receive(): Promise<ReceivedAlert[]> {
@@ -40,6 +54,7 @@ export async function alertQueue(topicArn: string, sns: SNSClient, credentials?:
         );
         if (Messages.length === 0) return alerts;
         for (const m of Messages) {
+          assertNoKeyMaterial(m.Body ?? '');
           const envelope = JSON.parse(m.Body ?? '{}') as {
             Subject?: string;
             Message: string;

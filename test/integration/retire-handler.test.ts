@@ -77,8 +77,7 @@ describe('the retire Lambda and the CLI around retirement', () => {
       kept: 0,
       broken: 0,
       failed: 0,
-      alerts: 1,
-      alertsPublished: 1,
+      alerts: { alerts: 1, sent: 1, deduplicated: 0, failed: 0 },
     });
     const [alert, ...more] = await queue.receive();
     expect(more).toEqual([]);

@@ -19,6 +19,9 @@ export interface Grant {
 const USERS = 'arn:aws:iam::<account>:user/*';
 const MACHINE_USERS = 'arn:aws:iam::<account>:user/machine/*';
 const SECRETS = 'arn:aws:secretsmanager:<region>:<account>:secret:keyrot/*';
+/** Slack incoming-webhook URLs, stored as secrets under their own prefix: read only. */
+const SLACK_WEBHOOKS = 'arn:aws:secretsmanager:<region>:<account>:secret:keyrot-slack/*';
+const LEDGER = '<AlertLedger.Arn>';
 const TAGGED_BY_KEYROT = { StringLike: { 'secretsmanager:ResourceTag/keyrot:user': '*' } };
 const VIA_SECRETS_MANAGER = { StringEquals: { 'kms:ViaService': 'secretsmanager.<region>.amazonaws.com' } };
 const VIA_SNS = { StringEquals: { 'kms:ViaService': 'sns.<region>.amazonaws.com' } };
@@ -31,6 +34,12 @@ function allow(actions: string[], resource: string, condition?: Grant['condition
     ...(condition ? { condition } : {}),
   }));
 }
+
+/** What every function needs to alert: the dedup ledger's items and the Slack webhook URLs. */
+const ALERTING = [
+  ...allow(['dynamodb:PutItem', 'dynamodb:DeleteItem'], LEDGER),
+  ...allow(['secretsmanager:GetSecretValue'], SLACK_WEBHOOKS),
+];
 
 /** Every role in the template, and what it may do. A role missing here fails the template test. */
 export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'RespondRole', Grant[]> = {
@@ -56,6 +65,7 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'Res
     ...allow(['lambda:InvokeFunction'], '<RotateLambdaFunction.Arn>'),
     ...allow(['sns:Publish'], '<AlertTopic>'),
     ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<AlertTopicKey.Arn>', VIA_SNS),
+    ...ALERTING,
   ],
   RotateRole: [
     ...allow(
@@ -65,6 +75,8 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'Res
         'iam:GetAccessKeyLastUsed',
         'iam:CreateAccessKey',
         'iam:DeleteAccessKey',
+        // The owner and Slack channel tags, for the alert about a failed step.
+        'iam:ListUserTags',
       ],
       MACHINE_USERS,
     ),
@@ -82,6 +94,9 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'Res
       TAGGED_BY_KEYROT,
     ),
     ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<SecretKmsKeyArn>', VIA_SECRETS_MANAGER),
+    ...allow(['sns:Publish'], '<AlertTopic>'),
+    ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<AlertTopicKey.Arn>', VIA_SNS),
+    ...ALERTING,
   ],
   RetireRole: [
     ...allow(
@@ -109,6 +124,9 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'Res
       TAGGED_BY_KEYROT,
     ),
     ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<SecretKmsKeyArn>', VIA_SECRETS_MANAGER),
+    ...ALERTING,
+    // Who still uses a held key: no resource to scope LookupEvents to; read-only.
+    ...allow(['cloudtrail:LookupEvents'], '*'),
   ],
   // Leak response: an exposed machine user's key is rotated at once (emergency), onboarding it if needed.
   RespondRole: [
@@ -120,6 +138,7 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'Res
         'iam:CreateAccessKey',
         'iam:UpdateAccessKey',
         'iam:DeleteAccessKey',
+        'iam:ListUserTags',
       ],
       MACHINE_USERS,
     ),
@@ -141,6 +160,7 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'Res
     ...allow(['sns:Publish'], '<AlertTopic>'),
     ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<AlertTopicKey.Arn>', VIA_SNS),
     ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<SecretKmsKeyArn>', VIA_SECRETS_MANAGER),
+    ...ALERTING,
   ],
 };
 

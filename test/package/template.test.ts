@@ -19,6 +19,8 @@ const NO_RESOURCE_ACTIONS = [
   'iam:GetAccountAuthorizationDetails',
   // Names and tags of secrets, never values.
   'secretsmanager:ListSecrets',
+  // Who still uses a held key (retire only, read-only).
+  'cloudtrail:LookupEvents',
 ];
 
 /**
@@ -255,15 +257,61 @@ describe('serverless.yml packaged with osls', () => {
           )
         )
           expect(`${g.action} on ${g.resource}`).toBe(`${g.action} on arn:aws:iam::<account>:user/machine/*`);
-        if (g.action.startsWith('secretsmanager:') && !NO_RESOURCE_ACTIONS.includes(g.action))
+        const slackWebhook =
+          g.action === 'secretsmanager:GetSecretValue' &&
+          g.resource === 'arn:aws:secretsmanager:<region>:<account>:secret:keyrot-slack/*';
+        if (
+          g.action.startsWith('secretsmanager:') &&
+          !NO_RESOURCE_ACTIONS.includes(g.action) &&
+          !slackWebhook
+        )
           expect(`${g.action} on ${g.resource}`).toBe(
             `${g.action} on arn:aws:secretsmanager:<region>:<account>:secret:keyrot/*`,
           );
         if (g.action.startsWith('kms:'))
           expect(Object.keys(g.condition?.StringEquals ?? {})).toEqual(['kms:ViaService']);
       }
+      expect(
+        statementsOf(role).filter((st) => actions(st).some((a) => a.startsWith('dynamodb:'))),
+      ).toHaveLength(1);
     },
   );
+
+  it('keeps the dedup ledger in an encrypted on-demand table whose items expire (TTL)', () => {
+    expect(resources.AlertLedger).toMatchObject({
+      Type: 'AWS::DynamoDB::Table',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'subject', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+  });
+
+  it('alarms on the failure metrics (rotations, target pushes, alerts), to the alert topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties as Record<string, unknown>);
+    for (const metric of ['RotationsFailed', 'TargetPushesFailed', 'AlertsFailed']) {
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'keyrot',
+          MetricName: metric,
+          Dimensions: [{ Name: 'service', Value: 'keyrot' }],
+          Statistic: 'Sum',
+          AlarmActions: [{ Ref: 'AlertTopic' }],
+        }),
+      );
+    }
+  });
+
+  it('shows key ages on the dashboard: the oldest key over time, and keys by age bucket', () => {
+    const [[, dashboard] = []] = ofType('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    expect(body).toContain('Oldest machine-user key (days)');
+    expect(body).toContain('[\\"keyrot\\",\\"OldestMachineKeyAgeDays\\",\\"service\\",\\"keyrot\\"]');
+    for (const bucket of ['0-30d', '31-60d', '61-90d', '91-180d', 'over-180d'])
+      expect(body).toContain(`\\"AgeBucket\\",\\"${bucket}\\"`);
+  });
 
   it('the scan role only reads IAM', () => {
     const iamActions = everyGrant('ScanRole')
@@ -424,8 +472,8 @@ describe('serverless.yml packaged with osls', () => {
     );
   });
 
-  it('lets only scan and retire publish alerts, only to the alert topic, and use its key only through SNS', () => {
-    for (const role of ['ScanRole', 'RetireRole']) {
+  it('lets each function publish alerts only to the alert topic, and use its key only through SNS', () => {
+    for (const role of ['ScanRole', 'RetireRole', 'RotateRole']) {
       const statements = statementsOf(role);
       expect(statements.filter((st) => actions(st).some((a) => a.startsWith('sns:')))).toEqual([
         expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: 'AlertTopic' } }),
@@ -439,14 +487,11 @@ describe('serverless.yml packaged with osls', () => {
         },
       });
     }
-    expect(statementsOf('RotateRole').some((st) => actions(st).some((a) => a.startsWith('sns:')))).toBe(
-      false,
-    );
-    for (const name of ['Scan', 'Retire']) {
-      expect(
-        (fn(name).Environment as { Variables: Record<string, unknown> }).Variables.ALERT_TOPIC_ARN,
-      ).toEqual({
-        Ref: 'AlertTopic',
+    for (const name of ['Scan', 'Retire', 'Rotate']) {
+      expect((fn(name).Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
+        ALERT_LEDGER_TABLE: { Ref: 'AlertLedger' },
+        KEYROT_STAGE: expect.any(String),
       });
     }
   });

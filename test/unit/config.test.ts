@@ -39,9 +39,30 @@ describe('parseConfig', () => {
         escalateAfterDays: 14,
       },
       rotation: { propagationTimeoutSeconds: 120, abandonAfterMinutes: 15 },
+      alerts: { remindEveryDays: 7 },
       users: {},
     });
     expect(parseConfig(null, 'empty.yaml')).toEqual(defaultConfig);
+  });
+
+  it('reads Slack channels, naming a default channel that is not one of them', () => {
+    const slack = {
+      channels: { 'data-alerts': { webhookSecretId: 'keyrot-slack/data' } },
+      defaultChannel: 'data-alerts',
+    };
+    expect(parseConfig({ alerts: { slack } }, 'k.yaml').alerts).toEqual({
+      remindEveryDays: 7,
+      slack: { ...slack, timeoutSeconds: 5 },
+    });
+    expect(() => parseConfig({ alerts: { slack: { ...slack, defaultChannel: 'ops' } } }, 'k.yaml')).toThrow(
+      'alerts.slack.defaultChannel: "ops" is not one of alerts.slack.channels (data-alerts)',
+    );
+    expect(() =>
+      parseConfig({ alerts: { slack: { channels: { ops: { webhookUrl: 'https://x' } } } } }, 'k.yaml'),
+    ).toThrow('alerts.slack.channels.ops.webhookUrl: unknown field');
+    expect(() => parseConfig({ alerts: { remindEveryDays: 0 } }, 'k.yaml')).toThrow(
+      'alerts.remindEveryDays: 0 is out of range; use a whole number from 1 to 3650',
+    );
   });
 
   it('keeps given values and defaults the rest', () => {
@@ -58,7 +79,7 @@ describe('parseConfig', () => {
     [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
     [
       { zzz: 1 },
-      'zzz: unknown field; allowed: machinePath, allowRootPath, ownerTag, secretPrefix, secretKmsKeyId, inventory, policy, rotation, users',
+      'zzz: unknown field; allowed: machinePath, allowRootPath, ownerTag, secretPrefix, secretKmsKeyId, inventory, policy, rotation, alerts, users',
     ],
     [{ policy: { maxKeyAgeDays: 'ninety' } }, 'policy.maxKeyAgeDays: expected a number, got "ninety"'],
     [{ policy: { maxKeyAgeDays: 1.5 } }, 'policy.maxKeyAgeDays: expected a whole number, got 1.5'],

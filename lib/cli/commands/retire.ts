@@ -1,7 +1,9 @@
+import { retirementAlerts } from '../../alerts/alerts.js';
 import { createClients } from '../../aws/clients.js';
 import { simulatedClock, systemClock } from '../../clock.js';
 import type { RetireDecision } from '../../retirement/plan.js';
 import { retireAll, retireUser, type UserRetirement } from '../../retirement/retire.js';
+import { alertFromCli } from '../alerting.js';
 import { parseFlags, parseNow, parseNowForChange } from '../args.js';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
@@ -82,6 +84,8 @@ export async function retireCommand(argv: string[], io: CliIo): Promise<number> 
   );
   io.stdout(`${rows.length > 1 ? table(rows) : 'No machine user has a keyrot secret yet.'}\n`);
   if (options.dryRun) io.stdout('\nDry run: nothing was changed.\n');
+  else
+    await alertFromCli(config, deps.clients, clock, io, (accountId) => retirementAlerts(accountId, results));
   return failed > 0 ? 1 : broken > 0 ? 5 : 0;
 }
 

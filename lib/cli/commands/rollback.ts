@@ -1,8 +1,10 @@
+import { rollbackAlert } from '../../alerts/alerts.js';
 import { createClients } from '../../aws/clients.js';
 import { simulatedClock, systemClock } from '../../clock.js';
 import { UsageError } from '../../errors.js';
 import { rotationDeps } from '../../rotation/deps.js';
 import { rollbackUser } from '../../rotation/rollback.js';
+import { alertFromCli } from '../alerting.js';
 import { parseFlags, parseNowForChange } from '../args.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
@@ -24,12 +26,15 @@ export async function rollbackCommand(argv: string[], io: CliIo): Promise<number
   if (!values.user) throw new UsageError('Give the user to roll back: --user NAME.');
   const now = parseNowForChange(values.now, 'rollback');
   const { config } = await resolveConfig(values.config, io);
-  const deps = rotationDeps(createClients(), now ? simulatedClock(now) : systemClock, config);
+  const clients = createClients();
+  const deps = rotationDeps(clients, now ? simulatedClock(now) : systemClock, config);
   const r = await rollbackUser(deps, config, values.user);
   io.stdout(
     r.completed
       ? `${r.userName}: completed an interrupted rollback; ${r.restoredKeyId} is AWSCURRENT in ${r.secretName}\n`
       : `${r.userName}: rolled back; ${r.restoredKeyId}${r.reactivated ? ' (reactivated)' : ''} is AWSCURRENT in ${r.secretName} again; ${r.replacedKeyId ?? 'the newer key'} is now AWSPREVIOUS and will be retired\n`,
   );
+  if (!r.completed)
+    await alertFromCli(config, clients, deps.clock, io, (accountId) => [rollbackAlert({ accountId, ...r })]);
   return 0;
 }

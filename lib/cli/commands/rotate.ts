@@ -1,3 +1,4 @@
+import { emergencyAlert } from '../../alerts/alerts.js';
 import { createClients } from '../../aws/clients.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { simulatedClock, systemClock } from '../../clock.js';
@@ -6,6 +7,7 @@ import { rotationDeps } from '../../rotation/deps.js';
 import { type RotationResult, rotateUser } from '../../rotation/driver.js';
 import { emergencyRotate } from '../../rotation/emergency.js';
 import { scanAccount } from '../../scan.js';
+import { alertFromCli } from '../alerting.js';
 import { parseFlags, parseNowForChange } from '../args.js';
 import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
@@ -84,6 +86,9 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     io.stdout(
       `URGENT: the old keys of ${userName}, ${old}, were ${result.deleted.length > 0 ? 'deactivated and deleted' : 'deactivated'} at once, whatever their use. A consumer still on one of them now fails: move it to ${result.secretName}.\n`,
     );
+    await alertFromCli(config, clients, deps.clock, io, (accountId) => [
+      emergencyAlert({ accountId, ...result }),
+    ]);
     return 0;
   }
   let exitCode = 0;

@@ -1,4 +1,6 @@
-import { createClients } from '../../aws/clients.js';
+import { type KeyUsage, usageLines } from '../../alerts/alerts.js';
+import { keyUsageLookup } from '../../alerts/key-usage.js';
+import { createClients, createCloudTrailClient } from '../../aws/clients.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
 import { KeyrotError } from '../../errors.js';
@@ -17,6 +19,8 @@ Where each machine user stands, as a health check: its current key and age, any 
 progress, and each other key with its state, last use, the days until its deactivation and deletion,
 and what holds it up. A user whose secret gives it no working key is BROKEN: the state is named
 with the command that fixes it. One user that can't be read does not hide the others.
+With --user, a key held because it is still in use also shows who uses it: source IPs, user agents,
+event names and when each was last seen (CloudTrail LookupEvents, last 90 days).
 Read-only. Exit 5 when any user is broken or could not be read, so cron or CI can run it.
 `;
 
@@ -36,6 +40,8 @@ type UserStatus =
       otherKeys: Array<{
         accessKeyId: string;
         role: string;
+        /** Who still uses a held key (CloudTrail), with --user. */
+        usedBy?: KeyUsage[];
         status?: string;
         lastUsedAt?: Date;
         next: string;
@@ -65,6 +71,8 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const statuses: UserStatus[] = [];
   for (const user of users) statuses.push(await statusOf(deps, config, user, now));
+  // Who still uses a held key (CloudTrail allows 2 lookups a second): for one user only.
+  if (values.user) await addKeyUsage(statuses, io);
 
   const unhealthy = statuses.filter((s) => s.state === 'broken' || s.state === 'error');
   if (values.json) {
@@ -115,6 +123,9 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   io.stdout(
     `keyrot status · as of ${now.toISOString()}${values.now ? ' (simulated with --now)' : ''}\n\n${table(rows)}\n`,
   );
+  for (const u of statuses)
+    for (const k of 'otherKeys' in u ? u.otherKeys : [])
+      if (k.usedBy) io.stdout(`\n${k.accessKeyId} is held. ${usageLines(k.usedBy).join('\n')}\n`);
   if (unhealthy.length > 0) {
     io.stdout(
       `\n${unhealthy.length} machine user${unhealthy.length === 1 ? ' needs' : 's need'} attention: ${unhealthy.map((u) => u.userName).join(', ')}.\n`,
@@ -194,4 +205,19 @@ async function statusOf(
         };
       }),
   };
+}
+
+/** Adds CloudTrail's view of who uses each held key; a failed lookup is said and left out. */
+async function addKeyUsage(statuses: UserStatus[], io: CliIo): Promise<void> {
+  const lookup = keyUsageLookup(createCloudTrailClient({ maxAttempts: 3 }), undefined, (keyId, error) =>
+    io.stderr(
+      `keyrot: CloudTrail lookup for ${keyId} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+    ),
+  );
+  for (const u of statuses)
+    for (const k of 'otherKeys' in u ? u.otherKeys : []) {
+      if (k.next !== 'hold') continue;
+      const found = await lookup(k.accessKeyId);
+      if (found) k.usedBy = found;
+    }
 }

@@ -7,10 +7,12 @@ import {
   alertText,
   MAX_LINES,
   retirementAlerts,
+  rotationFailureAlert,
   scanAlerts,
   withOwners,
 } from '../../../lib/alerts/alerts.js';
-import { AlertDeliveryError, deliverAlerts, publishAlerts, snsSubject } from '../../../lib/alerts/sns.js';
+import { snsNotifier, snsSubject } from '../../../lib/alerts/sns.js';
+import { BrokenUserError, TargetError } from '../../../lib/errors.js';
 import { plan } from '../../../lib/policy/plan.js';
 import type { UserRetirement } from '../../../lib/retirement/retire.js';
 import { daysAgo, inventory, key, NOW, policy, user } from '../../helpers/builders.js';
@@ -158,6 +160,8 @@ const sample: Alert = {
   lines: ['still in use'],
   nextSteps: ['Move the consumers.'],
   threadId: 't-1',
+  subject: 'key#123456789012#AKIAOLD',
+  state: 'held',
 };
 
 describe('rendering', () => {
@@ -208,19 +212,16 @@ describe('rendering', () => {
   });
 });
 
-describe('publishAlerts', () => {
+describe('snsNotifier', () => {
   const sns = mockClient(SNSClient);
   beforeEach(() => sns.reset());
   const topic = `arn:aws:sns:us-east-1:${ACCOUNT}:keyrot-alerts`;
 
   it('publishes text for e-mail, the chat JSON for everything else, and attributes to filter on', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
-    expect(
-      await publishAlerts(new SNSClient({}), topic, [
-        sample,
-        { ...sample, owner: undefined, userName: undefined },
-      ]),
-    ).toBe(2);
+    const notifier = snsNotifier(new SNSClient({}), topic);
+    expect(await notifier.send(sample)).toBe('sent');
+    expect(await notifier.send({ ...sample, owner: undefined, userName: undefined })).toBe('sent');
     const [first, second] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     expect(first).toMatchObject({
       TopicArn: topic,
@@ -240,30 +241,99 @@ describe('publishAlerts', () => {
     expect(second?.MessageAttributes?.user).toBeUndefined();
   });
 
-  it('tries every alert, then fails naming how many could not be published', async () => {
+  it('throws what SNS throws (sendAlerts counts it)', async () => {
     sns
       .on(PublishCommand)
-      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
-      .resolves({});
-    const error = await publishAlerts(new SNSClient({ maxAttempts: 1 }), topic, [
-      sample,
-      sample,
-      sample,
-    ]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AlertDeliveryError);
-    expect((error as Error).message).toBe(
-      `1 of 3 alert(s) could not be published to ${topic}: Rate exceeded`,
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(snsNotifier(new SNSClient({ maxAttempts: 1 }), topic).send(sample)).rejects.toThrow(
+      'Rate exceeded',
     );
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
+  });
+});
+
+describe('alerts from failures', () => {
+  const failure = (error: unknown) => ({
+    step: 'setSecret' as const,
+    userName: 'ci',
+    secretName: 'keyrot/ci',
+    token: 'tok-1',
+    error,
   });
 
-  it('deliverAlerts: nothing without a topic; with one, counts what was published and hands back the failure', async () => {
-    expect(await deliverAlerts(new SNSClient({}), undefined, [sample])).toEqual({ published: 0 });
-    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
-    sns.on(PublishCommand).resolvesOnce({}).rejectsOnce(new Error('Internal error')).resolves({});
-    const delivery = await deliverAlerts(new SNSClient({ maxAttempts: 1 }), topic, [sample, sample, sample]);
-    expect(delivery.published).toBe(2);
-    expect(delivery.error).toBeInstanceOf(AlertDeliveryError);
-    expect(delivery.error?.failures).toHaveLength(1);
+  it('a failed step names the step, the cause and whether Secrets Manager retries', () => {
+    const alert = rotationFailureAlert(ACCOUNT, failure(new Error('boom')), true);
+    expect(alert).toMatchObject({
+      kind: 'rotation-failed',
+      severity: 'critical',
+      userName: 'ci',
+      command: 'keyrot rotate --user ci',
+      subject: `rotation#${ACCOUNT}#ci`,
+      state: 'failed:setSecret:tok-1',
+    });
+    expect(alert.lines).toEqual([
+      'Step setSecret of keyrot/ci failed: boom',
+      'The old key stays current; no consumer loses a working key.',
+      'Secrets Manager retries the rotation; it resumes where it stopped.',
+    ]);
+    expect(rotationFailureAlert(ACCOUNT, failure(new Error('boom')), false).lines[2]).toBe(
+      'Nothing retries it on its own: re-run the rotation once the cause is fixed.',
+    );
+  });
+
+  it("a target's failure names the target; a broken user says so with its fixing command", () => {
+    const pushed = rotationFailureAlert(
+      ACCOUNT,
+      failure(new TargetError('403', { target: { type: 'github-actions', name: 'deploy' } })),
+      true,
+    );
+    expect(pushed).toMatchObject({
+      kind: 'target-push-failed',
+      title: `keyrot: pushing ci's new key to github-actions "deploy" failed`,
+      state: 'push-failed:unknown:tok-1',
+    });
+    const broken = rotationFailureAlert(
+      ACCOUNT,
+      failure(
+        new BrokenUserError('ci is broken', {
+          reason: 'current-gone',
+          detail: 'AWSCURRENT names a deleted key',
+          fix: 'keyrot rotate --user ci',
+        }),
+      ),
+      true,
+    );
+    expect(broken).toMatchObject({
+      kind: 'user-broken',
+      severity: 'critical',
+      title: 'keyrot: ci has no working key',
+      lines: ['AWSCURRENT names a deleted key.', 'keyrot touches none of its keys until this is fixed.'],
+      nextSteps: ['Fix: keyrot rotate --user ci', 'Then check: keyrot status --user ci'],
+      command: 'keyrot rotate --user ci',
+    });
+  });
+
+  it('retirement reports a broken user, and deletions', () => {
+    const alerts = retirementAlerts(ACCOUNT, [
+      retirement({
+        broken: {
+          reason: 'no-current',
+          detail: 'keyrot/ci has no AWSCURRENT version',
+          fix: 'keyrot rotate --user ci',
+        },
+      }),
+      retirement({
+        userName: 'bot',
+        decisions: [
+          { accessKeyId: 'AKIAOLD', role: 'previous', kind: 'delete', reason: 'inactive for 7 days' },
+        ],
+        applied: [
+          { accessKeyId: 'AKIAOLD', role: 'previous', kind: 'delete', reason: 'inactive for 7 days' },
+        ],
+      }),
+    ]);
+    expect(alerts.map((a) => [a.kind, a.userName, a.state])).toEqual([
+      ['user-broken', 'ci', expect.any(String)],
+      ['key-deleted', 'bot', 'deleted'],
+    ]);
   });
 });

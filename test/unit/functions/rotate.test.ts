@@ -1,9 +1,11 @@
-import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { GetUserCommand, IAMClient, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import {
   DescribeSecretCommand,
+  GetSecretValueCommand,
   SecretsManagerClient,
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -11,19 +13,49 @@ import { describeOutput, machineUser, TOKEN } from '../../helpers/rotation-mocks
 
 const secrets = mockClient(SecretsManagerClient);
 const iam = mockClient(IAMClient);
+const sns = mockClient(SNSClient);
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:keyrot-dev-alerts';
 const context = {
   functionName: 'keyrot-dev-rotate',
   awsRequestId: 'r',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:keyrot-dev-rotate',
   getRemainingTimeInMillis: () => 60_000,
 } as unknown as Context;
+
+/** Every JSON line written to a stream spy (logs and EMF). */
+const lines = (spy: { mock: { calls: unknown[][] } }) =>
+  spy.mock.calls
+    .map((c) => String(c[0]))
+    .filter((t) => t.startsWith('{'))
+    .map((t) => JSON.parse(t) as Record<string, unknown>);
 
 beforeEach(() => {
   secrets.reset();
   iam.reset();
+  sns.reset();
   iam.on(GetUserCommand).resolves(machineUser());
   vi.resetModules();
 });
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
+/** A testSecret whose pending value can't be read: the step fails after the request was accepted. */
+function failingTestSecret() {
+  secrets
+    .on(DescribeSecretCommand)
+    .resolves(
+      describeOutput({ [TOKEN]: ['AWSPENDING'], 'older-version-0000000000000000001': ['AWSCURRENT'] }),
+    );
+  secrets.on(GetSecretValueCommand).rejects(
+    Object.assign(new Error('Access to KMS is not allowed'), {
+      name: 'AccessDeniedException',
+      $metadata: {},
+    }),
+  );
+  iam.on(ListUserTagsCommand).resolves({ Tags: [{ Key: 'owner', Value: 'platform' }] });
+}
 
 describe('rotate handler', () => {
   it('runs the step Secrets Manager asks for and logs it', async () => {
@@ -51,5 +83,61 @@ describe('rotate handler', () => {
       handler({ Step: 'dropTables', SecretId: 'keyrot/ci', ClientRequestToken: TOKEN }, context),
     ).rejects.toThrow(/Unknown rotation step "dropTables"/);
     expect(secrets.calls()).toHaveLength(0);
+  });
+
+  it('alerts the owner when a step fails, counts it by step, and still fails so Secrets Manager retries', async () => {
+    // Prepare
+    vi.stubEnv('ALERT_TOPIC_ARN', TOPIC);
+    failingTestSecret();
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const { handler } = await import('../../../functions/rotate.js');
+    // Act
+    const outcome = handler(
+      { Step: 'testSecret', SecretId: 'keyrot/ci', ClientRequestToken: TOKEN },
+      context,
+    );
+    // Assess
+    await expect(outcome).rejects.toThrow('Access to KMS is not allowed');
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const input = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      TopicArn: TOPIC,
+      Subject: "keyrot: rotating ci's key failed at testSecret",
+      MessageAttributes: {
+        kind: { DataType: 'String', StringValue: 'rotation-failed' },
+        severity: { DataType: 'String', StringValue: 'critical' },
+        owner: { DataType: 'String', StringValue: 'platform' },
+        user: { DataType: 'String', StringValue: 'ci' },
+      },
+    });
+    const email = JSON.parse(input?.Message ?? '{}').email as string;
+    expect(email).toContain('Step testSecret of keyrot/ci failed: Access to KMS is not allowed');
+    expect(email).toContain('Secrets Manager retries the rotation; it resumes where it stopped.');
+    expect(email).toContain('`keyrot rotate --user ci`');
+    const emf = lines(stdout).filter((l) => '_aws' in l);
+    expect(emf).toContainEqual(expect.objectContaining({ Step: 'testSecret', RotationsFailed: 1 }));
+    expect(emf).toContainEqual(expect.objectContaining({ Channel: 'sns', AlertsSent: 1 }));
+  });
+
+  it('a failed alert never changes the outcome: the step error is what fails the invocation', async () => {
+    vi.stubEnv('ALERT_TOPIC_ARN', TOPIC);
+    failingTestSecret();
+    sns.on(PublishCommand).rejects(Object.assign(new Error('topic gone'), { name: 'NotFoundException' }));
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const { handler } = await import('../../../functions/rotate.js');
+    await expect(
+      handler({ Step: 'testSecret', SecretId: 'keyrot/ci', ClientRequestToken: TOKEN }, context),
+    ).rejects.toThrow('Access to KMS is not allowed');
+    expect(lines(stderr).find((l) => l.message === 'alert not delivered')).toMatchObject({
+      kind: 'rotation-failed',
+      channel: 'sns',
+      error: { name: 'NotFoundException', message: 'topic gone' },
+    });
+    expect(lines(stdout).filter((l) => '_aws' in l)).toContainEqual(
+      expect.objectContaining({ Channel: 'sns', AlertsFailed: 1 }),
+    );
   });
 });

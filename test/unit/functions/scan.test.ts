@@ -145,8 +145,7 @@ describe('scan handler', () => {
     const { handler } = await import('../../../functions/scan.js');
     expect(await handler(event, context)).toMatchObject({
       rotationsFailed: 1,
-      alerts: 1,
-      alertsPublished: 1,
+      alerts: { alerts: 1, sent: 1, deduplicated: 0, failed: 0 },
     });
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: topic,
@@ -157,7 +156,7 @@ describe('scan handler', () => {
     });
   });
 
-  it('fails the invocation when alerts cannot be published, after logging the summary', async () => {
+  it('never fails the scan for an alert it could not send: logs it and counts AlertsFailed', async () => {
     vi.stubEnv('ROTATE_FUNCTION_ARN', 'arn:aws:lambda:us-east-1:123456789012:function:keyrot-dev-rotate');
     vi.stubEnv('ALERT_TOPIC_ARN', 'arn:aws:sns:us-east-1:123456789012:keyrot-dev-alerts');
     vi.stubEnv('AWS_MAX_ATTEMPTS', '1');
@@ -168,13 +167,26 @@ describe('scan handler', () => {
       .on(PublishCommand)
       .rejects(Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' }));
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const { handler } = await import('../../../functions/scan.js');
-    await expect(handler(event, context)).rejects.toThrow(
-      '1 of 1 alert(s) could not be published to arn:aws:sns:us-east-1:123456789012:keyrot-dev-alerts: KMS key disabled',
-    );
-    expect(logLines(stdout).find((l) => l.message === 'scan complete')).toMatchObject({
-      summary: { alerts: 1, alertsPublished: 0 },
+    expect(await handler(event, context)).toMatchObject({
+      rotationsFailed: 1,
+      alerts: { alerts: 1, sent: 0, failed: 1 },
+    });
+    const logs = logLines(stdout);
+    expect(logLines(stderr).find((l) => l.message === 'alert not delivered')).toMatchObject({
+      level: 'ERROR',
+      channel: 'sns',
+      kind: 'failure',
+      error: { name: 'KMSDisabledException', message: 'KMS key disabled' },
+    });
+    const emf = logs.filter((l) => '_aws' in l);
+    expect(emf.find((l) => l.Channel === 'sns' && 'AlertsFailed' in l)).toMatchObject({ AlertsFailed: 1 });
+    expect(emf.find((l) => 'StaleKeysFound' in l)).toMatchObject({
+      service: 'keyrot',
+      StaleKeysFound: 1,
+      AlertsFailed: 1,
+      OldestMachineKeyAgeDays: expect.any(Number),
     });
   });
 

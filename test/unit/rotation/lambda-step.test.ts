@@ -102,6 +102,7 @@ describe('runRotationStep runs', () => {
     expect(await runRotationStep(deps, defaultConfig, event('finishSecret'))).toEqual({
       step: 'finishSecret',
       user: 'ci',
+      moved: false,
     });
     expect(changed()).toBe(0);
   });
