@@ -75,10 +75,10 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<Emulato
 }
 
 /** Uses AWS_ENDPOINT_URL when it already points at an emulator; otherwise starts moto. */
-export async function useOrStartEmulator(): Promise<Emulator> {
+export async function useOrStartEmulator(options: StartMotoOptions = {}): Promise<Emulator> {
   const existing = process.env.AWS_ENDPOINT_URL;
   if (existing) return { endpoint: existing, owned: false, stop: async () => {} };
-  return startMoto();
+  return startMoto(options);
 }
 
 const EMULATOR_ENV = [

@@ -1,5 +1,6 @@
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { inject } from 'vitest';
+import { createClients } from '../../lib/aws/clients.js';
 import { ssmPortFactory } from '../../lib/aws/ssm.js';
 import { createAwsSsm } from '../../lib/targets/adapters/aws-ssm.js';
 import { awsSsm } from '../../lib/targets/catalog.js';
@@ -37,7 +38,8 @@ contract('aws-ssm', () => ({
     fetch,
     readToken: async () => 'no-token-for-ssm-0123456789',
     ssm: ssmPortFactory({
-      credentials: async () => ({ accessKeyId: 'testing', secretAccessKey: 'testing' }),
+      // Signed as the test's identity (the administrator role in the environment: moto enforces IAM).
+      credentials: () => createClients().iam.config.credentials(),
       endpoint: proxy.url,
       maxAttempts: 2,
       requestTimeoutMs: 3000,

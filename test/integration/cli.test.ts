@@ -7,17 +7,13 @@ import {
   ListAccessKeysCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClients } from '../../lib/aws/clients.js';
 import { seedUsers } from '../../lib/testbed/seed.js';
 import { runCli } from '../helpers/cli.js';
 import { keyIds, secretNames } from '../helpers/rotation.js';
 
 const endpoint = () => process.env.AWS_ENDPOINT_URL ?? '';
-
-/** Turns moto's request authentication and IAM policy checks on or off. */
-const setAuth = (on: boolean) =>
-  fetch(`${endpoint()}/moto-api/reset-auth`, { method: 'POST', body: on ? '0' : 'inf' });
 
 /** Creates a user with one inline policy that allows `action` on everything. */
 async function userAllowed(iam: IAMClient, userName: string, action: string): Promise<void> {
@@ -114,25 +110,27 @@ describe('keyrot plan against moto', () => {
     });
   });
 
+  // Request authentication and IAM policy checks are on for every integration file.
   describe('with IAM enforcing policies', () => {
     let limited: { id: string; secret: string };
     let keysBefore: unknown;
 
     beforeAll(async () => {
-      // An admin must exist before auth is turned on (moto rejects everything else then).
-      await userAllowed(iam, 'admin', '*');
       // keyrot runs as an identity that may not read the account's authorization details.
       await userAllowed(iam, 'auditor', 'sts:GetCallerIdentity');
       const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'auditor' }));
       limited = { id: AccessKey?.AccessKeyId ?? '', secret: AccessKey?.SecretAccessKey ?? '' };
       keysBefore = (await iam.send(new ListAccessKeysCommand({ UserName: 'ci-deploy' }))).AccessKeyMetadata;
     });
-    beforeEach(() => setAuth(true));
-    afterEach(() => setAuth(false));
+    /** Signs as a user's long-term key: no session token from the test identity. */
+    const signAs = (id: string, secret: string) => {
+      vi.stubEnv('AWS_ACCESS_KEY_ID', id);
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', secret);
+      vi.stubEnv('AWS_SESSION_TOKEN', undefined);
+    };
 
     it('exits 3 with one line naming the denied operation, and changes nothing', async () => {
-      vi.stubEnv('AWS_ACCESS_KEY_ID', limited.id);
-      vi.stubEnv('AWS_SECRET_ACCESS_KEY', limited.secret);
+      signAs(limited.id, limited.secret);
       const result = await runCli('plan');
       expect(result.code).toBe(3);
       expect(result.stdout).toBe('');
@@ -141,15 +139,13 @@ describe('keyrot plan against moto', () => {
       );
       expect(result.stderr).not.toContain(limited.secret);
       vi.unstubAllEnvs();
-      await setAuth(false);
       expect(
         (await iam.send(new ListAccessKeysCommand({ UserName: 'ci-deploy' }))).AccessKeyMetadata,
       ).toEqual(keysBefore);
     });
 
     it('exits 3 saying the credentials were rejected when the key is unknown', async () => {
-      vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAUNKNOWNUNKNOWN00');
-      vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'nope');
+      signAs('AKIAUNKNOWNUNKNOWN00', 'nope');
       const result = await runCli('plan');
       expect(result.code).toBe(3);
       expect(result.stderr).toMatch(

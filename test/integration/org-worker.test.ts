@@ -13,7 +13,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { memberRoleArn } from '../../lib/accounts/assume.js';
 import { accountsToWorkIn } from '../../lib/accounts/organization.js';
 import { type AccountRun, runAccount } from '../../lib/accounts/run-account.js';
@@ -51,6 +51,13 @@ async function memberClients(accountId: string) {
 }
 
 describe('organization mode: scheduler -> SQS -> worker, on moto', () => {
+  // This file runs with moto's request authentication off: moto 5.2.1 with the policy shim answers
+  // cross-account AssumeRole into member accounts with an HTML 500 when authentication is on. The
+  // hub's least privilege is not shown here (issue 12 leaves it open).
+  beforeAll(async () => {
+    await fetch(`${process.env.AWS_ENDPOINT_URL ?? ''}/moto-api/reset-auth`, { method: 'POST', body: 'inf' });
+  });
+
   it('runs each member account as its member role, and reports the bad message as a partial batch failure', async () => {
     // Prepare: an organization with two member accounts, each with a machine user due for onboarding.
     const org = new OrganizationsClient({});

@@ -5,7 +5,8 @@ import { createSnsClient } from '../../lib/aws/clients.js';
 import { SnsError, signedSns } from '../../lib/aws/sns-signed.js';
 import { alertQueue } from '../helpers/alerts.js';
 
-const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' };
+// Signed as the test's identity (the administrator role in the environment: moto enforces IAM).
+const credentials = () => createSnsClient().config.credentials();
 
 describe('the signed SNS Publish of the rotate and respond functions', () => {
   it('delivers the alert with its subject, message and attributes, as the SDK client does', async () => {

@@ -9,8 +9,51 @@ import { DEFERRED_MESSAGE } from '../../functions/rotate.js';
 import { MAX_PROPAGATION_TIMEOUT_SECONDS, ROTATE_FUNCTION_TIMEOUT_SECONDS } from '../../lib/config.js';
 import { EXPOSED_EVENT_PATTERN, matchesPattern } from '../../lib/leak/event.js';
 import { readZip } from '../helpers/zip.js';
+import { ALLOW_LISTS, grantLines, MANAGED_POLICIES, SYMBOLIC, templateGrants } from './allow-lists.js';
+import { wildcardMatch } from './probes.js';
 
 const run = promisify(execFile);
+
+/** Actions that take no resource: AWS accepts only "*" for them. */
+const NO_RESOURCE_ACTIONS = [
+  'iam:GenerateCredentialReport',
+  'iam:GetCredentialReport',
+  'iam:GetAccountAuthorizationDetails',
+  // Names and tags of secrets, never values.
+  'secretsmanager:ListSecrets',
+  // Who still uses a held key (retire only, read-only).
+  'cloudtrail:LookupEvents',
+];
+
+/**
+ * Actions that let an identity give itself or another more power (IAM policy and role changes,
+ * console passwords, policy versions, passing and assuming roles). No keyrot role needs any of them.
+ */
+const ESCALATION_ACTIONS = [
+  'iam:PutUserPolicy',
+  'iam:PutRolePolicy',
+  'iam:PutGroupPolicy',
+  'iam:PutUserPermissionsBoundary',
+  'iam:PutRolePermissionsBoundary',
+  'iam:AttachUserPolicy',
+  'iam:AttachRolePolicy',
+  'iam:AttachGroupPolicy',
+  'iam:PassRole',
+  'iam:CreateLoginProfile',
+  'iam:UpdateLoginProfile',
+  'iam:DeleteLoginProfile',
+  'iam:CreatePolicyVersion',
+  'iam:SetDefaultPolicyVersion',
+  'iam:DeletePolicyVersion',
+  'iam:CreatePolicy',
+  'iam:UpdateAssumeRolePolicy',
+  'iam:AddUserToGroup',
+  'iam:CreateUser',
+  'iam:CreateRole',
+  'sts:AssumeRole',
+  'sts:AssumeRoleWithWebIdentity',
+  'sts:AssumeRoleWithSAML',
+];
 
 interface Statement {
   Sid?: string;
@@ -127,74 +170,129 @@ describe('serverless.yml packaged with osls', () => {
     });
   });
 
-  it.each(['ScanRole', 'RotateRole', 'RetireRole', 'RespondRole'])(
-    '%s: no wildcard actions, and "*" only where IAM has no resource',
+  const roleNames = () =>
+    ofType('AWS::IAM::Role')
+      .map(([name]) => name)
+      .sort();
+  const template = () => ({ Resources: resources });
+  /** Every combination of the template's conditions, so no statement hides behind an Fn::If. */
+  const deployVariants = [true, false].flatMap((kms) =>
+    [true, false].map((email) => ({
+      ...SYMBOLIC,
+      conditions: { HasSecretKmsKey: kms, HasAlertEmail: email },
+    })),
+  );
+  const everyGrant = (role: string) =>
+    deployVariants.flatMap((context) => templateGrants(template(), role, context));
+
+  it('has exactly the roles that have an allow-list, and no other IAM principals or policies', () => {
+    expect(roleNames()).toEqual(Object.keys(ALLOW_LISTS).sort());
+    expect(
+      Object.values(resources)
+        .map((r) => r.Type)
+        .filter((type) => type.startsWith('AWS::IAM::') && type !== 'AWS::IAM::Role'),
+    ).toEqual([]);
+  });
+
+  it.each(Object.keys(ALLOW_LISTS))(
+    '%s: exactly its allow-list (action, resource, condition), nothing more',
     (role) => {
-      const statements = statementsOf(role);
-      expect(statements.flatMap(actions).filter((a) => a.includes('*'))).toEqual([]);
-      // "*" alone or inside a list of resources.
-      const starred = statements
-        .filter((s) => [s.Resource].flat().some((r: unknown) => r === '*'))
-        .flatMap(actions);
-      const reports = [
-        'iam:GenerateCredentialReport',
-        'iam:GetCredentialReport',
-        'iam:GetAccountAuthorizationDetails',
-      ];
-      const allowed = [
-        ...reports,
-        // Names and tags of secrets, never values; AWS has no resource to scope it to.
-        'secretsmanager:ListSecrets',
-        // CloudTrail has no resource to scope LookupEvents to; only retire holds it.
-        ...(role === 'RetireRole' ? ['cloudtrail:LookupEvents'] : []),
-      ];
-      expect(starred.filter((a) => !allowed.includes(a))).toEqual([]);
-      // The scan role needs the report calls: the list can't be empty and pass.
-      if (role === 'ScanRole') expect(starred).toEqual(expect.arrayContaining(reports));
+      const expected = ALLOW_LISTS[role as keyof typeof ALLOW_LISTS];
+      // With a customer-managed key configured: the allow-list. Without: the same minus that key's grants.
+      expect(grantLines(templateGrants(template(), role))).toEqual(grantLines(expected));
+      expect(
+        grantLines(
+          templateGrants(template(), role, {
+            ...SYMBOLIC,
+            conditions: { HasSecretKmsKey: false, HasAlertEmail: false },
+          }),
+        ),
+      ).toEqual(grantLines(expected.filter((g) => g.resource !== '<SecretKmsKeyArn>')));
+      const properties = resources[role]?.Properties as {
+        ManagedPolicyArns?: unknown;
+        AssumeRolePolicyDocument?: unknown;
+      };
+      expect(properties.ManagedPolicyArns).toEqual(MANAGED_POLICIES);
+      // Only Lambda may assume it.
+      expect(properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ],
+      });
     },
   );
 
-  it.each(['ScanRole', 'RotateRole', 'RetireRole', 'RespondRole'])(
-    '%s: changes keys of machine users only, and touches keyrot secrets only',
+  it.each(Object.keys(ALLOW_LISTS))('%s: no escalation-prone action, not even through a wildcard', (role) => {
+    const grants = everyGrant(role);
+    expect(grants.length).toBeGreaterThan(0);
+    const escalating = grants.filter(
+      (g) =>
+        ESCALATION_ACTIONS.some((a) => wildcardMatch(g.action.toLowerCase(), a.toLowerCase())) ||
+        /^(iam:(Put|Attach)|iam:PassRole$|sts:AssumeRole|iam:(Create|Update|Delete)LoginProfile$|iam:(Create|SetDefault|Delete)PolicyVersion$)/i.test(
+          g.action,
+        ),
+    );
+    expect(escalating.map((g) => `${g.action} on ${g.resource}`)).toEqual([]);
+  });
+
+  it.each(Object.keys(ALLOW_LISTS))(
+    '%s: only Allow, no NotAction or NotResource, no wildcard in actions',
     (role) => {
-      for (const statement of statementsOf(role)) {
-        const acts = actions(statement);
-        if (acts.some((a) => /^iam:(Create|Delete|Update)/.test(a))) {
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
-          expect(resourceText(statement)).toBe('{"Fn::Sub":"arn:aws:iam::${AWS::AccountId}:user/machine/*"}');
-        }
+      const grants = everyGrant(role);
+      expect(grants.length).toBeGreaterThan(0);
+      expect(grants.filter((g) => g.effect !== 'Allow').map((g) => `${g.effect} ${g.action}`)).toEqual([]);
+      expect(
+        grants
+          .filter((g) => g.action.startsWith('NOT ') || g.resource.startsWith('NOT '))
+          .map((g) => g.action),
+      ).toEqual([]);
+      expect(grants.filter((g) => /[*?]/.test(g.action)).map((g) => g.action)).toEqual([]);
+    },
+  );
+
+  it.each(Object.keys(ALLOW_LISTS))(
+    '%s: a resource of "*" (alone or in an array) only for the calls that have no resource',
+    (role) => {
+      // grantsOf gives one grant per element of a Resource array, so ["*"] is caught like "*".
+      const starred = everyGrant(role).filter(
+        (g) => g.resource === '*' || /^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$/.test(g.resource),
+      );
+      expect(starred.map((g) => g.action).filter((a) => !NO_RESOURCE_ACTIONS.includes(a))).toEqual([]);
+    },
+  );
+
+  it.each(Object.keys(ALLOW_LISTS))(
+    '%s: key writes only on machine users; secrets only under the prefix; KMS only through a service',
+    (role) => {
+      const grants = everyGrant(role);
+      expect(grants.length).toBeGreaterThan(0);
+      for (const g of grants) {
         if (
-          acts.some((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:ListSecrets') &&
-          statement.Sid !== 'SlackWebhooks'
-        ) {
-          // Machine users' secrets; or, for the rotate role only, reading targets' tokens.
-          const tokens =
-            (role === 'RotateRole' || role === 'RespondRole') &&
-            acts.length === 1 &&
-            acts[0] === 'secretsmanager:GetSecretValue';
-          expect(resourceText(statement)).toBe(
-            tokens
-              ? // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
-                '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot-tokens/*"}'
-              : // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
-                '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot/*"}',
+          /^iam:(Create|Delete|Update|Tag|Untag|Add|Remove|Upload|Enable|Deactivate|Change|Set|Reset)/.test(
+            g.action,
+          )
+        )
+          expect(`${g.action} on ${g.resource}`).toBe(`${g.action} on arn:aws:iam::<account>:user/machine/*`);
+        const slackWebhook =
+          g.action === 'secretsmanager:GetSecretValue' &&
+          g.resource === 'arn:aws:secretsmanager:<region>:<account>:secret:keyrot-slack/*';
+        // Targets' tokens: read-only, under their own prefix, for the functions that rotate.
+        const targetToken =
+          g.action === 'secretsmanager:GetSecretValue' &&
+          g.resource === 'arn:aws:secretsmanager:<region>:<account>:secret:keyrot-tokens/*' &&
+          (role === 'RotateRole' || role === 'RespondRole');
+        if (
+          g.action.startsWith('secretsmanager:') &&
+          !NO_RESOURCE_ACTIONS.includes(g.action) &&
+          !slackWebhook &&
+          !targetToken
+        )
+          expect(`${g.action} on ${g.resource}`).toBe(
+            `${g.action} on arn:aws:secretsmanager:<region>:<account>:secret:keyrot/*`,
           );
-        }
-        // Slack webhook URLs: read only, under their own prefix.
-        if (statement.Sid === 'SlackWebhooks') {
-          expect(statement.Action).toBe('secretsmanager:GetSecretValue');
-          expect(resourceText(statement)).toBe(
-            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub, not a JS template
-            '{"Fn::Sub":"arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:keyrot-slack/*"}',
-          );
-        }
-        // The dedup ledger: put and delete items, in its table only; nothing else in DynamoDB.
-        if (acts.some((a) => a.startsWith('dynamodb:'))) {
-          expect(statement).toMatchObject({
-            Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
-            Resource: { 'Fn::GetAtt': ['AlertLedger', 'Arn'] },
-          });
-        }
+        if (g.action.startsWith('kms:'))
+          expect(Object.keys(g.condition?.StringEquals ?? {})).toEqual(['kms:ViaService']);
       }
       expect(
         statementsOf(role).filter((st) => actions(st).some((a) => a.startsWith('dynamodb:'))),
@@ -263,10 +361,10 @@ describe('serverless.yml packaged with osls', () => {
   });
 
   it('the scan role only reads IAM', () => {
-    const iamActions = statementsOf('ScanRole')
-      .flatMap(actions)
+    const iamActions = everyGrant('ScanRole')
+      .map((g) => g.action)
       .filter((a) => a.startsWith('iam:'));
-    expect(iamActions).not.toHaveLength(0);
+    expect(iamActions.length).toBeGreaterThan(0);
     expect(iamActions.filter((a) => !/^iam:(Get|List|Generate)/.test(a))).toEqual([]);
   });
 

@@ -1,42 +1,65 @@
-"""Resource- and condition-scoped IAM authorization for moto_server (tests only).
+"""IAM authorization for moto_server that follows AWS's documented rules (tests only).
 
-moto 5.2.1 checks signed requests against the caller's IAM policies, but authorizes most actions
-against the resource "*" (only roles and SQS queues are resolved), and evaluates only StringEquals
-conditions, on sts:ExternalId alone. A policy scoped to a user path or a secret prefix is then
-denied everything, so it can't show what it allows or what it keeps out.
+moto 5.2.1 checks signed requests against the caller's IAM policies, but it differs from IAM in ways
+that would make a least-privilege test pass for the wrong reasons:
+- it authorizes most actions against the resource "*" (only roles and SQS queues are resolved), so a
+  policy scoped to a user path or a secret prefix would be denied everything;
+- it evaluates conditions for sts:ExternalId only, and a statement whose condition fails is an
+  explicit Deny, even an Allow (AWS: such a statement is neutral);
+- Secrets Manager and SNS never call KMS, so no kms: statement is ever evaluated;
+- it accepts requests signed with an Inactive access key (AWS refuses them);
+- every refusal is an IAM-style XML "AccessDenied", also for JSON services.
 
-Python loads this module at start-up when its directory is on PYTHONPATH; lib/testbed/moto.ts sets
-that for `startMoto({ scopedAuth: true })`. It uses moto's own hook (`_determine_resource`, as moto's
-IAM and SQS responses do) to give moto's policy evaluator the ARN each request acts on, and the
-condition keys for it:
+Python loads this module at start-up when its directory is on PYTHONPATH (lib/testbed/moto.ts
+`startMoto({ pythonPath })`). It changes exactly these things, through moto's own hooks:
 
-- IAM, by UserName: the user's ARN, path included (arn:aws:iam::<account>:user<path><name>);
-  GetAccessKeyLastUsed: the ARN of the key's owner; ListUsers: arn:aws:iam::<account>:user<PathPrefix>.
-- Secrets Manager, by SecretId: the secret's ARN, with secretsmanager:ResourceTag/<key> and
-  aws:ResourceTag/<key> for its tags; CreateSecret: arn:...:secret:<Name>, with aws:RequestTag/<key>.
-- SNS, by TopicArn: the topic's ARN.
-- Everything else stays "*", as moto does it.
+1. The resource and condition keys of each request (`_authenticate_and_authorize_normal_action`):
+   - IAM, by UserName: the user's ARN, path included; GetAccessKeyLastUsed: the key owner's ARN;
+     ListUsers: arn:aws:iam::<account>:user<PathPrefix>.
+   - Secrets Manager, by SecretId: the secret's ARN, with secretsmanager:ResourceTag/<key> and
+     aws:ResourceTag/<key>; CreateSecret: arn:...:secret:<Name> with aws:RequestTag/<key>; TagResource
+     adds aws:RequestTag/<key> and aws:TagKeys.
+   - SNS, by TopicArn: the topic's ARN. KMS, by KeyId: the key's ARN.
+   - Anything else keeps moto's resource ("*", or the role / queue ARN moto resolves).
+2. The decision (`IAMRequestBase.check_action_permitted`): policy_evaluation.evaluate, AWS's logic
+   for identity policies (explicit deny > allow > implicit deny). sts:GetCallerIdentity needs no
+   permission (STS API reference: "No permissions are required to perform this operation").
+   AssumeRole still needs the role's trust policy to allow the caller (moto's own check).
+3. KMS on the caller's behalf, as the service would call it with the caller's credentials and
+   kms:ViaService set (Secrets Manager User Guide, "Secret encryption and decryption": a new data key
+   whenever a secret value changes, Decrypt for GetSecretValue; SNS Developer Guide, "Key
+   management": publishing to an encrypted topic needs kms:GenerateDataKey and kms:Decrypt). Only
+   customer-managed keys; the key policy is taken to be the default one that delegates to IAM.
+4. Refusals answered as each service does: IAM and STS `AccessDenied` (XML, 403); Secrets Manager and
+   KMS `AccessDeniedException` (JSON, 400); SNS `AuthorizationError` (XML, 403), `KMSAccessDenied`
+   (400) when the key refused; SQS `AccessDenied` (JSON, 403).
+5. A request signed with an Inactive access key is refused like an unknown key (IAM User Guide,
+   "Manage access keys for IAM users": an inactive key can't be used to make API calls; AWS answers
+   InvalidClientTokenId, or UnrecognizedClientException for JSON services).
 
-Conditions are evaluated as IAM does for the operators keyrot's policies use (StringEquals,
-StringNotEquals, StringLike, StringNotLike, ArnLike, ArnEquals, Null, and their IfExists forms): a
-missing key fails the condition, and an operator not listed here fails it too, so a policy that
-needs something this module does not know is denied, never silently allowed.
-
-Everything else (signature checks, collecting the identity's policies, explicit denies, role trust)
-is moto's own code.
+Signature checks and collecting the identity's policies stay moto's own code.
 """
 
-import fnmatch
 import json
-import re
+import os
+import sys
 import threading
 
-from moto.core.authorization import ActionAuthenticatorMixin
-from moto.iam import access_control
-from moto.iam.models import iam_backends
-from moto.secretsmanager.models import secretsmanager_backends
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from policy_evaluation import ALLOW, evaluate  # noqa: E402
+
+from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
+from moto.core.exceptions import JsonRESTError, _RESTError  # noqa: E402
+from moto.iam import access_control  # noqa: E402
+from moto.iam.models import iam_backends  # noqa: E402
+from moto.kms.models import kms_backends  # noqa: E402
+from moto.secretsmanager.models import secretsmanager_backends  # noqa: E402
+from moto.sns.models import sns_backends  # noqa: E402
 
 _request = threading.local()
+
+JSON_SERVICES = {"secretsmanager", "kms"}
 
 
 def _query_param(response, name):
@@ -71,126 +94,205 @@ def _tags(tag_list, prefix):
     return {f"{prefix}{tag['Key']}": tag["Value"] for tag in tag_list or []}
 
 
+def _key_arn(account, region, key_id):
+    """The ARN of a customer-managed KMS key named by id, ARN, alias or alias ARN; None for the AWS-managed key."""
+    if not key_id or key_id.startswith("alias/aws/") or ":alias/aws/" in key_id:
+        return None
+    backend = kms_backends[account][region]
+    try:
+        raw = backend.any_id_to_key_id(key_id)
+        return backend.keys[raw].arn
+    except Exception:  # an unknown key: the service call fails on its own
+        return key_id if key_id.startswith("arn:") else None
+
+
+def _via(service, region):
+    return f"{service}.{region}.amazonaws.com"
+
+
 def _secret_resource(response):
+    """(resource, context, implied KMS checks) of a Secrets Manager request."""
     account, region, partition = response.current_account, response.region, response.partition
     try:
         body = json.loads(response.body or "{}")
     except ValueError:
-        return "*", {}
+        return "*", {}, []
     action = response._get_action()
+    writes_value = "SecretString" in body or "SecretBinary" in body
     if action == "CreateSecret" and body.get("Name"):
         resource = f"arn:{partition}:secretsmanager:{region}:{account}:secret:{body['Name']}"
-        return resource, _tags(body.get("Tags"), "aws:RequestTag/")
+        context = {**_tags(body.get("Tags"), "aws:RequestTag/")}
+        if body.get("Tags"):
+            context["aws:TagKeys"] = [t["Key"] for t in body["Tags"]]
+        key = _key_arn(account, region, body.get("KmsKeyId"))
+        kms = [("kms:GenerateDataKey", key, resource)] if key and writes_value else []
+        return resource, context, kms
     secret_id = body.get("SecretId")
     if not secret_id:
-        return "*", {}
+        return "*", {}, []
     secret = secretsmanager_backends[account][region].secrets.get(secret_id)
     if secret is None:
         if secret_id.startswith("arn:"):
-            return secret_id, {}
-        return f"arn:{partition}:secretsmanager:{region}:{account}:secret:{secret_id}", {}
+            return secret_id, {}, []
+        return f"arn:{partition}:secretsmanager:{region}:{account}:secret:{secret_id}", {}, []
     context = {
         **_tags(secret.tags, "secretsmanager:ResourceTag/"),
         **_tags(secret.tags, "aws:ResourceTag/"),
     }
     if action == "TagResource":
         context.update(_tags(body.get("Tags"), "aws:RequestTag/"))
-    return secret.arn, context
+        context["aws:TagKeys"] = [t["Key"] for t in body.get("Tags") or []]
+    if action == "UntagResource":
+        context["aws:TagKeys"] = list(body.get("TagKeys") or [])
+    key = _key_arn(account, region, getattr(secret, "kms_key_id", None))
+    kms = []
+    if key and action == "GetSecretValue":
+        kms = [("kms:Decrypt", key, secret.arn)]
+    elif key and action in ("PutSecretValue", "UpdateSecret") and writes_value:
+        kms = [("kms:GenerateDataKey", key, secret.arn)]
+    return secret.arn, context, kms
+
+
+def _sns_resource(response):
+    topic_arn = _query_param(response, "TopicArn")
+    if not topic_arn:
+        return "*", {}, []
+    kms = []
+    if response._get_action() == "Publish":
+        topic = sns_backends[response.current_account][response.region].topics.get(topic_arn)
+        key = _key_arn(response.current_account, response.region, getattr(topic, "kms_master_key_id", ""))
+        if key:
+            kms = [("kms:GenerateDataKey", key, None), ("kms:Decrypt", key, None)]
+    return topic_arn, {}, kms
+
+
+def _kms_resource(response):
+    try:
+        body = json.loads(response.body or "{}")
+    except ValueError:
+        return "*", {}, []
+    key = _key_arn(response.current_account, response.region, body.get("KeyId"))
+    return key or "*", {}, []
 
 
 def _resolve(response):
     service = getattr(response, "service_name", None)
     if service == "iam":
-        return _iam_user_resource(response), {}
+        return _iam_user_resource(response), {}, []
     if service == "secretsmanager":
         return _secret_resource(response)
     if service == "sns":
-        return _query_param(response, "TopicArn") or "*", {}
-    return "*", {}
+        return _sns_resource(response)
+    if service == "kms":
+        return _kms_resource(response)
+    return "*", {}, []
 
 
 _original_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
 
 
 def _authorize(self, resource="*"):
-    context = {}
+    context, kms = {}, []
     if resource == "*":
-        resource, context = _resolve(self)
+        resource, context, kms = _resolve(self)
     _request.context = context
+    _request.kms = kms
+    _request.service = getattr(self, "service_name", None)
     try:
         return _original_authorize(self, resource)
     finally:
-        _request.context = {}
+        _request.context, _request.kms, _request.service = {}, [], None
 
 
 ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = _authorize
 
-_original_is_action_permitted = access_control.IAMPolicy.is_action_permitted
+
+def _documents(access_key):
+    return [access_control.IAMPolicy(p)._policy_json for p in access_key.collect_policies()]
 
 
-def _is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
-    if incoming_condition_values is None:
-        incoming_condition_values = getattr(_request, "context", {})
-    return _original_is_action_permitted(self, action, resource, principal, incoming_condition_values)
+def _check_action_permitted(self, resource):
+    if self._action == "sts:GetCallerIdentity":
+        return
+    documents = _documents(self._access_key)
+    account = self.account_id
+    context = {
+        **getattr(_request, "context", {}),
+        "aws:PrincipalArn": self._access_key.arn,
+        "aws:PrincipalAccount": account,
+    }
+    if evaluate(documents, self._action, resource, context) != ALLOW:
+        self._raise_access_denied()
+    if self._is_assuming_role_operation(resource) and not self._check_role_trust_relationship(resource):
+        self._raise_access_denied()
+    service = getattr(_request, "service", None) or self._service
+    for kms_action, key_arn, secret_arn in getattr(_request, "kms", []):
+        kms_context = {
+            "kms:ViaService": _via(service, self._region),
+            "kms:CallerAccount": account,
+            "aws:PrincipalArn": self._access_key.arn,
+        }
+        if secret_arn:
+            kms_context["kms:EncryptionContext:SecretARN"] = secret_arn
+        if evaluate(documents, kms_action, key_arn, kms_context) != ALLOW:
+            self._raise_kms_denied(kms_action, key_arn)
 
 
-access_control.IAMPolicy.is_action_permitted = _is_action_permitted
+def _raise_access_denied(self):
+    arn, action = self._access_key.arn, self._action
+    message = f"User: {arn} is not authorized to perform: {action}"
+    if self._service in JSON_SERVICES:
+        raise JsonRESTError("AccessDeniedException", message)
+    if self._service == "sns":
+        error = _RESTError("AuthorizationError", message)
+        error.code = 403
+        raise error
+    if self._service == "sqs":
+        # SQS speaks JSON to current SDKs and names the error AccessDenied (HTTP 403).
+        error = JsonRESTError("AccessDenied", message)
+        error.code = 403
+        raise error
+    raise access_control.AccessDeniedError(user_arn=arn, action=action)
 
 
-def _like(pattern, value):
-    return fnmatch.fnmatchcase(value, re.sub(r"([\[\]])", r"[\1]", pattern))
+def _raise_kms_denied(self, kms_action, key_arn):
+    message = (
+        f"User: {self._access_key.arn} is not authorized to perform: {kms_action} on resource: {key_arn}"
+    )
+    if self._service == "sns":
+        raise _RESTError("KMSAccessDenied", message)
+    if self._service in JSON_SERVICES:
+        raise JsonRESTError("AccessDeniedException", f"Access to KMS is not allowed. {message}")
+    raise access_control.AccessDeniedError(user_arn=self._access_key.arn, action=kms_action)
 
 
-_OPERATORS = {
-    "StringEquals": lambda expected, actual: actual in expected,
-    "StringNotEquals": lambda expected, actual: actual not in expected,
-    "StringLike": lambda expected, actual: any(_like(e, actual) for e in expected),
-    "StringNotLike": lambda expected, actual: not any(_like(e, actual) for e in expected),
-    "ArnEquals": lambda expected, actual: actual in expected,
-    "ArnLike": lambda expected, actual: any(_like(e, actual) for e in expected),
-}
+_original_raise_invalid = access_control.IAMRequest._raise_invalid_access_key
 
 
-def _check_conditions(self, incoming_condition_values):
-    conditions = self._statement.get("Condition")
-    if not conditions:
-        return True
-    values = incoming_condition_values or {}
-    for operator, entries in conditions.items():
-        if_exists = operator.endswith("IfExists")
-        name = operator[: -len("IfExists")] if if_exists else operator
-        for key, expected in entries.items():
-            expected = [str(e) for e in (expected if isinstance(expected, list) else [expected])]
-            actual = values.get(key)
-            if name == "Null":
-                if (actual is None) != (expected[0].lower() == "true"):
-                    return False
-                continue
-            if actual is None:
-                if if_exists:
-                    continue
-                return False
-            test = _OPERATORS.get(name)
-            if test is None or not test(expected, actual):
-                return False
-    return True
+def _raise_invalid_access_key(self, reason):
+    if self._service in JSON_SERVICES:
+        raise JsonRESTError(
+            "UnrecognizedClientException", "The security token included in the request is invalid."
+        )
+    return _original_raise_invalid(self, reason)
 
 
-access_control.IAMPolicyStatement._check_conditions = _check_conditions
+access_control.IAMRequestBase.check_action_permitted = _check_action_permitted
+access_control.IAMRequest._raise_access_denied = _raise_access_denied
+access_control.IAMRequest._raise_kms_denied = _raise_kms_denied
+access_control.IAMRequest._raise_invalid_access_key = _raise_invalid_access_key
+
+_original_create_access_key = access_control.create_access_key
 
 
-_original_statement_permitted = access_control.IAMPolicyStatement.is_action_permitted
+def _create_access_key(account_id, partition, access_key_id, headers):
+    key = _original_create_access_key(account_id, partition, access_key_id, headers)
+    if isinstance(key, access_control.IAMUserAccessKey):
+        user = iam_backends[account_id][partition].users.get(key._owner_user_name)
+        for access_key in getattr(user, "access_keys", []):
+            if access_key.access_key_id == access_key_id and access_key.status != "Active":
+                raise access_control.CreateAccessKeyFailure(reason="InvalidId")
+    return key
 
 
-def _statement_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
-    # moto answers DENIED for an Allow statement whose condition fails, which then overrides every
-    # other statement. On AWS an Allow never denies: a statement whose condition fails just does not
-    # apply (so the rotate role's tag-conditioned statement on keyrot/* can't hide its read of
-    # keyrot-tokens/*). Anything no statement allows is still refused: the implicit deny.
-    result = _original_statement_permitted(self, action, resource, principal, incoming_condition_values)
-    if result == access_control.PermissionResult.DENIED and self._statement.get("Effect") == "Allow":
-        return access_control.PermissionResult.NEUTRAL
-    return result
-
-
-access_control.IAMPolicyStatement.is_action_permitted = _statement_permitted
+access_control.create_access_key = _create_access_key
