@@ -254,7 +254,7 @@ export function awsModel() {
     });
     sts
       .on(GetCallerIdentityCommand)
-      .resolves({ Arn: state.user.arn, Account: '123456789012', UserId: 'AIDA' });
+      .callsFake(() => ({ Arn: state.user.arn, Account: '123456789012', UserId: 'AIDA' }));
   }
 
   /** Adds a key to the user (a pre-keyrot key, or one keyrot made earlier). */
