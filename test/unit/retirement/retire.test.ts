@@ -73,6 +73,26 @@ describe('retireUser', () => {
     expect(secrets).not.toHaveReceivedCommand(TagResourceCommand);
   });
 
+  it('changes nothing when a rotation started between deciding and acting (AWSPENDING appeared)', async () => {
+    // Prepare: the first read decides; by the re-check a rotation has stored a new key as AWSPENDING.
+    const { deps } = mockDeps();
+    const rotating = describeOutput(
+      { V1: ['AWSPREVIOUS'], V2: ['AWSCURRENT'], V3: ['AWSPENDING'] },
+      { cutover: 'V2' },
+    );
+    secrets.on(DescribeSecretCommand).resolvesOnce(before).resolves(rotating);
+    // Act
+    const result = await retireUser(deps, defaultConfig, 'ci', later);
+    // Assess
+    expect(result?.skipped).toBe(
+      'AWSPENDING moved while retiring; nothing was changed, the next run decides again',
+    );
+    expect(result?.decisions.map((d) => `${d.accessKeyId}:${d.kind}`)).toContain(`${OLD}:deactivate`);
+    expect(result?.applied).toEqual([]);
+    expect(iam).not.toHaveReceivedCommand(UpdateAccessKeyCommand);
+    expect(secrets).not.toHaveReceivedCommand(TagResourceCommand);
+  });
+
   it('makes no change on a dry run', async () => {
     const { deps } = mockDeps();
     secrets.on(DescribeSecretCommand).resolves(before);

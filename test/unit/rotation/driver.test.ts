@@ -216,4 +216,48 @@ describe('rotateUser (the local driver)', () => {
     expect(aws.state.keys.map((k) => k.id)).toEqual([OLD]);
     expect(aws.keyAt('AWSCURRENT')).toBe(OLD);
   });
+
+  it('resumes after a crash between creating and storing the key: the attempt’s key goes, the consumer’s pre-keyrot key stays', async () => {
+    // Prepare: a consumer holds PRE (never used yet, so only the intent tells it from an attempt's key).
+    aws.addKey(PRE);
+    aws.state.failOnce.set('PutSecretValue', new Error('Task timed out'));
+    const { deps, clock } = mockDeps();
+    // Act: the first run dies after CreateAccessKey, before the key is stored.
+    await expect(rotateUser(deps, config, 'ci')).rejects.toThrow('Task timed out');
+    const orphan = 'AKIAMODEL00000000001';
+    expect(aws.state.keys.map((k) => k.id)).toEqual([PRE, orphan]);
+    const [token, , known] = (aws.state.secret?.tags['keyrot:intent'] ?? '').split(' ');
+    expect(known).toBe(PRE);
+    // Too early: the attempt may still be alive, so the retry stops and changes nothing.
+    await expect(rotateUser(deps, config, 'ci')).rejects.toBeInstanceOf(RotationInProgressError);
+    expect(aws.state.keys.map((k) => k.id)).toEqual([PRE, orphan]);
+    // Once the attempt is abandoned, the retry cleans up its key and finishes.
+    await clock.sleep(15 * 60_000);
+    const result = await rotateUser(deps, config, 'ci');
+    // Assess
+    expect(result).toMatchObject({ orphansDeleted: [orphan], accessKeyId: 'AKIAMODEL00000000002' });
+    expect(aws.iam.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId)).toEqual([
+      orphan,
+    ]);
+    expect(aws.key(PRE)).toMatchObject({ status: 'Active' });
+    expect(aws.stageHolder('AWSCURRENT')).toBe(token);
+    expect(aws.keyAt('AWSCURRENT')).toBe('AKIAMODEL00000000002');
+    expect(aws.state.keys.map((k) => k.id)).toEqual([PRE, 'AKIAMODEL00000000002']);
+  });
+
+  it('records the keys that existed in the intent before it creates a key', async () => {
+    aws.addKey(OLD);
+    aws.addSecret({ V1: [OLD, ['AWSCURRENT']] }, { 'keyrot:cutover': 'V1 2026-05-01T00:00:00.000Z' });
+    const { deps } = mockDeps();
+    await rotateUser(deps, config, 'ci');
+    const token = aws.stageHolder('AWSCURRENT');
+    expect(aws.secrets).toHaveReceivedNthCommandWith(TagResourceCommand, 1, {
+      SecretId: MODEL_SECRET_ARN,
+      Tags: [{ Key: 'keyrot:intent', Value: `${token} ${START.getTime() / 1000} ${OLD}` }],
+    });
+    const order = aws.iam
+      .calls()
+      .map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
+    expect(order).toContain('CreateAccessKeyCommand');
+  });
 });

@@ -225,6 +225,43 @@ describe('createSecret', () => {
     expect(iam).toHaveReceivedCommandTimes(CreateAccessKeyCommand, 1);
   });
 
+  it.each([
+    ['AWSCURRENT', { V1: ['AWSPREVIOUS'], T1: ['AWSCURRENT'] }],
+    ['AWSPENDING', { V1: ['AWSCURRENT'], T1: ['AWSPENDING'] }],
+    ['AWSPREVIOUS', { V1: ['AWSCURRENT'], T1: ['AWSPREVIOUS'] }],
+  ])(
+    'never takes a key %s holds for an unstored attempt’s key, though the intent did not know it',
+    async (_stage, versions) => {
+      // Prepare: attempt T1 recorded its intent 5 minutes ago (knowing AKIAOLD), made AKIAMADE and
+      // stored it under T1; its cut-over was never recorded. Another token now runs createSecret.
+      const { deps } = mockDeps();
+      const intent = {
+        token: 'T1',
+        at: new Date(START.getTime() - 5 * 60_000),
+        knownKeyIds: ['AKIAOLD0000000000000'],
+      };
+      secrets.on(DescribeSecretCommand).resolves(describeOutput(versions, { intent, cutover: 'V1' }));
+      secrets
+        .on(GetSecretValueCommand, { VersionId: 'V1' })
+        .resolves({ SecretString: credential('AKIAOLD0000000000000') });
+      secrets
+        .on(GetSecretValueCommand, { VersionId: 'T1' })
+        .resolves({ SecretString: credential('AKIAMADE000000000000') });
+      iam.on(ListAccessKeysCommand).resolves({
+        AccessKeyMetadata: [
+          key('AKIAOLD0000000000000', 'Active', 20),
+          key('AKIAMADE000000000000', 'Active', 0),
+        ],
+      });
+      // Act, Assess: the held key explains itself, so this is not "an attempt in progress"; with both
+      // keys active there is simply no free slot.
+      const error = await createSecret(deps, { secretId: ARN, token: TOKEN }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyLimitError);
+      expect(iam).not.toHaveReceivedCommand(DeleteAccessKeyCommand);
+      expect(writes()).toBe(0);
+    },
+  );
+
   it('never treats keys as orphans once the rotation that recorded the intent finished (a key added by hand)', async () => {
     const { deps, clock } = mockDeps();
     await clock.sleep(86_400_000);
@@ -373,6 +410,22 @@ describe('finishSecret', () => {
     expect(await finishSecret(deps, { secretId: ARN, token: TOKEN, snapshot: stale })).toEqual({
       moved: false,
     });
+    expect(secrets).not.toHaveReceivedCommand(TagResourceCommand);
+  });
+
+  it('records no cut-over when AWSCURRENT was not moved to the token after all (a stale RemoveFromVersionId)', async () => {
+    // Prepare: the move is refused, and a fresh look shows AWSCURRENT still on another version.
+    const { deps } = mockDeps();
+    const stale = toSnapshot(describeOutput({ V1: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] }));
+    secrets.on(UpdateSecretVersionStageCommand).rejects(awsError('InvalidParameterException'));
+    secrets
+      .on(DescribeSecretCommand)
+      .resolves(describeOutput({ V0: ['AWSCURRENT'], V1: ['AWSPREVIOUS'], [TOKEN]: ['AWSPENDING'] }));
+    // Act, Assess: the refusal is passed on; nothing says the cut-over happened.
+    await expect(finishSecret(deps, { secretId: ARN, token: TOKEN, snapshot: stale })).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+    });
+    expect(secrets).toHaveReceivedCommandWith(DescribeSecretCommand, { SecretId: ARN });
     expect(secrets).not.toHaveReceivedCommand(TagResourceCommand);
   });
 
