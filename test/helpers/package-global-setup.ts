@@ -16,6 +16,12 @@ const run = promisify(execFile);
 
 /** Packages serverless.yml once for the package project (offline: osls needs no AWS account for it). */
 export default async function setup(project: TestProject) {
+  // test/mutation/named-mutations.mjs packages once and hands each mutated copy of the template in.
+  const reuse = process.env.KEYROT_PACKAGED_DIR;
+  if (reuse) {
+    project.provide('packagedDir', reuse);
+    return;
+  }
   const out = await mkdtemp(join(tmpdir(), 'keyrot-package-'));
   await run('npx', ['osls', 'package', '--stage', 'ci', '--package', out], {
     env: {
