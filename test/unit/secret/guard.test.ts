@@ -18,7 +18,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BrokenUserError, KeyGuardError } from '../../../lib/errors.js';
-import { changeKey, type KeyChangeRequest } from '../../../lib/secret/guard.js';
+import { changeKey, type KeyChangeRequest, reactivateKey } from '../../../lib/secret/guard.js';
 import type { Intent } from '../../../lib/secret/secret.js';
 import { ARN, credential, describeOutput, mockDeps, START } from '../../helpers/rotation-mocks.js';
 
@@ -233,6 +233,188 @@ describe('the key guard', () => {
     iam.resetHistory();
     await expect(changeKey(deps, policy, request({ change: 'delete' }))).resolves.toEqual({ changed: false });
     expect(changes()).toBe(0);
+  });
+});
+
+describe('the key guard, at its edges', () => {
+  it('deactivating a key already inactive is no change, and writes nothing', async () => {
+    account({ old: 'Inactive' });
+    const { deps } = mockDeps();
+    await expect(changeKey(deps, policy, request())).resolves.toEqual({
+      changed: false,
+      key: { accessKeyId: OLD, status: 'Inactive', createdAt: new Date(START.getTime() - 100 * DAY) },
+    });
+    expect(changes()).toBe(0);
+    expect(secrets).not.toHaveReceivedCommand(DescribeSecretCommand);
+  });
+
+  it('refuses the only active key left, in words, unless it is an orphan', async () => {
+    account({ old: 'Active' });
+    keys = keys.filter((k) => k.AccessKeyId !== CUR);
+    secrets
+      .on(DescribeSecretCommand)
+      .rejects(Object.assign(new Error('no'), { name: 'ResourceNotFoundException' }));
+    const { deps } = mockDeps();
+    await expect(changeKey(deps, policy, request())).rejects.toThrow(
+      new KeyGuardError(
+        `keyrot will not deactivate ${OLD} of ci: it is the only active key the user has left. Nothing was changed.`,
+      ),
+    );
+    // Without a secret, an orphan can't be keyrot's: refused for that reason instead.
+    await expect(changeKey(deps, policy, request({ change: 'delete', purpose: 'orphan' }))).rejects.toThrow(
+      'the user has no keyrot secret, so no attempt of keyrot made it',
+    );
+    expect(changes()).toBe(0);
+  });
+
+  it('for a user keyrot has not onboarded, deactivates without recording (there is no secret to tag)', async () => {
+    account({ old: 'Active', oldUsedDaysAgo: 30 });
+    secrets
+      .on(DescribeSecretCommand)
+      .rejects(Object.assign(new Error('no'), { name: 'ResourceNotFoundException' }));
+    const { deps } = mockDeps();
+    await expect(changeKey(deps, policy, request({ purpose: 'emergency' }))).resolves.toMatchObject({
+      changed: true,
+    });
+    expect(secrets).not.toHaveReceivedCommand(TagResourceCommand);
+    expect(iam).toHaveReceivedCommandWith(UpdateAccessKeyCommand, {
+      UserName: 'ci',
+      AccessKeyId: OLD,
+      Status: 'Inactive',
+    });
+  });
+
+  it('passes on a failure to read the secret other than "not found", changing nothing', async () => {
+    account({ old: 'Active' });
+    secrets
+      .on(DescribeSecretCommand)
+      .rejects(Object.assign(new Error('no'), { name: 'AccessDeniedException' }));
+    const { deps } = mockDeps();
+    await expect(changeKey(deps, policy, request())).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    expect(changes()).toBe(0);
+  });
+
+  it.each([
+    [
+      0,
+      /it was used today \(2026-06-01T12:00:00.000Z\), within idleDaysBeforeDeactivate 3; a key in use is only taken away in an emergency \(keyrot rotate --user ci --compromised\)/,
+    ],
+    [2, /it was used 2 days ago/],
+  ])('refuses a key used %i days ago, saying when and how to take it anyway', async (days, message) => {
+    account({ old: 'Active', oldUsedDaysAgo: days });
+    const { deps } = mockDeps();
+    await expect(changeKey(deps, policy, request())).rejects.toThrow(message);
+  });
+
+  it('takes a key unused for exactly idleDaysBeforeDeactivate', async () => {
+    account({ old: 'Active', oldUsedDaysAgo: policy.idleDaysBeforeDeactivate });
+    const { deps } = mockDeps();
+    await expect(changeKey(deps, policy, request())).resolves.toMatchObject({
+      changed: true,
+      key: { accessKeyId: OLD, lastUsedAt: new Date(START.getTime() - 3 * DAY) },
+    });
+  });
+
+  it.each([
+    [0, 'keyrot deactivated it today'],
+    [6, 'keyrot deactivated it 6 days ago'],
+  ])('keeps a rollback reserve deactivated %i days ago from make-room', async (days, said) => {
+    account({ old: 'Inactive', tags: { deactivatedOld: new Date(START.getTime() - days * DAY) } });
+    const { deps } = mockDeps();
+    await expect(
+      changeKey(deps, policy, request({ change: 'delete', purpose: 'make-room' })),
+    ).rejects.toThrow(
+      `${said}, and it is kept as the rollback reserve for deleteAfterDays 7 (keyrot rollback --user ci can still bring it back). Wait, or in an emergency: keyrot rotate --user ci --compromised`,
+    );
+  });
+
+  it('deletes for room an inactive key deactivated deleteAfterDays ago, or with an unreadable record', async () => {
+    account({ old: 'Inactive', tags: { deactivatedOld: new Date(START.getTime() - 7 * DAY) } });
+    const { deps } = mockDeps();
+    await expect(
+      changeKey(deps, policy, request({ change: 'delete', purpose: 'make-room' })),
+    ).resolves.toMatchObject({
+      changed: true,
+    });
+    account({ old: 'Inactive' });
+    const output = describeOutput({ V2: ['AWSCURRENT'], V1: ['AWSPREVIOUS'] }, { cutover: 'V2' });
+    output.Tags?.push({ Key: `keyrot:deactivated:${OLD}`, Value: 'not a date' });
+    secrets.on(DescribeSecretCommand).resolves(output);
+    await expect(
+      changeKey(deps, policy, request({ change: 'delete', purpose: 'make-room' })),
+    ).resolves.toMatchObject({
+      changed: true,
+    });
+  });
+
+  it('deletes an orphan: unknown to the intent, unused and held by no version (versions without an id skipped)', async () => {
+    account({ old: 'Active', tags: { intent: { token: 'T', at: START, knownKeyIds: [CUR] } } });
+    secrets.on(ListSecretVersionIdsCommand).resolves({ Versions: [{}, { VersionId: 'V2' }] });
+    const { deps } = mockDeps();
+    await expect(
+      changeKey(deps, policy, request({ change: 'delete', purpose: 'orphan' })),
+    ).resolves.toMatchObject({
+      changed: true,
+    });
+    expect(iam).toHaveReceivedCommandWith(DeleteAccessKeyCommand, { UserName: 'ci', AccessKeyId: OLD });
+    expect(secrets).toHaveReceivedCommandWith(ListSecretVersionIdsCommand, {
+      SecretId: ARN,
+      IncludeDeprecated: true,
+    });
+  });
+
+  it('takes its own attempt’s key even where the intent knew it, or the user is broken', async () => {
+    account({
+      old: 'Active',
+      current: 'Inactive',
+      tags: { intent: { token: 'T', at: START, knownKeyIds: [OLD] } },
+    });
+    const { deps } = mockDeps();
+    await expect(
+      changeKey(deps, policy, request({ change: 'delete', purpose: 'orphan', ownAttempt: true })),
+    ).resolves.toMatchObject({ changed: true });
+  });
+
+  it.each(['NoSuchEntity', 'NoSuchEntityException'])(
+    'a key gone under it (%s) is still forgotten',
+    async (name) => {
+      account({ old: 'Inactive', tags: { deactivatedOld: new Date(START.getTime() - 10 * DAY) } });
+      iam.on(DeleteAccessKeyCommand).rejects(Object.assign(new Error('gone'), { name }));
+      const { deps } = mockDeps();
+      await expect(changeKey(deps, policy, request({ change: 'delete' }))).resolves.toMatchObject({
+        changed: true,
+      });
+      expect(secrets).toHaveReceivedCommandWith(UntagResourceCommand, {
+        SecretId: ARN,
+        TagKeys: [`keyrot:deactivated:${OLD}`, `keyrot:inactive-seen:${OLD}`],
+      });
+    },
+  );
+
+  it('passes on any other failure to delete, forgetting nothing', async () => {
+    account({ old: 'Inactive', tags: { deactivatedOld: new Date(START.getTime() - 10 * DAY) } });
+    iam.on(DeleteAccessKeyCommand).rejects(Object.assign(new Error('x'), { name: 'ServiceFailure' }));
+    const { deps } = mockDeps();
+    await expect(changeKey(deps, policy, request({ change: 'delete' }))).rejects.toMatchObject({
+      name: 'ServiceFailure',
+    });
+    expect(secrets).not.toHaveReceivedCommand(UntagResourceCommand);
+  });
+});
+
+describe('reactivateKey', () => {
+  it('makes the key Active, then forgets its lifecycle records', async () => {
+    const { deps } = mockDeps();
+    await reactivateKey(deps, 'ci', ARN, OLD);
+    expect(iam).toHaveReceivedCommandWith(UpdateAccessKeyCommand, {
+      UserName: 'ci',
+      AccessKeyId: OLD,
+      Status: 'Active',
+    });
+    expect(secrets).toHaveReceivedCommandWith(UntagResourceCommand, {
+      SecretId: ARN,
+      TagKeys: [`keyrot:deactivated:${OLD}`, `keyrot:inactive-seen:${OLD}`],
+    });
   });
 });
 
