@@ -1,5 +1,9 @@
 // Mutation testing of the code that guards keys and secrets (issue 15). `npm run test:mutation`.
-// Each mutant is run against the unit tests that cover it (perTest coverage), in a sandbox copy.
+// Each mutant is run against the guarded modules' unit tests that cover it (perTest coverage), in a
+// sandbox copy. One module at a time while working:
+//   npx stryker run --mutate lib/secret/guard.ts
+// Incremental: reports/stryker-incremental.json keeps the last result; only mutants whose code or
+// covering tests changed run again.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
@@ -25,7 +29,8 @@ export default {
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 95, low: 90, break: 90 },
-  concurrency: 2,
+  // One worker: the machine is shared (raise it with --concurrency where it is not).
+  concurrency: 1,
   timeoutMS: 10000,
   tempDirName: '.stryker-tmp',
 };
