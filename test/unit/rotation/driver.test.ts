@@ -13,7 +13,7 @@ import { rotateUser } from '../../../lib/rotation/driver.js';
 import { derivedToken, toSnapshot } from '../../../lib/secret/secret.js';
 import { awsError } from '../../helpers/aws-errors.js';
 import { awsModel, MODEL_SECRET_ARN, MODEL_USER_ARN } from '../../helpers/aws-model.js';
-import { mockDeps, START } from '../../helpers/rotation-mocks.js';
+import { fakeTarget, mockDeps, START } from '../../helpers/rotation-mocks.js';
 
 const aws = awsModel();
 const config: Config = defaultConfig;
@@ -259,5 +259,16 @@ describe('rotateUser (the local driver)', () => {
       .calls()
       .map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
     expect(order).toContain('CreateAccessKeyCommand');
+  });
+
+  it('pushes the new key to the user’s targets, then has them verify it, before the cut-over', async () => {
+    aws.addKey(OLD);
+    aws.addSecret({ V1: [OLD, ['AWSCURRENT']] }, { 'keyrot:cutover': 'V1 2026-05-01T00:00:00.000Z' });
+    const { target, pushed, verified } = fakeTarget('ci-repo');
+    const { deps } = mockDeps([target]);
+    const result = await rotateUser(deps, config, 'ci');
+    expect(pushed).toEqual([result.accessKeyId]);
+    expect(verified).toEqual([result.accessKeyId]);
+    expect(aws.state.secret?.tags['keyrot:target:ci-repo']).toMatch(new RegExp(`^${result.accessKeyId} `));
   });
 });

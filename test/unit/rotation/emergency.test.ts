@@ -1,10 +1,14 @@
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { CreateSecretCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../lib/config.js';
 import { KeyrotError, UsageError } from '../../../lib/errors.js';
 import { emergencyRotate } from '../../../lib/rotation/emergency.js';
-import { awsModel, MODEL_USER_ARN } from '../../helpers/aws-model.js';
+import { awsModel, MODEL_SECRET_ARN, MODEL_USER_ARN } from '../../helpers/aws-model.js';
 import { mockDeps, START } from '../../helpers/rotation-mocks.js';
 
 const aws = awsModel();
@@ -167,5 +171,24 @@ describe('emergencyRotate (a compromised key)', () => {
       /moved away from the new key AKIAMODEL00000000001 .* no old key was deactivated/,
     );
     expect(deactivations()).toEqual([]);
+  });
+
+  it('names every key of the user when --key is none of them', async () => {
+    aws.addKey(OLD);
+    aws.addKey(CUR, { created: START });
+    const { deps } = mockDeps();
+    await expect(
+      emergencyRotate(deps, config, 'ci', { leakedKeyId: 'AKIANOTHERS000000000' }),
+    ).rejects.toThrow(`(its keys: ${OLD}, ${CUR}).`);
+  });
+
+  it('for a user keyrot has not onboarded, the key guard looks the secret up by its name', async () => {
+    aws.addKey(OLD, { lastUsed: today });
+    aws.addKey(CUR, { lastUsed: today, created: START });
+    const { deps } = mockDeps();
+    await emergencyRotate(deps, config, 'ci', { leakedKeyId: CUR });
+    const ids = aws.secrets.commandCalls(DescribeSecretCommand).map((c) => c.args[0].input.SecretId);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.filter((id) => id !== 'keyrot/ci' && id !== MODEL_SECRET_ARN)).toEqual([]);
   });
 });

@@ -191,4 +191,40 @@ describe('rollbackUser', () => {
     expect(stageMoves()).toEqual([]);
     expect(aws.secrets).not.toHaveReceivedCommand(TagResourceCommand);
   });
+
+  it('rolls back a rotation whose cut-over was never recorded', async () => {
+    aws.addKey(OLD);
+    aws.addKey(NEW, { created: START });
+    aws.addSecret({ V1: [OLD, ['AWSPREVIOUS']], V2: [NEW, ['AWSCURRENT']] });
+    const { deps } = mockDeps();
+    await expect(rollbackUser(deps, config, 'ci')).resolves.toMatchObject({
+      restoredKeyId: OLD,
+      completed: false,
+    });
+    expect(aws.keyAt('AWSCURRENT')).toBe(OLD);
+  });
+
+  it('refuses a secret with no version at all, changing nothing', async () => {
+    aws.addKey(OLD);
+    aws.addSecret({});
+    const { deps } = mockDeps();
+    await expect(rollbackUser(deps, config, 'ci')).rejects.toThrow(
+      new KeyrotError('keyrot/ci has no previous version to roll back to.'),
+    );
+    expect(aws.secrets).not.toHaveReceivedCommand(TagResourceCommand);
+  });
+
+  it('refuses a previous version that holds no keyrot credential', async () => {
+    aws.addKey(NEW, { created: START });
+    aws.addSecret({ V1: [OLD, ['AWSPREVIOUS']], V2: [NEW, ['AWSCURRENT']] }, CUTOVER('V2'));
+    const v1 = aws.state.secret?.versions.get('V1');
+    if (v1) v1.value = 'not json';
+    const { deps } = mockDeps();
+    await expect(rollbackUser(deps, config, 'ci')).rejects.toThrow(
+      new KeyrotError(
+        'The previous version of keyrot/ci holds no keyrot credential of ci; nothing to roll back to.',
+      ),
+    );
+    expect(stageMoves()).toEqual([]);
+  });
 });
