@@ -402,6 +402,33 @@ describe('the key guard, at its edges', () => {
   });
 });
 
+describe('the key guard, without records', () => {
+  it('deletes an unused orphan of a secret that has no intent recorded', async () => {
+    account({ old: 'Active' });
+    const { deps } = mockDeps();
+    await expect(
+      changeKey(deps, policy, request({ change: 'delete', purpose: 'orphan' })),
+    ).resolves.toMatchObject({
+      changed: true,
+    });
+  });
+
+  it('makes room for a user keyrot has not onboarded by deleting an inactive unused key', async () => {
+    account({ old: 'Inactive' });
+    secrets
+      .on(DescribeSecretCommand)
+      .rejects(Object.assign(new Error('no'), { name: 'ResourceNotFoundException' }));
+    const { deps } = mockDeps();
+    await expect(
+      changeKey(deps, policy, request({ change: 'delete', purpose: 'make-room' })),
+    ).resolves.toMatchObject({
+      changed: true,
+    });
+    expect(iam).toHaveReceivedCommandWith(DeleteAccessKeyCommand, { UserName: 'ci', AccessKeyId: OLD });
+    expect(secrets).not.toHaveReceivedCommand(UntagResourceCommand);
+  });
+});
+
 describe('reactivateKey', () => {
   it('makes the key Active, then forgets its lifecycle records', async () => {
     const { deps } = mockDeps();
