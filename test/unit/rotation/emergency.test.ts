@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../lib/config.js';
 import { KeyrotError, UsageError } from '../../../lib/errors.js';
 import { emergencyRotate } from '../../../lib/rotation/emergency.js';
-import { awsModel, MODEL_SECRET_ARN, MODEL_USER_ARN } from '../../helpers/aws-model.js';
+import { awsModel, credentialOf, MODEL_SECRET_ARN, MODEL_USER_ARN } from '../../helpers/aws-model.js';
 import { mockDeps, START } from '../../helpers/rotation-mocks.js';
 
 const aws = awsModel();
@@ -190,5 +190,29 @@ describe('emergencyRotate (a compromised key)', () => {
     const ids = aws.secrets.commandCalls(DescribeSecretCommand).map((c) => c.args[0].input.SecretId);
     expect(ids.length).toBeGreaterThan(0);
     expect(ids.filter((id) => id !== 'keyrot/ci' && id !== MODEL_SECRET_ARN)).toEqual([]);
+  });
+
+  it('keeps the key of a rotation that started right after its cut-over (AWSPENDING on another version)', async () => {
+    aws.addKey(CUR, { lastUsed: today });
+    aws.addSecret({ V1: [CUR, ['AWSCURRENT']] }, { 'keyrot:cutover': 'V1 2026-05-01T00:00:00.000Z' });
+    // Right after the emergency records its cut-over, another rotation stores its key as AWSPENDING.
+    aws.secrets
+      .on(TagResourceCommand)
+      .callsFake((input: { Tags?: Array<{ Key?: string; Value?: string }> }) => {
+        const secret = aws.state.secret;
+        if (secret === undefined) return {};
+        for (const t of input.Tags ?? []) secret.tags[t.Key ?? ''] = t.Value ?? '';
+        if (input.Tags?.some((t) => t.Key === 'keyrot:cutover') && !secret.versions.has('T9')) {
+          for (const v of secret.versions.values()) v.stages = v.stages.filter((x) => x !== 'AWSPENDING');
+          aws.addKey('AKIANEXT000000000000', { created: START });
+          secret.versions.set('T9', { value: credentialOf('AKIANEXT000000000000'), stages: ['AWSPENDING'] });
+        }
+        return {};
+      });
+    const { deps } = mockDeps();
+    const result = await emergencyRotate(deps, config, 'ci');
+    expect(result.deactivated).toEqual([CUR]);
+    expect(aws.key('AKIANEXT000000000000')).toMatchObject({ status: 'Active' });
+    expect(deactivations()).toEqual([`${CUR} Inactive`]);
   });
 });
