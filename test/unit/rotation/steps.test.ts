@@ -439,5 +439,7 @@ describe('finishSecret', () => {
       name: 'InternalServiceError',
     });
     expect(secrets).not.toHaveReceivedCommand(TagResourceCommand);
+    // Only a refused RemoveFromVersionId makes it look again.
+    expect(secrets).toHaveReceivedCommandTimes(DescribeSecretCommand, 1);
   });
 });
