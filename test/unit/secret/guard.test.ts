@@ -429,6 +429,33 @@ describe('the key guard, without records', () => {
   });
 });
 
+describe('the key guard, for a user whose keys are not all active', () => {
+  const noSecret = () =>
+    secrets
+      .on(DescribeSecretCommand)
+      .rejects(Object.assign(new Error('no'), { name: 'ResourceNotFoundException' }));
+
+  it('does not count an inactive key as the working key that remains', async () => {
+    account({ old: 'Active', current: 'Inactive' });
+    noSecret();
+    const { deps } = mockDeps();
+    await expect(changeKey(deps, policy, request({ purpose: 'emergency' }))).rejects.toThrow(
+      'it is the only active key the user has left',
+    );
+    expect(changes()).toBe(0);
+  });
+
+  it('deletes an inactive key though no active key is left: it was nobody’s working key', async () => {
+    account({ old: 'Inactive', current: 'missing' });
+    noSecret();
+    const { deps } = mockDeps();
+    await expect(changeKey(deps, policy, request({ change: 'delete' }))).resolves.toMatchObject({
+      changed: true,
+    });
+    expect(iam).toHaveReceivedCommandWith(DeleteAccessKeyCommand, { UserName: 'ci', AccessKeyId: OLD });
+  });
+});
+
 describe('reactivateKey', () => {
   it('makes the key Active, then forgets its lifecycle records', async () => {
     const { deps } = mockDeps();
