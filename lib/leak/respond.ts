@@ -2,12 +2,29 @@ import { GetAccessKeyLastUsedCommand } from '@aws-sdk/client-iam';
 import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
 import { KeyrotError, NotManagedError } from '../errors.js';
+import { listAccessKeys } from '../inventory/per-user.js';
 import { isMachineUser } from '../policy/plan.js';
 import { emergencyRotate } from '../rotation/emergency.js';
 import type { RotationDeps } from '../rotation/steps.js';
 import { changeKey } from '../secret/guard.js';
 import { getIamUser, keyIdOf, readManagedUser } from '../secret/state.js';
+import { readTargetRecords } from '../targets/state.js';
 import type { ExposedKeysEvent } from './event.js';
+
+/**
+ * Where a failed response left the user, read back from AWS after the failure (so the alert says
+ * what is, not what was meant): every key with its status, which of them AWSCURRENT and AWSPENDING
+ * hold, and which targets hold the pending key.
+ */
+export interface StateAfterFailure {
+  keys: Array<{ accessKeyId: string; status: string }>;
+  currentKeyId?: string;
+  /** The replacement, stored but not current: the response stopped before it was made current. */
+  pendingKeyId?: string;
+  /** Targets whose record names the pending key, and the others (by name). */
+  targetsWithNewKey: string[];
+  targetsWithoutNewKey: string[];
+}
 
 export type LeakOutcome =
   | {
@@ -18,11 +35,20 @@ export type LeakOutcome =
       onboarded: boolean;
       deactivated: string[];
       deleted: string[];
+      /** The targets that received the new key and proved they hold it. */
+      targetsUpdated: string[];
     }
   | { accessKeyId: string; outcome: 'already-handled'; userName: string; detail: string }
   | { accessKeyId: string; outcome: 'not-managed'; userName?: string; detail: string }
   | { accessKeyId: string; outcome: 'unknown'; detail: string }
-  | { accessKeyId: string; outcome: 'failed'; userName?: string; detail: string };
+  | {
+      accessKeyId: string;
+      outcome: 'failed';
+      userName?: string;
+      detail: string;
+      /** Read back after the failure; absent when the user is unknown or the read failed too. */
+      after?: StateAfterFailure;
+    };
 
 const NO_SUCH = new Set(['NoSuchEntity', 'NoSuchEntityException']);
 const DENIED = new Set(['AccessDenied', 'AccessDeniedException']);
@@ -138,6 +164,7 @@ async function respondToKey(
           onboarded: false,
           deactivated,
           deleted,
+          targetsUpdated: [],
         };
       }
     }
@@ -153,11 +180,50 @@ async function respondToKey(
       onboarded: result.onboarded,
       deactivated: [...result.clearedForRoom, ...result.deactivated].filter((v, i, a) => a.indexOf(v) === i),
       deleted: [...result.clearedForRoom, ...result.deleted].filter((v, i, a) => a.indexOf(v) === i),
+      targetsUpdated: result.targetsUpdated,
     };
   } catch (error) {
     if (error instanceof NotManagedError)
       return { accessKeyId, outcome: 'not-managed', userName, detail: error.message };
-    return { accessKeyId, outcome: 'failed', userName, detail: describe(error) };
+    const after = await stateAfterFailure(deps, config, userName);
+    return { accessKeyId, outcome: 'failed', userName, detail: describe(error), ...(after ? { after } : {}) };
+  }
+}
+
+/**
+ * Reads where a failed response left a machine user. A failed push or proof leaves the exposed key
+ * Active and AWSCURRENT (the rotation stops before finishSecret, and nothing is deactivated after a
+ * failed rotation), but a step may have failed elsewhere: the alert reports what AWS says now.
+ * Undefined when even this read fails.
+ */
+async function stateAfterFailure(
+  deps: RotationDeps,
+  config: Config,
+  userName: string,
+): Promise<StateAfterFailure | undefined> {
+  try {
+    const managed = await readManagedUser(deps, config, userName);
+    const keys = managed?.keys ?? (await listAccessKeys(deps.clients.iam, userName));
+    const currentKeyId = keyIdOf(managed?.stages.current);
+    const pending = keyIdOf(managed?.stages.pending);
+    const pendingKeyId = pending !== currentKeyId ? pending : undefined;
+    const records = managed ? readTargetRecords(managed.snapshot.tags) : new Map();
+    const names = deps.targetsFor(userName).map((t) => t.name);
+    const holdsNew = (name: string) => {
+      const record = records.get(name);
+      return (
+        pendingKeyId !== undefined && record?.state === 'received' && record.accessKeyId === pendingKeyId
+      );
+    };
+    return {
+      keys: keys.map((k) => ({ accessKeyId: k.accessKeyId ?? '', status: k.status })),
+      ...(currentKeyId ? { currentKeyId } : {}),
+      ...(pendingKeyId ? { pendingKeyId } : {}),
+      targetsWithNewKey: names.filter(holdsNew),
+      targetsWithoutNewKey: names.filter((n) => !holdsNew(n)),
+    };
+  } catch {
+    return undefined;
   }
 }
 

@@ -5,6 +5,7 @@ import type { AccessKeyRecord } from '../inventory/types.js';
 import { changeKey } from '../secret/guard.js';
 import { STAGE, secretNameFor, unfinishedToken, versionWith } from '../secret/secret.js';
 import { getIamUser, keyIdOf, readManagedUser, requireMachineUser } from '../secret/state.js';
+import { readTargetRecords } from '../targets/state.js';
 import { type RotationResult, rotateUser } from './driver.js';
 import type { RotationDeps } from './steps.js';
 
@@ -14,6 +15,8 @@ export interface EmergencyResult extends RotationResult {
   /** The old keys taken out of service at once, whatever their use. */
   deactivated: string[];
   deleted: string[];
+  /** The user's targets whose record names the new key: it was pushed there and proven. */
+  targetsUpdated: string[];
 }
 
 /**
@@ -82,7 +85,12 @@ export async function emergencyRotate(
     if ((await guard(id, 'deactivate')).changed) deactivated.push(id);
     if (options.deleteOld && (await guard(id, 'delete')).changed) deleted.push(id);
   }
-  return { ...rotation, clearedForRoom, deactivated, deleted };
+  const records = readTargetRecords(after.snapshot.tags);
+  const targetsUpdated = deps.targetsFor(userName).flatMap((t) => {
+    const record = records.get(t.name);
+    return record?.state === 'received' && record.accessKeyId === rotation.accessKeyId ? [t.name] : [];
+  });
+  return { ...rotation, clearedForRoom, deactivated, deleted, targetsUpdated };
 }
 
 /** The key to clear when an emergency finds no free slot. */

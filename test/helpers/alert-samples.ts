@@ -110,6 +110,7 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
         onboarded: false,
         deactivated: [old],
         deleted: [],
+        targetsUpdated: ['ci-repo'],
       },
     ],
   );
