@@ -170,6 +170,7 @@ async function respondToKey(
     }
     const result = await emergencyRotate(deps, config, userName, {
       leakedKeyId: accessKeyId,
+      known: { user, managed },
       ...(options.deleteExposed ? { deleteOld: true } : {}),
     });
     return {

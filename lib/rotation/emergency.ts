@@ -4,7 +4,14 @@ import { listAccessKeys } from '../inventory/per-user.js';
 import type { AccessKeyRecord } from '../inventory/types.js';
 import { changeKey } from '../secret/guard.js';
 import { STAGE, secretNameFor, unfinishedToken, versionWith } from '../secret/secret.js';
-import { getIamUser, keyIdOf, readManagedUser, requireMachineUser } from '../secret/state.js';
+import {
+  getIamUser,
+  type IamUser,
+  keyIdOf,
+  type ManagedUser,
+  readManagedUser,
+  requireMachineUser,
+} from '../secret/state.js';
 import { readTargetRecords } from '../targets/state.js';
 import { type RotationResult, rotateUser } from './driver.js';
 import type { RotationDeps } from './steps.js';
@@ -33,11 +40,19 @@ export async function emergencyRotate(
   deps: RotationDeps,
   config: Config,
   userName: string,
-  options: { deleteOld?: boolean; leakedKeyId?: string } = {},
+  options: {
+    deleteOld?: boolean;
+    leakedKeyId?: string;
+    /**
+     * The user and its keyrot state as the caller has just read them (the leak response reads both to
+     * tell an already-handled key): not read a second time. The rotation re-reads what it acts on.
+     */
+    known?: { user: IamUser; managed: ManagedUser | undefined };
+  } = {},
 ): Promise<EmergencyResult> {
-  const user = await getIamUser(deps.clients.iam, userName);
+  const user = options.known?.user ?? (await getIamUser(deps.clients.iam, userName));
   requireMachineUser(config, user);
-  const managed = await readManagedUser(deps, config, userName, user);
+  const managed = options.known ? options.known.managed : await readManagedUser(deps, config, userName, user);
   const keys = managed?.keys ?? (await listAccessKeys(deps.clients.iam, userName));
   const leaked = options.leakedKeyId;
   if (leaked !== undefined && !keys.some((k) => k.accessKeyId === leaked)) {
