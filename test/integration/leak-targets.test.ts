@@ -163,6 +163,16 @@ describe('the leak response with a GitHub Actions target, on moto', () => {
     expect(text).toContain(
       `Deactivated: ${seeded['gh-managed']}, ${exposed}; deleted: ${seeded['gh-managed']}.`,
     );
+    // What leaked and when AWS reported it (the sample event's startTime), and what is left for a person.
+    expect(text).toContain(
+      `gh-managed's key ${exposed} was exposed in public (AWS reported it 2026-11-20T06:20:09.000Z).`,
+    );
+    expect(text).toContain(
+      `aws cloudtrail lookup-events --lookup-attributes AttributeKey=AccessKeyId,AttributeValue=${exposed}`,
+    );
+    expect(text).toContain(
+      'aws iam detach-user-policy --user-name gh-managed --policy-arn arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3. keyrot never detaches policies.',
+    );
 
     // Act: AWS sends the same event again.
     const pushes = pushesTo('gh-managed');
