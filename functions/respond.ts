@@ -2,15 +2,17 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { withOwners } from '../lib/alerts/alerts.js';
+import { keyUsageLookup } from '../lib/alerts/key-usage.js';
 import { sendAlerts } from '../lib/alerts/notifier.js';
 import { userRoutes } from '../lib/alerts/owners.js';
 import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
 import { createClients } from '../lib/aws/clients.js';
+import { signedCloudTrail } from '../lib/aws/cloudtrail-signed.js';
 import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import { signedSns } from '../lib/aws/sns-signed.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
-import { leakAlerts } from '../lib/leak/alerts.js';
+import { leakAlerts, withExposedKeyCalls } from '../lib/leak/alerts.js';
 import { parseExposedKeysEvent } from '../lib/leak/event.js';
 import { respondToLeak } from '../lib/leak/respond.js';
 import { createLogger, redactErrors } from '../lib/log.js';
@@ -23,6 +25,8 @@ const metrics = createMetrics();
 // A signed Publish, not the SNS client: it keeps the bundle within 400 KB with the target adapters.
 const sns = signedSns({ credentials: clients.iam.config.credentials });
 const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
+// What the exposed key did, for the alert: a signed LookupEvents, for the same reason as the Publish.
+const cloudtrail = signedCloudTrail({ credentials: clients.iam.config.credentials });
 /** The alert topic, ledger and stage; serverless.yml sets them. */
 const environment = alertEnvironment('dev');
 
@@ -61,7 +65,11 @@ export const lambdaHandler = async (raw: unknown) => {
         )
       : found;
   // A failed alert is logged and counted (AlertsFailed has an alarm); it never fails the response.
-  const delivery = await sendAlerts(alerting, alerts);
+  // What the exposed key did (CloudTrail), once per key, only for alerts the ledger lets through.
+  const usage = keyUsageLookup(cloudtrail, undefined, (accessKeyId, error) =>
+    logger.warn('CloudTrail lookup failed', { accessKeyId, error: error as Error }),
+  );
+  const delivery = await sendAlerts(alerting, alerts, withExposedKeyCalls(usage));
   const failed = outcomes.filter((o) => o.outcome === 'failed').length;
   const summary = {
     eventId: event.eventId,

@@ -8,6 +8,7 @@ import { sendAlerts } from '../lib/alerts/notifier.js';
 import { userRoutes } from '../lib/alerts/owners.js';
 import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
 import { createClients, createCloudTrailClient } from '../lib/aws/clients.js';
+import { cloudTrailLookup } from '../lib/aws/cloudtrail.js';
 import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import { signedSns } from '../lib/aws/sns-signed.js';
 import { systemClock } from '../lib/clock.js';
@@ -123,7 +124,7 @@ export const lambdaHandler = async (_event: ScheduledEvent, context: Context) =>
         )
       : found;
   // Who still uses a held key: CloudTrail, once per key, only for alerts the ledger lets through.
-  const usage = keyUsageLookup(cloudtrail, undefined, (accessKeyId, error) =>
+  const usage = keyUsageLookup(cloudTrailLookup(cloudtrail), undefined, (accessKeyId, error) =>
     logger.warn('CloudTrail lookup failed', { accessKeyId, error: error as Error }),
   );
   const delivery = await sendAlerts(alerting, alerts, async (alert) => {

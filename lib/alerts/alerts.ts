@@ -567,7 +567,7 @@ export function alertText(alert: Alert): string {
     alert.title,
     '',
     ...alert.lines,
-    ...usageLines(alert.usage),
+    ...usageLines(alert.usage, alert.kind),
     '',
     'What to do:',
     ...alert.nextSteps.map((step) => `- ${step}`),
@@ -584,11 +584,17 @@ function commandStep(alert: Alert): string[] {
 }
 
 /** Who still uses the key, one line per source, for text renderings. */
-export function usageLines(usage: readonly KeyUsage[] | undefined): string[] {
+export function usageLines(usage: readonly KeyUsage[] | undefined, kind?: AlertKind): string[] {
   if (usage === undefined) return [];
-  if (usage.length === 0) return ['CloudTrail shows no management event signed with this key in 90 days.'];
+  // A leaked key's calls are what it did, not who still uses it; the newest may not be in CloudTrail yet.
+  const leaked = kind === 'key-leaked';
+  const lag = leaked ? '; an event shows about 5 minutes after its call, so look again later' : '';
+  if (usage.length === 0)
+    return [`CloudTrail shows no management event signed with this key in 90 days${lag}.`];
   return [
-    'Still used by (CloudTrail, last 90 days):',
+    leaked
+      ? `Calls signed with this key, by source (CloudTrail, last 90 days${lag}):`
+      : 'Still used by (CloudTrail, last 90 days):',
     ...usage.map(
       (u) =>
         `  ${u.sourceIp} · ${u.userAgent} · ${u.eventNames.join(', ')} · last seen ${u.lastSeen} (${u.events} event${u.events === 1 ? '' : 's'})`,
@@ -607,7 +613,7 @@ export function alertChatMessage(alert: Alert): Record<string, unknown> {
     content: {
       textType: 'client-markdown',
       title: alert.title,
-      description: [...alert.lines, ...usageLines(alert.usage)].join('\n'),
+      description: [...alert.lines, ...usageLines(alert.usage, alert.kind)].join('\n'),
       nextSteps: [...alert.nextSteps, ...commandStep(alert)],
       keywords: ['keyrot', alert.kind, alert.severity],
     },

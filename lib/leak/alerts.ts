@@ -1,4 +1,4 @@
-import type { Alert } from '../alerts/alerts.js';
+import type { Alert, KeyUsage } from '../alerts/alerts.js';
 import type { ExposedKeysEvent } from './event.js';
 import type { LeakOutcome } from './respond.js';
 
@@ -130,5 +130,21 @@ function failedAlert(
         : []),
       ...review,
     ],
+  };
+}
+
+/**
+ * The enrichment step of sendAlerts for leak alerts: what the exposed key did, from CloudTrail
+ * (management events by AccessKeyId, grouped by source). Asked only for an alert the ledger lets
+ * through, after the response; a failed lookup leaves the alert without it (its steps still give
+ * the lookup command).
+ */
+export function withExposedKeyCalls(
+  lookup: (accessKeyId: string) => Promise<KeyUsage[] | undefined>,
+): (alert: Alert) => Promise<Alert> {
+  return async (alert) => {
+    if (alert.kind !== 'key-leaked' || alert.accessKeyId === undefined) return alert;
+    const usage = await lookup(alert.accessKeyId);
+    return usage ? { ...alert, usage } : alert;
   };
 }

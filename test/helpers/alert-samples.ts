@@ -177,7 +177,19 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
         deleted: [],
       }),
     ),
-    'key-leaked': owned(leaked),
+    'key-leaked': {
+      ...owned(leaked),
+      // What the exposed key did, as the leak response's CloudTrail lookup gives it.
+      usage: [
+        {
+          sourceIp: '198.51.100.23',
+          userAgent: 'python-requests/2.31.0',
+          eventNames: ['GetCallerIdentity', 'ListBuckets'],
+          lastSeen: daysAgo(0).toISOString(),
+          events: 4,
+        },
+      ],
+    },
     rollback: owned(
       rollbackAlert({
         accountId: ACCOUNT,

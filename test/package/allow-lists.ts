@@ -179,6 +179,8 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'Res
     ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<SecretKmsKeyArn>', VIA_SECRETS_MANAGER),
     ...ALERTING,
     ...TARGETS,
+    // What the exposed key did, for the alert (retirement's grant): no resource to scope to; read-only.
+    ...allow(['cloudtrail:LookupEvents'], '*'),
   ],
 };
 

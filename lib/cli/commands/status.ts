@@ -1,6 +1,7 @@
 import { type KeyUsage, usageLines } from '../../alerts/alerts.js';
 import { keyUsageLookup } from '../../alerts/key-usage.js';
 import { createClients, createCloudTrailClient } from '../../aws/clients.js';
+import { cloudTrailLookup } from '../../aws/cloudtrail.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
 import { KeyrotError } from '../../errors.js';
@@ -244,10 +245,13 @@ async function statusOf(
 
 /** Adds CloudTrail's view of who uses each held key; a failed lookup is said and left out. */
 async function addKeyUsage(statuses: UserStatus[], io: CliIo): Promise<void> {
-  const lookup = keyUsageLookup(createCloudTrailClient({ maxAttempts: 3 }), undefined, (keyId, error) =>
-    io.stderr(
-      `keyrot: CloudTrail lookup for ${keyId} failed: ${error instanceof Error ? error.message : String(error)}\n`,
-    ),
+  const lookup = keyUsageLookup(
+    cloudTrailLookup(createCloudTrailClient({ maxAttempts: 3 })),
+    undefined,
+    (keyId, error) =>
+      io.stderr(
+        `keyrot: CloudTrail lookup for ${keyId} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+      ),
   );
   for (const u of statuses)
     for (const k of 'otherKeys' in u ? u.otherKeys : []) {
