@@ -1,4 +1,5 @@
 import { GetAccessKeyLastUsedCommand } from '@aws-sdk/client-iam';
+import { ListSecretsCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
 import { KeyrotError, NotManagedError } from '../errors.js';
@@ -51,6 +52,12 @@ export type LeakOutcome =
     };
 
 const NO_SUCH = new Set(['NoSuchEntity', 'NoSuchEntityException']);
+
+/**
+ * Written on the user's secret when the response deletes an exposed key (`<ISO time>`): IAM forgets a
+ * deleted key, so this is how a later copy of the event finds the key's user and is "already handled".
+ */
+export const leakedTag = (accessKeyId: string) => `keyrot:leaked:${accessKeyId}`;
 const DENIED = new Set(['AccessDenied', 'AccessDeniedException']);
 
 /**
@@ -93,6 +100,8 @@ async function respondToKey(
   } catch (error) {
     const name = errorName(error) ?? '';
     if (NO_SUCH.has(name)) {
+      const handled = await deletedByResponse(deps, config, accessKeyId);
+      if (handled) return handled;
       return {
         accessKeyId,
         outcome: 'unknown',
@@ -155,7 +164,10 @@ async function respondToKey(
             now: deps.clock.now(),
           });
         if ((await change('deactivate')).changed) deactivated.push(accessKeyId);
-        if (options.deleteExposed && (await change('delete')).changed) deleted.push(accessKeyId);
+        if (options.deleteExposed && (await change('delete')).changed) {
+          deleted.push(accessKeyId);
+          await recordDeleted(deps, managed.snapshot.arn, accessKeyId);
+        }
         return {
           accessKeyId,
           outcome: 'rotated',
@@ -173,6 +185,8 @@ async function respondToKey(
       known: { user, managed },
       ...(options.deleteExposed ? { deleteOld: true } : {}),
     });
+    if (result.deleted.includes(accessKeyId) || result.clearedForRoom.includes(accessKeyId))
+      await recordDeleted(deps, result.secretArn, accessKeyId);
     return {
       accessKeyId,
       outcome: 'rotated',
@@ -226,6 +240,57 @@ async function stateAfterFailure(
   } catch {
     return undefined;
   }
+}
+
+/** Notes on the secret that the response deleted this exposed key; a failed note costs only the match later. */
+async function recordDeleted(deps: RotationDeps, secretArn: string, accessKeyId: string): Promise<void> {
+  try {
+    await deps.clients.secrets.send(
+      new TagResourceCommand({
+        SecretId: secretArn,
+        Tags: [{ Key: leakedTag(accessKeyId), Value: deps.clock.now().toISOString() }],
+      }),
+    );
+  } catch {
+    // The key is gone either way; a later copy of the event is then reported as not found.
+  }
+}
+
+/**
+ * A key IAM no longer has, that an earlier response deleted: the keyrot secret carrying its note
+ * (ListSecrets filtered by the tag key: one call, names and tags only). Undefined when none does or
+ * the list is refused.
+ */
+async function deletedByResponse(
+  deps: RotationDeps,
+  config: Config,
+  accessKeyId: string,
+): Promise<LeakOutcome | undefined> {
+  try {
+    const { SecretList = [] } = await deps.clients.secrets.send(
+      new ListSecretsCommand({
+        Filters: [
+          { Key: 'name', Values: [config.secretPrefix] },
+          { Key: 'tag-key', Values: [leakedTag(accessKeyId)] },
+        ],
+      }),
+    );
+    for (const entry of SecretList) {
+      const tags = Object.fromEntries((entry.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      const userName = tags['keyrot:user'];
+      const at = tags[leakedTag(accessKeyId)];
+      if (userName && at && entry.Name === `${config.secretPrefix}${userName}`)
+        return {
+          accessKeyId,
+          outcome: 'already-handled',
+          userName,
+          detail: `keyrot deleted the key at ${at}`,
+        };
+    }
+  } catch {
+    // Not allowed or not answered: the key is reported as not found, which changes nothing.
+  }
+  return undefined;
 }
 
 function describe(error: unknown): string {

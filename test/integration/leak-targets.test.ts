@@ -188,7 +188,7 @@ describe('the leak response with a GitHub Actions target, on moto', () => {
     expect(githubHolds('gh-managed').AccessKeyId).toBe(now.AccessKeyId);
   });
 
-  it('deletes the exposed key with deleteExposed, once GitHub holds the new key; again: nothing changes', async () => {
+  it('deletes the exposed key with deleteExposed, once GitHub holds the new key; again: already handled', async () => {
     const exposed = await onboard('gh-delete');
     const { outcome } = await respond(exposed, { deleteExposed: true });
     const now = await expectConverged(clients, endpoint(), 'gh-delete', arnOf('gh-delete'), []);
@@ -200,16 +200,21 @@ describe('the leak response with a GitHub Actions target, on moto', () => {
     expect(githubHolds('gh-delete').AccessKeyId).toBe(now.AccessKeyId);
     expect(await keyIds(clients, 'gh-delete')).toEqual([{ id: now.AccessKeyId, status: 'Active' }]);
 
-    // AWS sends the same event again: IAM no longer knows the key, so keyrot can't name its user. It
-    // reports it as not found, deleted already, and changes nothing (the leak-response function never
-    // deletes: only `keyrot respond --delete-exposed` does, with a person watching).
+    // AWS sends the same event again: IAM no longer knows the key, but the note the response left on
+    // the secret names its user: already handled, nothing pushed, nothing changed.
+    const tags = await clients.secrets.send(new DescribeSecretCommand({ SecretId: 'keyrot/gh-delete' }));
+    expect(tags.Tags?.map((t) => t.Key)).toContain(`keyrot:leaked:${exposed}`);
     const pushes = pushesTo('gh-delete');
     const again = await respond(exposed, { deleteExposed: true });
     expect(again.outcome).toMatchObject({
-      outcome: 'unknown',
-      detail: expect.stringContaining('deleted already'),
+      outcome: 'already-handled',
+      userName: 'gh-delete',
+      detail: expect.stringMatching(/^keyrot deleted the key at \d{4}-/),
     });
-    expect(again.text).toContain(`keyrot: leaked key ${exposed} not found`);
+    expect(again.text).toContain(`keyrot: gh-delete's key ${exposed} leaked; already handled`);
+    // A key no response deleted, and IAM doesn't know: not found, as before.
+    const unknown = await respond('AKIAUNKNOWN000000000');
+    expect(unknown.outcome).toMatchObject({ outcome: 'unknown' });
     expect(pushesTo('gh-delete')).toBe(pushes);
     expect(await keyIds(clients, 'gh-delete')).toEqual([{ id: now.AccessKeyId, status: 'Active' }]);
     expect((await current('gh-delete'))?.AccessKeyId).toBe(now.AccessKeyId);

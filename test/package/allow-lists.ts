@@ -179,8 +179,9 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'Res
     ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<SecretKmsKeyArn>', VIA_SECRETS_MANAGER),
     ...ALERTING,
     ...TARGETS,
-    // What the exposed key did, for the alert (retirement's grant): no resource to scope to; read-only.
-    ...allow(['cloudtrail:LookupEvents'], '*'),
+    // What the exposed key did, for the alert, and which secret notes a key the response deleted
+    // (retirement's grants): no resource to scope these to; read-only, names and tags only.
+    ...allow(['cloudtrail:LookupEvents', 'secretsmanager:ListSecrets'], '*'),
   ],
 };
 
