@@ -123,6 +123,11 @@ export interface SecretsManagerDouble {
    * same token (each step must be idempotent) [How]. Resolves when the run ends.
    */
   retry(secretId: string): Promise<Rotation>;
+  /**
+   * A secret's versions as the double holds them, read without a request (so it adds no call): the
+   * labels of every version, deprecated ones too, and whether it has a value. Never the value.
+   */
+  versions(secretId: string): Record<string, { stages: string[]; hasValue: boolean }>;
   /** Faults injected below the protocol (HTTP status, or no answer), from the shared fake server. */
   server: FakeServer;
   close(): Promise<void>;
@@ -539,6 +544,14 @@ export async function startSecretsManagerDouble(options: DoubleOptions): Promise
         seen = rotations.length;
         await Promise.all(rotations.map((r) => r.done));
       }
+    },
+    versions(secretId) {
+      return Object.fromEntries(
+        [...find(secretId).versions.values()].map((v) => [
+          v.id,
+          { stages: [...v.stages], hasValue: v.value !== undefined },
+        ]),
+      );
     },
     async retry(secretId) {
       const secret = find(secretId);
