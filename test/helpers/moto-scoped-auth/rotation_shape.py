@@ -14,6 +14,10 @@ moto 5.2.1 differs from Secrets Manager exactly where a first rotation (onboardi
 - UpdateSecretVersionStage adding AWSCURRENT when no version holds it (the first stage move of an
   onboarding) fails with an internal error. AWS requires RemoveFromVersionId only "if the staging
   label is already attached to a different version" (UpdateSecretVersionStage, RemoveFromVersionId).
+- PutSecretValue under the token of an AWSPENDING version that already has a value overwrites it
+  (and its labels). AWS refuses another value under an existing version's token and ignores the same
+  one again (PutSecretValue, ClientRequestToken: "you cannot modify an existing secret version");
+  only RotateSecret's empty version is filled. Here that check and the write are one atomic step.
 
 moto still can't invoke the function (it would need Docker): RotateSecret then fails with
 ResourceNotFoundException after making the empty version, as a failed rotation leaves it on AWS.
@@ -21,16 +25,23 @@ Tests drive the four steps with that version's id, as Secrets Manager would. tes
 is the full double (it invokes the function); this module only brings moto's shape in line.
 """
 
+import threading
 import time
 import uuid
 
-from moto.secretsmanager.exceptions import InvalidRequestException, ResourceNotFoundException
+from moto.secretsmanager.exceptions import (
+    InvalidRequestException,
+    ResourceExistsException,
+    ResourceNotFoundException,
+)
 from moto.secretsmanager.models import SecretsManagerBackend
 
 PENDING, CURRENT = "AWSPENDING", "AWSCURRENT"
 
 _original_rotate_secret = SecretsManagerBackend.rotate_secret
 _original_update_secret_version_stage = SecretsManagerBackend.update_secret_version_stage
+_original_put_secret_value = SecretsManagerBackend.put_secret_value
+_put_lock = threading.Lock()
 
 
 def _holder(secret, stage):
@@ -89,5 +100,22 @@ def _update_secret_version_stage(self, secret_id, version_stage, remove_from_ver
     )
 
 
+def _put_secret_value(self, secret_id, secret_string, secret_binary, client_request_token, version_stages):
+    with _put_lock:
+        if client_request_token and self._is_valid_identifier(secret_id):
+            secret = self.secrets[secret_id]
+            version = secret.versions.get(client_request_token)
+            if version is not None and ("secret_string" in version or "secret_binary" in version):
+                if version.get("secret_string") != secret_string or version.get("secret_binary") != secret_binary:
+                    raise ResourceExistsException(
+                        "You can't modify an existing version, you can only create a new version."
+                    )
+                return secret.to_short_dict(include_version_stages=True, version_id=client_request_token)
+        return _original_put_secret_value(
+            self, secret_id, secret_string, secret_binary, client_request_token, version_stages
+        )
+
+
 SecretsManagerBackend.rotate_secret = _rotate_secret
+SecretsManagerBackend.put_secret_value = _put_secret_value
 SecretsManagerBackend.update_secret_version_stage = _update_secret_version_stage

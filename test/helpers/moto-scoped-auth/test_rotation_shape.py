@@ -95,3 +95,15 @@ def test_rotation_needs_a_function_and_a_refused_request_changes_nothing(sm):
     assert error(lambda: sm.rotate_secret(SecretId="s/nofn", ClientRequestToken=T3))[0] == "InvalidRequestException"
     assert stages(sm, "s/nofn") == {}
     assert error(lambda: rotate(sm, "s/nobody", T3))[0] == "ResourceNotFoundException"
+
+
+def test_another_value_under_a_pending_version_s_token_is_refused_and_the_same_value_is_ignored(sm):
+    sm.create_secret(Name="s/race", SecretString="v1", ClientRequestToken=T1)
+    put = lambda value: sm.put_secret_value(  # noqa: E731
+        SecretId="s/race", ClientRequestToken=T2, SecretString=value, VersionStages=["AWSPENDING"]
+    )
+    put("a")
+    put("a")
+    assert error(lambda: put("b"))[0] == "ResourceExistsException"
+    assert sm.get_secret_value(SecretId="s/race", VersionId=T2)["SecretString"] == "a"
+    assert stages(sm, "s/race") == {T1: ["AWSCURRENT"], T2: ["AWSPENDING"]}
