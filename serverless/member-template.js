@@ -81,6 +81,7 @@ export function memberTemplate(template) {
           {
             Effect: 'Allow',
             Principal: {
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub, not JavaScript
               AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${HubAccountId}:role/${HubWorkerRoleName}' },
             },
             Action: 'sts:AssumeRole',
