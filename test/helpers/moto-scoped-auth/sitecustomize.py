@@ -21,10 +21,14 @@ Python loads this module at start-up when its directory is on PYTHONPATH (lib/te
      adds aws:RequestTag/<key> and aws:TagKeys.
    - SNS, by TopicArn: the topic's ARN. KMS, by KeyId: the key's ARN.
    - Anything else keeps moto's resource ("*", or the role / queue ARN moto resolves).
+   - sts:AssumeRole: aws:ResourceOrgID, the organization of the role's account (if it has one).
 2. The decision (`IAMRequestBase.check_action_permitted`): policy_evaluation.evaluate, AWS's logic
    for identity policies (explicit deny > allow > implicit deny). sts:GetCallerIdentity needs no
    permission (STS API reference: "No permissions are required to perform this operation").
-   AssumeRole still needs the role's trust policy to allow the caller (moto's own check).
+   SQS batch calls are authorized as their single action (SendMessageBatch as sqs:SendMessage).
+   AssumeRole still needs the role's trust policy to allow the caller, evaluated as IAM does: a role's
+   ARN as Principal covers that role's sessions, and a condition on a key the request lacks fails
+   (moto matches sessions against their assumed-role ARN only, and lets a missing ExternalId pass).
 3. KMS on the caller's behalf, as the service would call it with the caller's credentials and
    kms:ViaService set (Secrets Manager User Guide, "Secret encryption and decryption": a new data key
    whenever a secret value changes, Decrypt for GetSecretValue; SNS Developer Guide, "Key
