@@ -162,8 +162,8 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
         userName: 'ci-deploy',
         targetType: 'github-actions',
         targetName: 'deploy-repo',
-        expectedKeyId: 'AKIAEXAMPLENEW0K3Y9Z',
-        foundKeyId: old,
+        holdsKeyId: old,
+        source: 'record',
       }),
     ),
     'emergency-rotation': owned(
