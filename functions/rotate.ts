@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { rotationFailureAlert } from '../lib/alerts/alerts.js';
+import { redeployFailedAlert, rotationFailureAlert } from '../lib/alerts/alerts.js';
 import { functionAlerting } from '../lib/alerts/setup.js';
 import { createClients } from '../lib/aws/clients.js';
 import { signedSns } from '../lib/aws/sns-signed.js';
@@ -59,8 +59,20 @@ export const lambdaHandler = async (event: unknown, context: Context) => {
         await alerting.forRun(config, port).send([rotationFailureAlert(accountId, failure, true)]);
       },
     );
+    const { redeployFailures = [], ...done } = result;
     if (result.moved) port.add('KeysRotated', 1);
-    logger.info('rotation step done', { ...result, clientRequestToken });
+    logger.info('rotation step done', {
+      ...done,
+      redeploysFailed: redeployFailures.length,
+      clientRequestToken,
+    });
+    // A failed redeploy never fails the step: the new key is current and stored. Its owner is told.
+    if (redeployFailures.length > 0) {
+      const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
+      await alerting
+        .forRun(config, port)
+        .send(redeployFailures.map((f) => redeployFailedAlert({ accountId, userName: result.user, ...f })));
+    }
   } catch (error) {
     if (error instanceof RotationInProgressError) {
       logger.warn(DEFERRED_MESSAGE, { reason: error.message, clientRequestToken });

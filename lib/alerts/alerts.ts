@@ -456,33 +456,40 @@ export function driftAlerts(
   );
 }
 
-/** The redeploy a target triggers after a push (so consumers pick up the key) failed. */
+/**
+ * The redeploy a target triggers after the cut-over (so consumers pick up the new key) failed. The
+ * rotation stands: the new key is current and stored in the target.
+ */
 export function redeployFailedAlert(input: {
   accountId: string;
   userName: string;
   targetType: string;
   targetName: string;
+  /** The new key, which the target holds. */
+  accessKeyId?: string;
   error: unknown;
 }): Alert {
   const { accountId, userName } = input;
+  const key = input.accessKeyId ? `The new key ${input.accessKeyId}` : 'The new key';
   return {
     kind: 'redeploy-failed',
     severity: 'warning',
     accountId,
     userName,
+    ...(input.accessKeyId ? { accessKeyId: input.accessKeyId } : {}),
     title: `keyrot: redeploying after ${userName}'s key push to ${input.targetType} "${input.targetName}" failed`,
     lines: [
-      `The new key is stored there, but the redeploy trigger failed: ${messageOf(input.error)}`,
-      'Consumers keep the old key until they restart; it works until retirement deactivates it.',
+      `${key} is current and stored there, but the redeploy trigger failed: ${messageOf(input.error)}`,
+      'Consumers that read the key when they start keep the old key until they restart; it works until retirement deactivates it, and retirement holds it while it is in use.',
     ],
     nextSteps: [
-      'Redeploy the consumer by hand, then check the old key goes quiet: `keyrot status --user ' +
-        `${userName}\`.`,
+      `Redeploy the consumer by hand (run its workflow or pipeline), then check the old key goes quiet: \`keyrot status --user ${userName}\`.`,
     ],
     command: `keyrot status --user ${userName}`,
     threadId: `keyrot-target-${accountId}-${userName}`,
     subject: `redeploy#${accountId}#${userName}#${input.targetType}#${input.targetName}`,
-    state: errorState(input.error),
+    // Each rotation's redeploy is its own event: a new key alerts at once.
+    state: `failed:${input.accessKeyId ?? errorState(input.error)}`,
   };
 }
 
