@@ -195,7 +195,7 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
         targetName: 'deploy-repo',
         accessKeyId: 'AKIAEXAMPLENEW0K3Y9Z',
         error: new TargetError(
-          'github-actions target "deploy-repo" (redeploy): HTTP 422 on POST /repos/acme/deploy/actions/workflows/deploy.yml/dispatches (Workflow does not have \'workflow_dispatch\' trigger): GitHub refused to run workflow deploy.yml of acme/deploy: it needs a workflow_dispatch trigger, ref main must exist, and redeploy.inputs must match the workflow\'s inputs',
+          "github-actions target \"deploy-repo\" (redeploy): HTTP 422 on POST /repos/acme/deploy/actions/workflows/deploy.yml/dispatches (Workflow does not have 'workflow_dispatch' trigger): GitHub refused to run workflow deploy.yml of acme/deploy: it needs a workflow_dispatch trigger, ref main must exist, and redeploy.inputs must match the workflow's inputs",
         ),
       }),
     ),
