@@ -98,5 +98,7 @@ describe('drift', () => {
     expect(recordedDrift('ci', specs, records, 'v2', 'v3')).toEqual([
       { userName: 'ci', target: 'hook', type: 'webhook', lastReceived: 'OLD' },
     ]);
+    // The first rotation, under way: nothing is current yet, so nothing is adrift.
+    expect(recordedDrift('ci', specs, new Map(), undefined, 'v1')).toEqual([]);
   });
 });
