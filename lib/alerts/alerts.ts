@@ -477,7 +477,7 @@ export function redeployFailedAlert(input: {
     accountId,
     userName,
     ...(input.accessKeyId ? { accessKeyId: input.accessKeyId } : {}),
-    title: `keyrot: redeploying after ${userName}'s key push to ${input.targetType} "${input.targetName}" failed`,
+    title: `keyrot: the redeploy of ${input.targetType} "${input.targetName}" after rotating ${userName}'s key failed`,
     lines: [
       `${key} is current and stored there, but the redeploy trigger failed: ${messageOf(input.error)}`,
       'Consumers that read the key when they start keep the old key until they restart; it works until retirement deactivates it, and retirement holds it while it is in use.',
