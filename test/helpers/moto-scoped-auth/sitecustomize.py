@@ -38,6 +38,9 @@ Python loads this module at start-up when its directory is on PYTHONPATH (lib/te
    InvalidClientTokenId, or UnrecognizedClientException for JSON services).
 
 Signature checks and collecting the identity's policies stay moto's own code.
+
+It also loads rotation_shape, which brings moto's Secrets Manager rotation in line with AWS's
+documented shape (the empty AWSPENDING version RotateSecret makes, and the first AWSCURRENT move).
 """
 
 import json
@@ -48,6 +51,8 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from policy_evaluation import ALLOW, evaluate  # noqa: E402
+
+import rotation_shape  # noqa: E402,F401  (patches moto's Secrets Manager rotation on import)
 
 from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
 from moto.core.exceptions import JsonRESTError, _RESTError  # noqa: E402
