@@ -393,65 +393,103 @@ export function targetPushFailedAlert(input: {
   };
 }
 
-/** A target holds another key than the one keyrot last pushed there. */
+/**
+ * A target holds (or, by keyrot's record, last received) a key other than AWSCURRENT's: consumers
+ * reading it get an old key, which retirement keeps until the target is fixed.
+ */
 export function driftAlert(input: {
   accountId: string;
   userName: string;
   targetType: string;
   targetName: string;
-  expectedKeyId: string;
-  foundKeyId?: string;
+  /** The key id the target holds; undefined when it holds none keyrot knows of. */
+  holdsKeyId?: string;
+  /** How keyrot knows: the target's fingerprint, read live, or its record of what it last received. */
+  source: 'fingerprint' | 'record';
 }): Alert {
-  const { accountId, userName } = input;
-  const found = input.foundKeyId ? `holds ${input.foundKeyId}` : 'holds no key keyrot can recognise';
+  const { accountId, userName, holdsKeyId } = input;
+  const what =
+    input.source === 'fingerprint'
+      ? holdsKeyId
+        ? `It holds ${holdsKeyId}, not AWSCURRENT's key: someone changed it outside keyrot, or a push did not reach it.`
+        : 'It holds no key: someone removed it outside keyrot.'
+      : holdsKeyId
+        ? `keyrot last pushed ${holdsKeyId} there, not AWSCURRENT's key: a rotation or rollback did not reach it.`
+        : 'keyrot has not pushed a key there yet: it was added after the last rotation.';
   return {
     kind: 'drift',
     severity: 'warning',
     accountId,
     userName,
-    accessKeyId: input.expectedKeyId,
-    title: `keyrot: ${input.targetType} "${input.targetName}" of ${userName} drifted`,
+    ...(holdsKeyId ? { accessKeyId: holdsKeyId } : {}),
+    title: `keyrot: ${input.targetType} "${input.targetName}" of ${userName} drifted from the current key`,
     lines: [
-      `keyrot last pushed ${input.expectedKeyId} there, but it ${found}.`,
-      'Someone changed the stored credential outside keyrot.',
+      what,
+      holdsKeyId
+        ? `Consumers reading it get ${holdsKeyId}, not the current key; retirement keeps ${holdsKeyId} until the target is fixed.`
+        : 'Consumers reading it do not get the current key.',
     ],
     nextSteps: [
-      `Push the current key again by rotating: \`keyrot rotate --user ${userName}\`, and find who changed it.`,
+      `Push the current key to every target by rotating: \`keyrot rotate --user ${userName}\`. Then check: \`keyrot status --user ${userName}\`.`,
     ],
     command: `keyrot rotate --user ${userName}`,
     threadId: `keyrot-target-${accountId}-${userName}`,
     subject: `drift#${accountId}#${userName}#${input.targetType}#${input.targetName}`,
-    state: `drift:${input.foundKeyId ?? 'unknown'}`,
+    state: `drift:${holdsKeyId ?? 'none'}`,
   };
 }
 
-/** The redeploy a target triggers after a push (so consumers pick up the key) failed. */
+/** The scan's drift alerts, one per drifted target (from keyrot's records on each secret). */
+export function driftAlerts(
+  accountId: string,
+  drift: ReadonlyArray<{ userName: string; target: string; type: string; lastReceived: string | null }>,
+): Alert[] {
+  return drift.map((d) =>
+    driftAlert({
+      accountId,
+      userName: d.userName,
+      targetType: d.type,
+      targetName: d.target,
+      ...(d.lastReceived ? { holdsKeyId: d.lastReceived } : {}),
+      source: 'record',
+    }),
+  );
+}
+
+/**
+ * The redeploy a target triggers after the cut-over (so consumers pick up the new key) failed. The
+ * rotation stands: the new key is current and stored in the target.
+ */
 export function redeployFailedAlert(input: {
   accountId: string;
   userName: string;
   targetType: string;
   targetName: string;
+  /** The new key, which the target holds. */
+  accessKeyId?: string;
   error: unknown;
 }): Alert {
   const { accountId, userName } = input;
+  const key = input.accessKeyId ? `The new key ${input.accessKeyId}` : 'The new key';
   return {
     kind: 'redeploy-failed',
     severity: 'warning',
     accountId,
     userName,
-    title: `keyrot: redeploying after ${userName}'s key push to ${input.targetType} "${input.targetName}" failed`,
+    ...(input.accessKeyId ? { accessKeyId: input.accessKeyId } : {}),
+    title: `keyrot: the redeploy of ${input.targetType} "${input.targetName}" after rotating ${userName}'s key failed`,
     lines: [
-      `The new key is stored there, but the redeploy trigger failed: ${messageOf(input.error)}`,
-      'Consumers keep the old key until they restart; it works until retirement deactivates it.',
+      `${key} is current and stored there, but the redeploy trigger failed: ${messageOf(input.error)}`,
+      'Consumers that read the key when they start keep the old key until they restart; it works until retirement deactivates it, and retirement holds it while it is in use.',
     ],
     nextSteps: [
-      'Redeploy the consumer by hand, then check the old key goes quiet: `keyrot status --user ' +
-        `${userName}\`.`,
+      `Redeploy the consumer by hand (run its workflow or pipeline), then check the old key goes quiet: \`keyrot status --user ${userName}\`.`,
     ],
     command: `keyrot status --user ${userName}`,
     threadId: `keyrot-target-${accountId}-${userName}`,
     subject: `redeploy#${accountId}#${userName}#${input.targetType}#${input.targetName}`,
-    state: errorState(input.error),
+    // Each rotation's redeploy is its own event: a new key alerts at once.
+    state: `failed:${input.accessKeyId ?? errorState(input.error)}`,
   };
 }
 

@@ -11,6 +11,7 @@ import {
   setSecret,
   testSecret,
 } from './steps.js';
+import type { RedeployFailure } from './targets.js';
 
 /** What Secrets Manager sends the rotation function. */
 export interface RotationEvent {
@@ -77,6 +78,8 @@ export async function runRotationStep(
   deletedForRoom?: string[];
   orphansDeleted?: string[];
   moved?: boolean;
+  /** finishSecret: redeploys that failed (the rotation stands; the rotate function alerts). */
+  redeployFailures?: RedeployFailure[];
 }> {
   const event = parseRotationEvent(raw);
   const snapshot = await describeSecret(deps.clients.secrets, event.SecretId);
@@ -119,7 +122,7 @@ export async function runRotationStep(
         await testSecret(deps, { ...input, userArn: user.arn });
         break;
       case 'finishSecret':
-        return { step: event.Step, user: userName, moved: (await finishSecret(deps, input)).moved };
+        return { step: event.Step, user: userName, ...(await finishSecret(deps, input)) };
     }
   } catch (error) {
     await onFailure?.({

@@ -107,6 +107,7 @@ describe('runRotationStep runs', () => {
       step: 'finishSecret',
       user: 'ci',
       moved: false,
+      redeployFailures: [],
     });
     expect(changed()).toBe(0);
   });
