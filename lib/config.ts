@@ -90,6 +90,8 @@ const rotationSchema = z.strictObject({
    * minutes for IAM: onboarding a whole account at once would be a burst of them.
    */
   maxStartsPerRun: wholeNumber(1, 100, 10),
+  /** How many rotation starts (DescribeSecret, CreateSecret, RotateSecret) the scan runs at once. */
+  startConcurrency: wholeNumber(1, 32, 5),
 });
 
 /** A Slack channel keyrot posts to: its incoming webhook's URL is a secret, never in this file. */

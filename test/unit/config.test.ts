@@ -46,6 +46,7 @@ describe('parseConfig', () => {
         targetConcurrency: 8,
         stuckAfterHours: 6,
         maxStartsPerRun: 10,
+        startConcurrency: 5,
       },
       alerts: { remindEveryDays: 7 },
       users: {},
