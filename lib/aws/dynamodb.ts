@@ -13,7 +13,10 @@ import { defaultRegion, endpointOverride } from './clients.js';
  * 400 KB budget; the ledger needs PutItem and DeleteItem with a condition, nothing more.
  */
 export interface DynamoDb {
-  send(operation: 'PutItem' | 'DeleteItem' | 'GetItem', input: Record<string, unknown>): Promise<unknown>;
+  send(
+    operation: 'PutItem' | 'DeleteItem' | 'GetItem' | 'UpdateItem' | 'BatchGetItem',
+    input: Record<string, unknown>,
+  ): Promise<unknown>;
 }
 
 /** DynamoDB refused a call; `name` is DynamoDB's error type (ConditionalCheckFailedException, ...). */
