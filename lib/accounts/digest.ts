@@ -225,3 +225,26 @@ export function unreadableShare(account: AccountLabel, error: unknown): DigestSh
     error: error instanceof Error ? error.message : String(error),
   };
 }
+
+/**
+ * What the worker does for the digest after an account's run: a run that succeeded contributes its
+ * share; a failed one contributes an "unreadable" share only on its last attempt (SQS's
+ * ApproximateReceiveCount has reached the queue's maxReceiveCount, so the message goes to the
+ * dead-letter queue next), since an earlier failure is retried and may still succeed.
+ */
+export async function digestAfterRun(
+  deps: Parameters<typeof contributeToDigest>[0],
+  message: { accountId: string; accountName: string; runId?: string; accounts?: number },
+  outcome: { share: DigestShare } | { error: unknown; receiveCount: number; maxReceiveCount: number },
+): Promise<{ sent: number } | undefined> {
+  if (message.runId === undefined || message.accounts === undefined) return undefined;
+  const run = { runId: message.runId, accounts: message.accounts };
+  if ('share' in outcome) return contributeToDigest(deps, run, outcome.share);
+  if (outcome.receiveCount < outcome.maxReceiveCount) return undefined;
+  const label = {
+    accountId: message.accountId,
+    accountName: message.accountName,
+    alias: message.accountName || message.accountId,
+  };
+  return contributeToDigest(deps, run, unreadableShare(label, outcome.error));
+}

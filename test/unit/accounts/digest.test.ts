@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   contributeToDigest,
   type DigestShare,
+  digestAfterRun,
   memoryDigestStore,
   organizationDigests,
   unreadableShare,
@@ -73,6 +74,49 @@ describe('contributeToDigest', () => {
     expect([first, second, redelivered]).toEqual([undefined, { sent: 2 }, undefined]);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.map((d) => d.owner)).toEqual(['o', 'p']);
+  });
+});
+
+describe('digestAfterRun', () => {
+  it('counts a failed account only on its last attempt, and then names it in the digests', async () => {
+    // Prepare: a run of two accounts; b fails twice (maxReceiveCount 2).
+    const store = memoryDigestStore();
+    const sent: Alert[][] = [];
+    const deps = { store, send: async (alerts: Alert[]) => sent.push(alerts) };
+    const message = (accountId: string, accountName: string) => ({
+      accountId,
+      accountName,
+      runId: 'r',
+      accounts: 2,
+    });
+    const failure = (receiveCount: number) => ({
+      error: new Error('AccessDenied'),
+      receiveCount,
+      maxReceiveCount: 2,
+    });
+    // Act
+    await digestAfterRun(deps, message('222222222222', 'team-b'), failure(1));
+    await digestAfterRun(deps, message('111111111111', 'team-a'), { share: a });
+    const afterRetry = sent.length;
+    await digestAfterRun(deps, message('222222222222', 'team-b'), failure(2));
+    // Assess: nothing before the last attempt; then one digest per owner naming team-b as missing.
+    expect(afterRetry).toBe(0);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.map((d) => d.owner)).toEqual(['o', 'p']);
+    expect(sent[0]?.[0]?.lines).toContain(
+      'team-b (222222222222) could not be read, so it is not in this digest: AccessDenied',
+    );
+  });
+
+  it('does nothing for a message without a run (sent before digests were collected)', async () => {
+    const sent: Alert[][] = [];
+    const result = await digestAfterRun(
+      { store: memoryDigestStore(), send: async (alerts: Alert[]) => sent.push(alerts) },
+      { accountId: '111111111111', accountName: 'team-a' },
+      { share: a },
+    );
+    expect(result).toBeUndefined();
+    expect(sent).toEqual([]);
   });
 });
 
