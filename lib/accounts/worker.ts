@@ -71,9 +71,10 @@ export interface AccountOutcome {
  * those visible again, and after the queue's maxReceiveCount moves them to the dead-letter queue.
  * The event source mapping needs ReportBatchItemFailures for this.
  */
-export async function processAccountBatch(
-  records: readonly Pick<SQSRecord, 'messageId' | 'body'>[],
-  runAccount: (message: AccountMessage) => Promise<void>,
+export async function processAccountBatch<R extends Pick<SQSRecord, 'messageId' | 'body'>>(
+  records: readonly R[],
+  /** Gets the record too: its `attributes.ApproximateReceiveCount` tells a last attempt (digestAfterRun). */
+  runAccount: (message: AccountMessage, record: R) => Promise<void>,
   concurrency: number,
 ): Promise<{ response: SQSBatchResponse; outcomes: AccountOutcome[] }> {
   const outcomes = await mapLimit(records, concurrency, async (record): Promise<AccountOutcome> => {
@@ -84,7 +85,7 @@ export async function processAccountBatch(
       return { messageId: record.messageId, error };
     }
     try {
-      await runAccount(message);
+      await runAccount(message, record);
       return { messageId: record.messageId, accountId: message.accountId };
     } catch (error) {
       return { messageId: record.messageId, accountId: message.accountId, error };
