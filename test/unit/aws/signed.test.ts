@@ -1,0 +1,120 @@
+import { Readable } from 'node:stream';
+import { type HttpRequest, HttpResponse } from '@smithy/protocol-http';
+import { describe, expect, it } from 'vitest';
+import { jsonError, SignedCallError, signedCall } from '../../../lib/aws/signed.js';
+
+const credentials = { accessKeyId: 'AKIAEXAMPLE000000001', secretAccessKey: 'not-a-real-secret' };
+const protocol = {
+  service: 'ssm',
+  contentType: 'application/x-amz-json-1.1',
+  target: (operation: string) => `AmazonSSM.${operation}`,
+  error: (_operation: string, status: number, text: string, headers: Record<string, string>) =>
+    jsonError(status, text, headers),
+  retryable: /Throttl/,
+};
+
+function answering(
+  ...replies: Array<Error | { status: number; body?: string; headers?: Record<string, string> }>
+) {
+  const requests: HttpRequest[] = [];
+  return {
+    requests,
+    handle: async (request: HttpRequest) => {
+      requests.push(request);
+      const reply = replies[Math.min(requests.length - 1, replies.length - 1)];
+      if (reply instanceof Error) throw reply;
+      return {
+        response: new HttpResponse({
+          statusCode: reply?.status ?? 500,
+          headers: reply?.headers ?? {},
+          body: Readable.from([Buffer.from(reply?.body ?? '')]),
+        }),
+      };
+    },
+  };
+}
+
+describe('signedCall', () => {
+  it('sends the protocol’s content type and target, signed for the service and region', async () => {
+    const handler = answering({ status: 200, body: '{"ok":true}' });
+    const call = signedCall(protocol, {
+      credentials,
+      region: 'eu-central-1',
+      endpoint: 'https://ssm.eu-central-1.amazonaws.com',
+      requestHandler: handler,
+    });
+    expect(await call('GetParameter', '{"Name":"/a"}')).toBe('{"ok":true}');
+    expect(handler.requests).toHaveLength(1);
+    const [request] = handler.requests;
+    expect(request?.headers['x-amz-target']).toBe('AmazonSSM.GetParameter');
+    expect(request?.headers['content-type']).toBe('application/x-amz-json-1.1');
+    expect(request?.headers.authorization).toMatch(/\/eu-central-1\/ssm\/aws4_request/);
+  });
+
+  it('retries no answer and 5xx up to maxAttempts, then names the failure without a status', async () => {
+    const sleeps: number[] = [];
+    const handler = answering(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const call = signedCall(protocol, {
+      credentials,
+      endpoint: 'http://127.0.0.1:1',
+      requestHandler: handler,
+      maxAttempts: 3,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    });
+    const error = await call('PutParameter', '{}').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SignedCallError);
+    expect(error).toMatchObject({ name: 'NetworkError', $operation: 'ssm:PutParameter', $metadata: {} });
+    expect(handler.requests).toHaveLength(3);
+    expect(sleeps).toHaveLength(2);
+
+    const timedOut = answering(Object.assign(new Error('timed out'), { name: 'TimeoutError' }));
+    const timeout = await signedCall(protocol, {
+      credentials,
+      endpoint: 'http://127.0.0.1:1',
+      requestHandler: timedOut,
+      maxAttempts: 1,
+    })('GetParameter', '{}').catch((e: unknown) => e);
+    expect(timeout).toMatchObject({ name: 'TimeoutError' });
+  });
+
+  it('does not retry a refusal, and retries what the protocol calls retryable', async () => {
+    const refused = answering({
+      status: 400,
+      headers: { 'x-amzn-errortype': 'ParameterNotFound:http://internal' },
+    });
+    const call = signedCall(protocol, {
+      credentials,
+      endpoint: 'http://127.0.0.1:1',
+      requestHandler: refused,
+    });
+    await expect(call('GetParameter', '{}')).rejects.toMatchObject({
+      name: 'ParameterNotFound',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(refused.requests).toHaveLength(1);
+
+    const throttled = answering(
+      { status: 400, body: '{"__type":"com.amazonaws#ThrottlingException","message":"Rate exceeded"}' },
+      { status: 200, body: '{}' },
+    );
+    const again = signedCall(protocol, {
+      credentials,
+      endpoint: 'http://127.0.0.1:1',
+      requestHandler: throttled,
+      sleep: async () => {},
+    });
+    expect(await again('GetParameter', '{}')).toBe('{}');
+    expect(throttled.requests).toHaveLength(2);
+  });
+
+  it('reads the JSON protocols’ error shapes, and a page that is not JSON by its status', () => {
+    expect(jsonError(400, '{"__type":"ns#Name","message":"m"}', {})).toEqual({ name: 'Name', message: 'm' });
+    expect(jsonError(400, '{}', { 'x-amzn-errortype': 'Other:http://x' })).toEqual({
+      name: 'Other',
+      message: 'Other',
+    });
+    expect(jsonError(502, '<html>bad gateway</html>', {})).toEqual({ name: 'HTTP502', message: 'HTTP502' });
+  });
+});
