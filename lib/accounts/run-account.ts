@@ -58,12 +58,21 @@ export async function runAccount(
     role: deps.role,
     sessionName: 'keyrot-worker',
   });
+  // Assume first, so a role that can't be assumed fails the run with that error, not as a missing alias.
+  await credentials();
   const clients = createClients({ ...deps.clientOptions, region: deps.region, credentials });
   const alias = await accountAlias(clients.iam, { id: message.accountId, name: message.accountName });
   const label = { accountId: message.accountId, accountName: message.accountName, alias };
   const scan = await scanAccount({ clients, clock: deps.clock }, config, now);
   const rotateFunctionArn = `arn:aws:lambda:${deps.region}:${message.accountId}:function:${deps.rotateFunctionName}`;
-  const rotations = await startRotations(clients.secrets, scan.plan, config, rotateFunctionArn);
+  // The report's time tells a rotation cut over since the report was generated (as the scan function does).
+  const rotations = await startRotations(
+    clients.secrets,
+    scan.plan,
+    config,
+    rotateFunctionArn,
+    scan.inventory,
+  );
   const { selection, results } = await retireAccount({ clients, clock: deps.clock }, config, now);
   const failed = results.flatMap((r) => ('error' in r ? [r.userName] : []));
   const channels = new Map(
