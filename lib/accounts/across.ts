@@ -1,4 +1,3 @@
-import { type IAMClient, ListAccountAliasesCommand } from '@aws-sdk/client-iam';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { type AwsClients, type ClientOptions, createClients } from '../aws/clients.js';
@@ -8,40 +7,10 @@ import { mapLimit } from '../concurrency.js';
 import type { Config } from '../config.js';
 import { ConfigError, KeyrotError } from '../errors.js';
 import { assumedRoleCredentials, type MemberRole } from './assume.js';
-import { accountsToWorkIn, type OrgAccount } from './organization.js';
+import { type AccountLabel, accountAlias } from './label.js';
+import { accountsToWorkIn } from './organization.js';
 
-/** How an account is named to people: its IAM alias, else its Organizations name, else its id. */
-export interface AccountLabel {
-  accountId: string;
-  /** The Organizations account name ('' when unknown). */
-  accountName: string;
-  alias: string;
-}
-
-/** "team-a (111122223333)", or the bare id when the account has no other name. */
-export function accountLabel(account: AccountLabel): string {
-  return account.alias && account.alias !== account.accountId
-    ? `${account.alias} (${account.accountId})`
-    : account.accountId;
-}
-
-/**
- * The account's alias (iam:ListAccountAliases, one call; an account has at most one), falling back
- * to its Organizations name, then its id. A failed lookup falls back too: a name is not worth a failed run.
- */
-export async function accountAlias(
-  iam: IAMClient,
-  account: Pick<OrgAccount, 'id' | 'name'>,
-): Promise<string> {
-  try {
-    const { AccountAliases = [] } = await iam.send(new ListAccountAliasesCommand({}));
-    const [alias] = AccountAliases;
-    if (alias) return alias;
-  } catch {
-    // fall back to the organization's name for it
-  }
-  return account.name || account.id;
-}
+export { type AccountLabel, accountAlias, accountLabel } from './label.js';
 
 /** The member role from the config; organization mode can't run without its ExternalId. */
 export function memberRoleOf(config: Pick<Config, 'accounts'>): MemberRole {

@@ -3,7 +3,7 @@ import { MAX_LINES, SEVERITY_RANK } from '../alerts/alerts.js';
 import type { DynamoDb } from '../aws/dynamodb.js';
 import { errorName } from '../aws/errors.js';
 import { DAY_MS } from '../clock.js';
-import { type AccountLabel, accountLabel } from './across.js';
+import { type AccountLabel, accountLabel } from './label.js';
 
 /**
  * One digest per owner across the organization.

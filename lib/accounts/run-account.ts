@@ -8,9 +8,9 @@ import { KeyrotError } from '../errors.js';
 import { retireAccount } from '../retirement/retire.js';
 import { type StartResult, startRotations } from '../rotation/start.js';
 import { scanAccount, summarize } from '../scan.js';
-import { accountAlias } from './across.js';
 import { assumedRoleCredentials, type MemberRole } from './assume.js';
 import { type DigestShare, digestShare } from './digest.js';
+import { accountAlias } from './label.js';
 import type { AccountMessage } from './worker.js';
 
 export interface AccountRunDeps {
