@@ -191,7 +191,8 @@ export async function createSecret(deps: RotationDeps, input: StepInput): Promis
     throw error;
   }
   // Read back what the token's version holds: the value is what every later step and consumer uses.
-  // (Secrets Manager refuses a second value under a token; moto, under load, may not: see moto.md.)
+  // (Secrets Manager refuses a second value under a token, API reference, PutSecretValue; moto 5.2.1
+  // lets it overwrite an AWSPENDING version: see test/helpers/moto-scoped-auth/rotation_shape.py.)
   const stored = await readValue(deps, snapshot.arn, input.token);
   if (stored?.AccessKeyId !== value.AccessKeyId)
     throw await lost('another process stored its new key under the same token');
