@@ -36,8 +36,8 @@ import { alertQueue } from '../helpers/alerts.js';
 
 /**
  * One digest per owner across the organization, on moto: two member accounts run by the worker from
- * real SQS messages, two at once; each records its share in the ledger table; the one that completes
- * the run sends one digest per owner to the SNS topic; owners' SQS subscriptions with filter policies
+ * real SQS messages, two at once; each records its share in the ledger table (one after the other:
+ * see `work`); the one that completes the run sends one digest per owner to the SNS topic; owners' SQS subscriptions with filter policies
  * show what each owner receives. Request authentication is off, as in org-worker.test.ts.
  */
 const HUB = '123456789012';
@@ -123,6 +123,7 @@ describe('organization digests, on moto', () => {
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
+    let contributions: Promise<unknown> = Promise.resolve();
     const work = async (message: AccountMessage) => {
       const run = await runAccount(
         {
@@ -136,12 +137,21 @@ describe('organization digests, on moto', () => {
         message,
         new Date(Date.now() + 50 * DAY_MS),
       );
-      if (message.runId && message.accounts)
-        await contributeToDigest(
-          { store, send: (alerts) => sendAlerts(alerting, alerts) },
-          { runId: message.runId, accounts: message.accounts },
-          run.digest,
+      if (message.runId && message.accounts) {
+        const { runId, accounts: size } = message;
+        // DynamoDB serializes writes to one item, so two accounts adding themselves to the run's set
+        // at once both count; moto does not (one of two concurrent ADDs was seen lost). The accounts
+        // run at once; their contributions reach the table one after the other, as DynamoDB orders them.
+        const turn = contributions.then(() =>
+          contributeToDigest(
+            { store, send: (alerts) => sendAlerts(alerting, alerts) },
+            { runId, accounts: size },
+            run.digest,
+          ),
         );
+        contributions = turn.catch(() => undefined);
+        await turn;
+      }
     };
     const records = Messages.map((m) => ({ messageId: m.MessageId ?? '', body: m.Body ?? '' }));
 
