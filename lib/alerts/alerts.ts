@@ -59,6 +59,10 @@ export interface Alert {
   kind: AlertKind;
   severity: AlertSeverity;
   accountId: string;
+  /** The account's IAM alias (else its Organizations name), in organization mode. */
+  accountAlias?: string;
+  /** An organization digest's accounts (accountId then lists their ids, comma-separated). */
+  accounts?: Array<{ accountId: string; alias: string }>;
   /** The owner tag of the user(s) concerned; undefined when nobody owns them. */
   owner?: string;
   userName?: string;
@@ -611,8 +615,17 @@ export function alertText(alert: Alert): string {
     ...alert.nextSteps.map((step) => `- ${step}`),
     ...commandStep(alert).map((step) => `- ${step}`),
     '',
-    `Account ${alert.accountId}, severity ${alert.severity}${alert.owner ? `, owner ${alert.owner}` : ''}${alert.stage ? `, stage ${alert.stage}` : ''}${alert.at ? `, ${alert.at}` : ''}.`,
+    `${accountsLine(alert)}, severity ${alert.severity}${alert.owner ? `, owner ${alert.owner}` : ''}${alert.stage ? `, stage ${alert.stage}` : ''}${alert.at ? `, ${alert.at}` : ''}.`,
   ].join('\n');
+}
+
+/** "Account 111122223333 (team-a)", or every account of an organization digest. */
+function accountsLine(alert: Alert): string {
+  const name = (a: { accountId: string; alias?: string }) =>
+    a.alias && a.alias !== a.accountId ? `${a.accountId} (${a.alias})` : a.accountId;
+  if (alert.accounts && alert.accounts.length > 0)
+    return `Account${alert.accounts.length === 1 ? '' : 's'} ${alert.accounts.map(name).join(', ')}`;
+  return `Account ${name({ accountId: alert.accountId, ...(alert.accountAlias ? { alias: alert.accountAlias } : {}) })}`;
 }
 
 /** "Run: <command>", unless a step already names the command. */
@@ -661,6 +674,7 @@ export function alertChatMessage(alert: Alert): Record<string, unknown> {
       eventType: `keyrot:${alert.kind}`,
       additionalContext: {
         accountId: alert.accountId,
+        ...(alert.accountAlias ? { accountAlias: alert.accountAlias } : {}),
         severity: alert.severity,
         ...(alert.owner ? { owner: alert.owner } : {}),
         ...(alert.userName ? { userName: alert.userName } : {}),
