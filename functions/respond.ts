@@ -1,16 +1,14 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { withOwners } from '../lib/alerts/alerts.js';
-import { sendAlerts } from '../lib/alerts/notifier.js';
-import { userRoutes } from '../lib/alerts/owners.js';
-import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
+import { keyUsageLookup } from '../lib/alerts/key-usage.js';
+import { functionAlerting } from '../lib/alerts/setup.js';
 import { createClients } from '../lib/aws/clients.js';
-import { createDynamoDb } from '../lib/aws/dynamodb.js';
+import { signedCloudTrail } from '../lib/aws/cloudtrail-signed.js';
 import { signedSns } from '../lib/aws/sns-signed.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
-import { leakAlerts } from '../lib/leak/alerts.js';
+import { leakAlerts, withExposedKeyCalls } from '../lib/leak/alerts.js';
 import { parseExposedKeysEvent } from '../lib/leak/event.js';
 import { respondToLeak } from '../lib/leak/respond.js';
 import { createLogger, redactErrors } from '../lib/log.js';
@@ -20,11 +18,16 @@ import { rotationDeps } from '../lib/rotation/deps.js';
 const logger = createLogger();
 const clients = createClients();
 const metrics = createMetrics();
-// A signed Publish, not the SNS client: it keeps the bundle within 400 KB with the target adapters.
-const sns = signedSns({ credentials: clients.iam.config.credentials });
-const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
-/** The alert topic, ledger and stage; serverless.yml sets them. */
-const environment = alertEnvironment('dev');
+/** The alert topic, ledger and stage come from serverless.yml's environment, Slack from the config. */
+const alerting = functionAlerting({
+  clients,
+  // A signed Publish, not the SNS client: it keeps the bundle within 400 KB with the target adapters.
+  sns: signedSns({ credentials: clients.iam.config.credentials }),
+  clock: systemClock,
+  log: logger,
+});
+// What the exposed key did, for the alert: a signed LookupEvents, for the same reason as the Publish.
+const cloudtrail = signedCloudTrail({ credentials: clients.iam.config.credentials });
 
 /**
  * EventBridge (AWS Health, AWS_RISK_CREDENTIALS_EXPOSED) -> an emergency rotation of each exposed
@@ -38,30 +41,14 @@ export const lambdaHandler = async (raw: unknown) => {
   for (const outcome of outcomes) {
     (outcome.outcome === 'failed' ? logger.error : logger.warn).call(logger, 'leak response', { outcome });
   }
-  const alerting = createAlerting({
-    config,
-    environment,
-    sns,
-    secrets: clients.secrets,
-    dynamoDb,
-    clock: systemClock,
-    log: logger,
-    metrics: powertoolsMetrics(metrics),
-  });
-  const found = leakAlerts(event, outcomes);
-  const alerts =
-    alerting.notifiers.length > 0
-      ? withOwners(
-          found,
-          await userRoutes(
-            clients.iam,
-            found.flatMap((a) => (a.userName ? [a.userName] : [])),
-            config.ownerTag,
-          ),
-        )
-      : found;
   // A failed alert is logged and counted (AlertsFailed has an alarm); it never fails the response.
-  const delivery = await sendAlerts(alerting, alerts);
+  // What the exposed key did (CloudTrail), once per key, only for alerts the ledger lets through.
+  const usage = keyUsageLookup(cloudtrail, undefined, (accessKeyId, error) =>
+    logger.warn('CloudTrail lookup failed', { accessKeyId, error: error as Error }),
+  );
+  const delivery = await alerting
+    .forRun(config, powertoolsMetrics(metrics))
+    .send(leakAlerts(event, outcomes), { enrich: withExposedKeyCalls(usage) });
   const failed = outcomes.filter((o) => o.outcome === 'failed').length;
   const summary = {
     eventId: event.eventId,

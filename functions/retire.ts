@@ -2,13 +2,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { retirementAlerts, withOwners } from '../lib/alerts/alerts.js';
+import { retirementAlerts } from '../lib/alerts/alerts.js';
 import { keyUsageLookup } from '../lib/alerts/key-usage.js';
-import { sendAlerts } from '../lib/alerts/notifier.js';
-import { userRoutes } from '../lib/alerts/owners.js';
-import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
+import { functionAlerting } from '../lib/alerts/setup.js';
 import { createClients, createCloudTrailClient } from '../lib/aws/clients.js';
-import { createDynamoDb } from '../lib/aws/dynamodb.js';
+import { cloudTrailLookup } from '../lib/aws/cloudtrail.js';
 import { signedSns } from '../lib/aws/sns-signed.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
@@ -19,13 +17,16 @@ import { retireAccount } from '../lib/retirement/retire.js';
 const logger = createLogger();
 const metrics = createMetrics();
 const clients = createClients();
-// A signed Publish, not the SNS client: 22 KB less, which keeps the bundle well within 400 KB.
-const sns = signedSns({ credentials: clients.iam.config.credentials });
 // Who still uses a key is a detail: a CloudTrail that keeps failing is not waited for.
 const cloudtrail = createCloudTrailClient({ maxAttempts: 3 });
-const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
-/** The alert topic, ledger and stage; serverless.yml sets them. Without a topic or Slack, alerts are only logged. */
-const environment = alertEnvironment('dev');
+/** The alert topic, ledger and stage come from serverless.yml; without a topic or Slack, alerts are only logged. */
+const alerting = functionAlerting({
+  clients,
+  // A signed Publish, not the SNS client: 22 KB less, which keeps the bundle well within 400 KB.
+  sns: signedSns({ credentials: clients.iam.config.credentials }),
+  clock: systemClock,
+  log: logger,
+});
 
 /**
  * Daily: retire the keys rotation replaced (deactivate when idle, delete later). A key still in use is
@@ -34,16 +35,6 @@ const environment = alertEnvironment('dev');
 export const lambdaHandler = async (_event: ScheduledEvent, context: Context) => {
   const config = await lambdaConfig();
   const port = powertoolsMetrics(metrics);
-  const alerting = createAlerting({
-    config,
-    environment,
-    sns,
-    secrets: clients.secrets,
-    dynamoDb,
-    clock: systemClock,
-    log: logger,
-    metrics: port,
-  });
   const { selection, results } = await retireAccount(
     { clients, clock: systemClock },
     config,
@@ -108,28 +99,18 @@ export const lambdaHandler = async (_event: ScheduledEvent, context: Context) =>
   }
   port.add('HeldKeys', summary.held);
   const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
-  const found = retirementAlerts(accountId, results);
-  // Owners and channels are read (iam:ListUserTags) only for the users there is something to tell,
-  // and only when there is somewhere to tell it.
-  const alerts =
-    alerting.notifiers.length > 0
-      ? withOwners(
-          found,
-          await userRoutes(
-            clients.iam,
-            found.flatMap((a) => (a.userName ? [a.userName] : [])),
-            config.ownerTag,
-          ),
-        )
-      : found;
   // Who still uses a held key: CloudTrail, once per key, only for alerts the ledger lets through.
-  const usage = keyUsageLookup(cloudtrail, undefined, (accessKeyId, error) =>
+  const usage = keyUsageLookup(cloudTrailLookup(cloudtrail), undefined, (accessKeyId, error) =>
     logger.warn('CloudTrail lookup failed', { accessKeyId, error: error as Error }),
   );
-  const delivery = await sendAlerts(alerting, alerts, async (alert) => {
-    if (alert.kind !== 'key-in-use' || alert.accessKeyId === undefined) return alert;
-    const found = await usage(alert.accessKeyId);
-    return found ? { ...alert, usage: found } : alert;
+  // Owners and channels are read (iam:ListUserTags) only for the users there is something to tell,
+  // and only when there is somewhere to tell it.
+  const delivery = await alerting.forRun(config, port).send(retirementAlerts(accountId, results), {
+    enrich: async (alert) => {
+      if (alert.kind !== 'key-in-use' || alert.accessKeyId === undefined) return alert;
+      const found = await usage(alert.accessKeyId);
+      return found ? { ...alert, usage: found } : alert;
+    },
   });
   const complete = { ...summary, alerts: delivery };
   logger.info('retirement complete', { summary: complete });

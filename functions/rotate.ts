@@ -2,12 +2,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { rotationFailureAlert } from '../lib/alerts/alerts.js';
-import { sendAlerts } from '../lib/alerts/notifier.js';
-import { userRoutes } from '../lib/alerts/owners.js';
-import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
+import { redeployFailedAlert, rotationFailureAlert } from '../lib/alerts/alerts.js';
+import { functionAlerting } from '../lib/alerts/setup.js';
 import { createClients } from '../lib/aws/clients.js';
-import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import { signedSns } from '../lib/aws/sns-signed.js';
 import { systemClock } from '../lib/clock.js';
 import { RotationInProgressError, TargetError } from '../lib/errors.js';
@@ -20,10 +17,13 @@ import { runRotationStep } from '../lib/rotation/lambda-step.js';
 const logger = createLogger();
 const metrics = createMetrics();
 const clients = createClients();
-// A signed Publish, not the SNS client: it keeps the bundle within 400 KB with the target adapters.
-const sns = signedSns({ credentials: clients.iam.config.credentials });
-const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
-const environment = alertEnvironment('dev');
+const alerting = functionAlerting({
+  clients,
+  // A signed Publish, not the SNS client: it keeps the bundle within 400 KB with the target adapters.
+  sns: signedSns({ credentials: clients.iam.config.credentials }),
+  clock: systemClock,
+  log: logger,
+});
 /** What adapters log through: the Powertools logger (with its redaction), narrowed to the port. */
 const targetLogger = {
   info: (message: string, extra: Record<string, unknown> = {}) => logger.info(message, extra),
@@ -55,25 +55,24 @@ export const lambdaHandler = async (event: unknown, context: Context) => {
         port.add('RotationsFailed', 1, failure.step);
         if (failure.error instanceof TargetError && failure.error.target)
           port.add('TargetPushesFailed', 1, failure.error.target.type);
-        const alerting = createAlerting({
-          config,
-          environment,
-          sns,
-          secrets: clients.secrets,
-          dynamoDb,
-          clock: systemClock,
-          log: logger,
-          metrics: port,
-        });
-        if (alerting.notifiers.length === 0) return;
         const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
-        const routes = await userRoutes(clients.iam, [failure.userName], config.ownerTag);
-        const alert = rotationFailureAlert(accountId, failure, true);
-        await sendAlerts(alerting, [{ ...alert, ...routes.get(failure.userName) }]);
+        await alerting.forRun(config, port).send([rotationFailureAlert(accountId, failure, true)]);
       },
     );
+    const { redeployFailures = [], ...done } = result;
     if (result.moved) port.add('KeysRotated', 1);
-    logger.info('rotation step done', { ...result, clientRequestToken });
+    logger.info('rotation step done', {
+      ...done,
+      redeploysFailed: redeployFailures.length,
+      clientRequestToken,
+    });
+    // A failed redeploy never fails the step: the new key is current and stored. Its owner is told.
+    if (redeployFailures.length > 0) {
+      const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
+      await alerting
+        .forRun(config, port)
+        .send(redeployFailures.map((f) => redeployFailedAlert({ accountId, userName: result.user, ...f })));
+    }
   } catch (error) {
     if (error instanceof RotationInProgressError) {
       logger.warn(DEFERRED_MESSAGE, { reason: error.message, clientRequestToken });

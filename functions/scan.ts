@@ -2,12 +2,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
-import { scanAlerts } from '../lib/alerts/alerts.js';
-import { sendAlerts } from '../lib/alerts/notifier.js';
+import { driftAlerts, scanAlerts } from '../lib/alerts/alerts.js';
 import { SLACK_CHANNEL_TAG } from '../lib/alerts/owners.js';
-import { alertEnvironment, createAlerting } from '../lib/alerts/setup.js';
+import { functionAlerting } from '../lib/alerts/setup.js';
 import { createClients, createSnsClient } from '../lib/aws/clients.js';
-import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import { sdkSns } from '../lib/aws/sns.js';
 import { systemClock } from '../lib/clock.js';
 import { lambdaConfig } from '../lib/lambda-config.js';
@@ -21,10 +19,13 @@ const metrics = createMetrics();
 const clients = createClients();
 /** The rotate function; serverless.yml sets it. Without it the scan only reports. */
 const rotateFunctionArn = process.env.ROTATE_FUNCTION_ARN || undefined;
-const sns = sdkSns(createSnsClient());
-const dynamoDb = createDynamoDb({ credentials: clients.iam.config.credentials });
-/** The alert topic, ledger and stage; serverless.yml sets them. Without a topic or Slack, findings are only logged. */
-const environment = alertEnvironment('dev');
+/** The alert topic, ledger and stage come from serverless.yml; without a topic or Slack, findings are only logged. */
+const alerting = functionAlerting({
+  clients,
+  sns: sdkSns(createSnsClient()),
+  clock: systemClock,
+  log: logger,
+});
 
 /**
  * EventBridge schedule -> inventory and plan of the account -> Secrets Manager rotations started for
@@ -33,16 +34,6 @@ const environment = alertEnvironment('dev');
 export const lambdaHandler = async (_event: ScheduledEvent) => {
   const config = await lambdaConfig();
   const port = powertoolsMetrics(metrics);
-  const alerting = createAlerting({
-    config,
-    environment,
-    sns,
-    secrets: clients.secrets,
-    dynamoDb,
-    clock: systemClock,
-    log: logger,
-    metrics: port,
-  });
   const now = systemClock.now();
   const result = await scanAccount({ clients, clock: systemClock }, config, now);
   for (const action of result.plan.actions) {
@@ -77,14 +68,28 @@ export const lambdaHandler = async (_event: ScheduledEvent) => {
     rotationsQueued: count('queued'),
     rotationsFailed: count('failed'),
   };
-  const channels = new Map(
-    result.inventory.users.flatMap((u) => {
-      const channel = u.tags[SLACK_CHANNEL_TAG];
-      return channel ? [[u.userName, channel] as const] : [];
+  // Owners and Slack channels from the inventory's tags: no call needed.
+  const routes = new Map(
+    result.inventory.users.map((u) => {
+      const owner = u.tags[config.ownerTag];
+      const slackChannel = u.tags[SLACK_CHANNEL_TAG];
+      return [
+        u.userName,
+        { ...(owner ? { owner } : {}), ...(slackChannel ? { slackChannel } : {}) },
+      ] as const;
     }),
   );
-  // A failed alert is logged and counted (AlertsFailed, which has an alarm); it never fails the scan.
-  const alerts = await sendAlerts(alerting, scanAlerts(result.plan, rotations, channels));
+  const channels = new Map(
+    [...routes].flatMap(([userName, r]) => (r.slackChannel ? [[userName, r.slackChannel] as const] : [])),
+  );
+  // A digest per owner, and one alert per drifted target (each once per remind window, again at once
+  // when what the target holds changes). A failed alert is logged and counted (AlertsFailed, which has
+  // an alarm); it never fails the scan.
+  const alerts = await alerting
+    .forRun(config, port)
+    .send([...scanAlerts(result.plan, rotations, channels), ...driftAlerts(result.plan.accountId, drift)], {
+      routes,
+    });
   const complete = { ...summary, alerts };
   logger.info('scan complete', { summary: complete });
   return complete;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod/mini';
 import type { $ZodIssue, $ZodType } from 'zod/v4/core';
+import { SELECTOR_ENTRY, SELECTOR_ENTRY_HELP } from './accounts/selector.js';
 import { ConfigError } from './errors.js';
 import { defaultRegistry, type TargetRegistry, targetSpecSchema } from './targets/registry.js';
 
@@ -90,6 +91,8 @@ const rotationSchema = z.strictObject({
    * minutes for IAM: onboarding a whole account at once would be a burst of them.
    */
   maxStartsPerRun: wholeNumber(1, 100, 10),
+  /** How many rotation starts (DescribeSecret, CreateSecret, RotateSecret) the scan runs at once. */
+  startConcurrency: wholeNumber(1, 32, 5),
 });
 
 /** A Slack channel keyrot posts to: its incoming webhook's URL is a secret, never in this file. */
@@ -116,6 +119,36 @@ const alertsSchema = z.strictObject({
       timeoutSeconds: wholeNumber(1, 30, 5),
     }),
   ),
+});
+
+const selectorEntry = z.string().check(z.regex(SELECTOR_ENTRY, { error: SELECTOR_ENTRY_HELP }));
+
+/** Organization mode: which accounts the hub works in, and the member role it assumes there. */
+const accountsSchema = z.strictObject({
+  /** Account ids, OU ids (`ou-...`, nested OUs included), the root (`r-...`) or tags (`tag:KEY=VALUE`). Empty: all. */
+  include: z._default(z.array(selectorEntry), []),
+  /** The same kinds of entry; an exclusion wins over an inclusion. */
+  exclude: z._default(z.array(selectorEntry), []),
+  /** The role the member stack creates in each account, named by path so the hub may assume nothing else. */
+  memberRole: z.prefault(
+    z.strictObject({
+      path: z._default(
+        z.string().check(z.regex(IAM_PATH, { error: 'must be an IAM path that starts and ends with "/"' })),
+        '/keyrot/',
+      ),
+      name: z._default(
+        z.string().check(z.regex(/^[\w+=,.@-]{1,64}$/, { error: 'is not an IAM role name' })),
+        'keyrot-member',
+      ),
+    }),
+    {},
+  ),
+  /** The sts:ExternalId the member role's trust policy requires (2-1224 characters). Needed in organization mode. */
+  externalId: z.optional(
+    z.string().check(z.regex(/^[\w+=,.@:/-]{2,1224}$/, { error: 'is not a valid sts:ExternalId' })),
+  ),
+  /** How many accounts `keyrot plan --org` and `keyrot status --org` read at once. */
+  concurrency: wholeNumber(1, 32, 4),
 });
 
 const userSchema = z.strictObject({
@@ -162,6 +195,7 @@ export const configSchema = z.strictObject({
   policy: z.prefault(policySchema, {}),
   rotation: z.prefault(rotationSchema, {}),
   alerts: z.prefault(alertsSchema, {}),
+  accounts: z.prefault(accountsSchema, {}),
   /** Per machine user settings, by IAM user name. */
   users: z._default(
     z.record(

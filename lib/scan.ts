@@ -105,6 +105,7 @@ export async function scanTargetDrift(
         settings.targets,
         readTargetRecords(snapshot.tags),
         versionWith(snapshot, STAGE.current),
+        versionWith(snapshot, STAGE.pending),
       ),
     );
   }

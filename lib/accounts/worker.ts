@@ -6,6 +6,10 @@ import { mapLimit } from '../concurrency.js';
 const accountMessageSchema = z.strictObject({
   accountId: z.string().check(z.regex(/^\d{12}$/)),
   accountName: z.string(),
+  /** The scheduler's run: the organization's digests are sent once every account of it is done. */
+  runId: z.optional(z.string().check(z.regex(/^[\w:.-]{1,64}$/))),
+  /** How many accounts the run has. */
+  accounts: z.optional(z.int().check(z.minimum(1))),
 });
 
 export type AccountMessage = z.infer<typeof accountMessageSchema>;
@@ -39,11 +43,17 @@ export function parseAccountMessage(body: string): AccountMessage {
 /** The SQS messages for these accounts, in SendMessageBatch's batches of at most 10. */
 export function accountMessageBatches(
   accounts: ReadonlyArray<{ id: string; name: string }>,
+  /** The run's id (e.g. the schedule's time): the digests go out once all of its accounts are done. */
+  runId?: string,
 ): Array<Array<{ Id: string; MessageBody: string }>> {
   const batches: Array<Array<{ Id: string; MessageBody: string }>> = [];
   accounts.forEach((account, i) => {
     if (i % 10 === 0) batches.push([]);
-    const message: AccountMessage = { accountId: account.id, accountName: account.name };
+    const message: AccountMessage = {
+      accountId: account.id,
+      accountName: account.name,
+      ...(runId === undefined ? {} : { runId, accounts: accounts.length }),
+    };
     batches[batches.length - 1]?.push({ Id: account.id, MessageBody: JSON.stringify(message) });
   });
   return batches;
@@ -61,9 +71,10 @@ export interface AccountOutcome {
  * those visible again, and after the queue's maxReceiveCount moves them to the dead-letter queue.
  * The event source mapping needs ReportBatchItemFailures for this.
  */
-export async function processAccountBatch(
-  records: readonly Pick<SQSRecord, 'messageId' | 'body'>[],
-  runAccount: (message: AccountMessage) => Promise<void>,
+export async function processAccountBatch<R extends Pick<SQSRecord, 'messageId' | 'body'>>(
+  records: readonly R[],
+  /** Gets the record too: its `attributes.ApproximateReceiveCount` tells a last attempt (digestAfterRun). */
+  runAccount: (message: AccountMessage, record: R) => Promise<void>,
   concurrency: number,
 ): Promise<{ response: SQSBatchResponse; outcomes: AccountOutcome[] }> {
   const outcomes = await mapLimit(records, concurrency, async (record): Promise<AccountOutcome> => {
@@ -74,7 +85,7 @@ export async function processAccountBatch(
       return { messageId: record.messageId, error };
     }
     try {
-      await runAccount(message);
+      await runAccount(message, record);
       return { messageId: record.messageId, accountId: message.accountId };
     } catch (error) {
       return { messageId: record.messageId, accountId: message.accountId, error };

@@ -59,6 +59,10 @@ export interface Alert {
   kind: AlertKind;
   severity: AlertSeverity;
   accountId: string;
+  /** The account's IAM alias (else its Organizations name), in organization mode. */
+  accountAlias?: string;
+  /** An organization digest's accounts (accountId then lists their ids, comma-separated). */
+  accounts?: Array<{ accountId: string; alias: string }>;
   /** The owner tag of the user(s) concerned; undefined when nobody owns them. */
   owner?: string;
   userName?: string;
@@ -393,65 +397,103 @@ export function targetPushFailedAlert(input: {
   };
 }
 
-/** A target holds another key than the one keyrot last pushed there. */
+/**
+ * A target holds (or, by keyrot's record, last received) a key other than AWSCURRENT's: consumers
+ * reading it get an old key, which retirement keeps until the target is fixed.
+ */
 export function driftAlert(input: {
   accountId: string;
   userName: string;
   targetType: string;
   targetName: string;
-  expectedKeyId: string;
-  foundKeyId?: string;
+  /** The key id the target holds; undefined when it holds none keyrot knows of. */
+  holdsKeyId?: string;
+  /** How keyrot knows: the target's fingerprint, read live, or its record of what it last received. */
+  source: 'fingerprint' | 'record';
 }): Alert {
-  const { accountId, userName } = input;
-  const found = input.foundKeyId ? `holds ${input.foundKeyId}` : 'holds no key keyrot can recognise';
+  const { accountId, userName, holdsKeyId } = input;
+  const what =
+    input.source === 'fingerprint'
+      ? holdsKeyId
+        ? `It holds ${holdsKeyId}, not AWSCURRENT's key: someone changed it outside keyrot, or a push did not reach it.`
+        : 'It holds no key: someone removed it outside keyrot.'
+      : holdsKeyId
+        ? `keyrot last pushed ${holdsKeyId} there, not AWSCURRENT's key: a rotation or rollback did not reach it.`
+        : 'keyrot has not pushed a key there yet: it was added after the last rotation.';
   return {
     kind: 'drift',
     severity: 'warning',
     accountId,
     userName,
-    accessKeyId: input.expectedKeyId,
-    title: `keyrot: ${input.targetType} "${input.targetName}" of ${userName} drifted`,
+    ...(holdsKeyId ? { accessKeyId: holdsKeyId } : {}),
+    title: `keyrot: ${input.targetType} "${input.targetName}" of ${userName} drifted from the current key`,
     lines: [
-      `keyrot last pushed ${input.expectedKeyId} there, but it ${found}.`,
-      'Someone changed the stored credential outside keyrot.',
+      what,
+      holdsKeyId
+        ? `Consumers reading it get ${holdsKeyId}, not the current key; retirement keeps ${holdsKeyId} until the target is fixed.`
+        : 'Consumers reading it do not get the current key.',
     ],
     nextSteps: [
-      `Push the current key again by rotating: \`keyrot rotate --user ${userName}\`, and find who changed it.`,
+      `Push the current key to every target by rotating: \`keyrot rotate --user ${userName}\`. Then check: \`keyrot status --user ${userName}\`.`,
     ],
     command: `keyrot rotate --user ${userName}`,
     threadId: `keyrot-target-${accountId}-${userName}`,
     subject: `drift#${accountId}#${userName}#${input.targetType}#${input.targetName}`,
-    state: `drift:${input.foundKeyId ?? 'unknown'}`,
+    state: `drift:${holdsKeyId ?? 'none'}`,
   };
 }
 
-/** The redeploy a target triggers after a push (so consumers pick up the key) failed. */
+/** The scan's drift alerts, one per drifted target (from keyrot's records on each secret). */
+export function driftAlerts(
+  accountId: string,
+  drift: ReadonlyArray<{ userName: string; target: string; type: string; lastReceived: string | null }>,
+): Alert[] {
+  return drift.map((d) =>
+    driftAlert({
+      accountId,
+      userName: d.userName,
+      targetType: d.type,
+      targetName: d.target,
+      ...(d.lastReceived ? { holdsKeyId: d.lastReceived } : {}),
+      source: 'record',
+    }),
+  );
+}
+
+/**
+ * The redeploy a target triggers after the cut-over (so consumers pick up the new key) failed. The
+ * rotation stands: the new key is current and stored in the target.
+ */
 export function redeployFailedAlert(input: {
   accountId: string;
   userName: string;
   targetType: string;
   targetName: string;
+  /** The new key, which the target holds. */
+  accessKeyId?: string;
   error: unknown;
 }): Alert {
   const { accountId, userName } = input;
+  const key = input.accessKeyId ? `The new key ${input.accessKeyId}` : 'The new key';
   return {
     kind: 'redeploy-failed',
     severity: 'warning',
     accountId,
     userName,
-    title: `keyrot: redeploying after ${userName}'s key push to ${input.targetType} "${input.targetName}" failed`,
+    ...(input.accessKeyId ? { accessKeyId: input.accessKeyId } : {}),
+    title: `keyrot: the redeploy of ${input.targetType} "${input.targetName}" after rotating ${userName}'s key failed`,
     lines: [
-      `The new key is stored there, but the redeploy trigger failed: ${messageOf(input.error)}`,
-      'Consumers keep the old key until they restart; it works until retirement deactivates it.',
+      `${key} is current and stored there, but the redeploy trigger failed: ${messageOf(input.error)}`,
+      'Consumers that read the key when they start keep the old key until they restart; it works until retirement deactivates it, and retirement holds it while it is in use.',
     ],
     nextSteps: [
-      'Redeploy the consumer by hand, then check the old key goes quiet: `keyrot status --user ' +
-        `${userName}\`.`,
+      `Redeploy the consumer by hand (run its workflow or pipeline), then check the old key goes quiet: \`keyrot status --user ${userName}\`.`,
     ],
     command: `keyrot status --user ${userName}`,
     threadId: `keyrot-target-${accountId}-${userName}`,
     subject: `redeploy#${accountId}#${userName}#${input.targetType}#${input.targetName}`,
-    state: errorState(input.error),
+    // Each rotation's redeploy is its own event: a new key alerts at once.
+    state: `failed:${input.accessKeyId ?? errorState(input.error)}`,
   };
 }
 
@@ -567,14 +609,23 @@ export function alertText(alert: Alert): string {
     alert.title,
     '',
     ...alert.lines,
-    ...usageLines(alert.usage),
+    ...usageLines(alert.usage, alert.kind),
     '',
     'What to do:',
     ...alert.nextSteps.map((step) => `- ${step}`),
     ...commandStep(alert).map((step) => `- ${step}`),
     '',
-    `Account ${alert.accountId}, severity ${alert.severity}${alert.owner ? `, owner ${alert.owner}` : ''}${alert.stage ? `, stage ${alert.stage}` : ''}${alert.at ? `, ${alert.at}` : ''}.`,
+    `${accountsLine(alert)}, severity ${alert.severity}${alert.owner ? `, owner ${alert.owner}` : ''}${alert.stage ? `, stage ${alert.stage}` : ''}${alert.at ? `, ${alert.at}` : ''}.`,
   ].join('\n');
+}
+
+/** "Account 111122223333 (team-a)", or every account of an organization digest. */
+function accountsLine(alert: Alert): string {
+  const name = (a: { accountId: string; alias?: string }) =>
+    a.alias && a.alias !== a.accountId ? `${a.accountId} (${a.alias})` : a.accountId;
+  if (alert.accounts && alert.accounts.length > 0)
+    return `Account${alert.accounts.length === 1 ? '' : 's'} ${alert.accounts.map(name).join(', ')}`;
+  return `Account ${name({ accountId: alert.accountId, ...(alert.accountAlias ? { alias: alert.accountAlias } : {}) })}`;
 }
 
 /** "Run: <command>", unless a step already names the command. */
@@ -584,11 +635,17 @@ function commandStep(alert: Alert): string[] {
 }
 
 /** Who still uses the key, one line per source, for text renderings. */
-export function usageLines(usage: readonly KeyUsage[] | undefined): string[] {
+export function usageLines(usage: readonly KeyUsage[] | undefined, kind?: AlertKind): string[] {
   if (usage === undefined) return [];
-  if (usage.length === 0) return ['CloudTrail shows no management event signed with this key in 90 days.'];
+  // A leaked key's calls are what it did, not who still uses it; the newest may not be in CloudTrail yet.
+  const leaked = kind === 'key-leaked';
+  const lag = leaked ? '; an event shows about 5 minutes after its call, so look again later' : '';
+  if (usage.length === 0)
+    return [`CloudTrail shows no management event signed with this key in 90 days${lag}.`];
   return [
-    'Still used by (CloudTrail, last 90 days):',
+    leaked
+      ? `Calls signed with this key, by source (CloudTrail, last 90 days${lag}):`
+      : 'Still used by (CloudTrail, last 90 days):',
     ...usage.map(
       (u) =>
         `  ${u.sourceIp} · ${u.userAgent} · ${u.eventNames.join(', ')} · last seen ${u.lastSeen} (${u.events} event${u.events === 1 ? '' : 's'})`,
@@ -607,7 +664,7 @@ export function alertChatMessage(alert: Alert): Record<string, unknown> {
     content: {
       textType: 'client-markdown',
       title: alert.title,
-      description: [...alert.lines, ...usageLines(alert.usage)].join('\n'),
+      description: [...alert.lines, ...usageLines(alert.usage, alert.kind)].join('\n'),
       nextSteps: [...alert.nextSteps, ...commandStep(alert)],
       keywords: ['keyrot', alert.kind, alert.severity],
     },
@@ -617,6 +674,7 @@ export function alertChatMessage(alert: Alert): Record<string, unknown> {
       eventType: `keyrot:${alert.kind}`,
       additionalContext: {
         accountId: alert.accountId,
+        ...(alert.accountAlias ? { accountAlias: alert.accountAlias } : {}),
         severity: alert.severity,
         ...(alert.owner ? { owner: alert.owner } : {}),
         ...(alert.userName ? { userName: alert.userName } : {}),

@@ -1,4 +1,3 @@
-import { type CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { DAY_MS } from '../clock.js';
 import type { KeyUsage } from './alerts.js';
 
@@ -32,15 +31,35 @@ export function rateLimiter(perSecond: number, pace: Pace): () => Promise<void> 
   };
 }
 
+/** One CloudTrail event as LookupEvents gives it. */
+export interface TrailEvent {
+  EventName?: string;
+  EventTime?: Date;
+  CloudTrailEvent?: string;
+}
+
+/**
+ * CloudTrail's LookupEvents by AccessKeyId, one page: the SDK client (lib/aws/cloudtrail.ts: retire,
+ * the CLI) or a signed call that keeps the SDK client out of a bundle (lib/aws/cloudtrail-signed.ts:
+ * the leak response).
+ */
+export interface EventLookup {
+  lookupEvents(input: {
+    accessKeyId: string;
+    startTime: Date;
+    endTime: Date;
+    maxResults: number;
+    nextToken?: string;
+  }): Promise<{ events: TrailEvent[]; nextToken?: string }>;
+}
+
 interface TrailRecord {
   sourceIPAddress?: string;
   userAgent?: string;
 }
 
 /** Groups CloudTrail events by source IP and user agent; pure. */
-export function summarizeEvents(
-  events: ReadonlyArray<{ EventName?: string; EventTime?: Date; CloudTrailEvent?: string }>,
-): KeyUsage[] {
+export function summarizeEvents(events: ReadonlyArray<TrailEvent>): KeyUsage[] {
   const bySource = new Map<
     string,
     { sourceIp: string; userAgent: string; names: Set<string>; last: number; events: number }
@@ -80,7 +99,7 @@ export function summarizeEvents(
  * without it.
  */
 export function keyUsageLookup(
-  cloudtrail: CloudTrailClient,
+  cloudtrail: EventLookup,
   pace: Pace = realPace,
   onError: (accessKeyId: string, error: unknown) => void = () => undefined,
 ): (accessKeyId: string) => Promise<KeyUsage[] | undefined> {
@@ -89,22 +108,20 @@ export function keyUsageLookup(
   const lookup = async (accessKeyId: string): Promise<KeyUsage[] | undefined> => {
     const end = new Date(pace.nowMs());
     const start = new Date(end.getTime() - 90 * DAY_MS);
-    const events = [];
+    const events: TrailEvent[] = [];
     let token: string | undefined;
     try {
       for (let page = 0; page < MAX_PAGES; page++) {
         await limit();
-        const out = await cloudtrail.send(
-          new LookupEventsCommand({
-            LookupAttributes: [{ AttributeKey: 'AccessKeyId', AttributeValue: accessKeyId }],
-            StartTime: start,
-            EndTime: end,
-            MaxResults: 50,
-            ...(token ? { NextToken: token } : {}),
-          }),
-        );
-        events.push(...(out.Events ?? []));
-        token = out.NextToken;
+        const out = await cloudtrail.lookupEvents({
+          accessKeyId,
+          startTime: start,
+          endTime: end,
+          maxResults: 50,
+          ...(token ? { nextToken: token } : {}),
+        });
+        events.push(...out.events);
+        token = out.nextToken;
         if (!token) break;
       }
     } catch (error) {

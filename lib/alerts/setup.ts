@@ -1,11 +1,20 @@
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { DynamoDb } from '../aws/dynamodb.js';
+import { createDynamoDb, type DynamoDb } from '../aws/dynamodb.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { MetricsPort } from '../metrics.js';
+import { type Alert, type Routing, withOwners } from './alerts.js';
 import { dynamoLedger } from './ledger.js';
-import type { AlertingDeps, AlertLog, Notifier } from './notifier.js';
+import {
+  type AlertingDeps,
+  type AlertLog,
+  type AlertSummary,
+  type Notifier,
+  sendAlerts,
+} from './notifier.js';
+import { userRoutes } from './owners.js';
 import { slackNotifier } from './slack.js';
 import { type SnsPort, snsNotifier } from './sns.js';
 
@@ -111,5 +120,77 @@ export function createAlerting(input: AlertingInput): AlertingDeps {
     log: input.log,
     clock: input.clock,
     stage,
+  };
+}
+
+/** What a function sends alerts with during one invocation. */
+export interface FunctionAlerting {
+  /** The notifiers, ledger and the rest (a handler may call sendAlerts itself). */
+  deps: AlertingDeps;
+  /** Whether any notifier is configured (the topic, or Slack). */
+  enabled: boolean;
+  /**
+   * Routes each alert to its user's owner and Slack channel, then sends it once per remind window.
+   * The routes are read with iam:ListUserTags for the users alerted about, unless given (the scan has
+   * every user's tags already); nothing is read when nothing is configured. Never throws for a
+   * notifier; see sendAlerts.
+   */
+  send(
+    alerts: readonly Alert[],
+    options?: {
+      routes?: ReadonlyMap<string, Routing>;
+      enrich?: (alert: Alert) => Promise<Alert>;
+    },
+  ): Promise<AlertSummary>;
+}
+
+/**
+ * The alerting wiring every function shares: built once per container with its clients (the SNS port
+ * differs: the SDK client, or the signed Publish that keeps a bundle small), then `forRun(config,
+ * metrics)` per invocation. The environment (ALERT_TOPIC_ARN, ALERT_LEDGER_TABLE, KEYROT_STAGE) is
+ * read per run; the ledger's DynamoDB signer is made once, when a table is named.
+ */
+export function functionAlerting(input: {
+  clients: { iam: IAMClient; secrets: SecretsManagerClient };
+  sns: SnsPort;
+  clock: Clock;
+  log: AlertLog;
+  /** The stage when KEYROT_STAGE is not set. */
+  defaultStage?: string;
+}): { forRun(config: Pick<Config, 'alerts' | 'ownerTag'>, metrics: MetricsPort): FunctionAlerting } {
+  const { clients } = input;
+  let dynamoDb: DynamoDb | undefined;
+  return {
+    forRun(config, metrics) {
+      const environment = alertEnvironment(input.defaultStage ?? 'dev');
+      if (environment.ledgerTable)
+        dynamoDb ??= createDynamoDb({ credentials: clients.iam.config.credentials });
+      const deps = createAlerting({
+        config,
+        environment,
+        sns: input.sns,
+        secrets: clients.secrets,
+        ...(dynamoDb ? { dynamoDb } : {}),
+        clock: input.clock,
+        log: input.log,
+        metrics,
+      });
+      const enabled = deps.notifiers.length > 0;
+      return {
+        deps,
+        enabled,
+        async send(alerts, options = {}) {
+          if (!enabled || alerts.length === 0) return sendAlerts(deps, alerts);
+          const routes =
+            options.routes ??
+            (await userRoutes(
+              clients.iam,
+              alerts.flatMap((a) => (a.userName ? [a.userName] : [])),
+              config.ownerTag,
+            ));
+          return sendAlerts(deps, withOwners(alerts, routes), options.enrich);
+        },
+      };
+    },
   };
 }

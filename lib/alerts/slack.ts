@@ -47,12 +47,13 @@ export function slackMessage(alert: Alert): { text: string; blocks: KnownBlock[]
   ].map((text) => ({ type: 'mrkdwn' as const, text: clip(text, SLACK_LIMITS.fieldText) }));
   const summary: SectionBlock = { ...section(`*${mrkdwn(alert.title)}*`), fields };
   const happened = section(`*What happened*\n${alert.lines.map(mrkdwn).join('\n')}`);
+  const heading = alert.kind === 'key-leaked' ? '*What it did*' : '*Who still uses it*';
   const usage = alert.usage
     ? [
         section(
           alert.usage.length === 0
-            ? '*Who still uses it*\nCloudTrail shows no management event signed with this key in 90 days.'
-            : `*Who still uses it* (CloudTrail, last 90 days)\n${alert.usage
+            ? `${heading}\nCloudTrail shows no management event signed with this key in 90 days.`
+            : `${heading} (CloudTrail, last 90 days)\n${alert.usage
                 .map(
                   (u) =>
                     `• \`${mrkdwn(u.sourceIp)}\` · ${mrkdwn(u.userAgent)} · ${mrkdwn(u.eventNames.join(', '))} · last seen ${u.lastSeen}`,

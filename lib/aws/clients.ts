@@ -1,5 +1,6 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -172,6 +173,13 @@ export function createSnsClient(options: ClientOptions = {}): SNSClient {
 /** A CloudTrail client for LookupEvents (who still uses a held key); only retire and status use it. */
 export function createCloudTrailClient(options: ClientOptions = {}): CloudTrailClient {
   const client = new CloudTrailClient(commonSettings(options));
+  instrument(client, options.callCounter);
+  return client;
+}
+
+/** An Organizations client (organization mode: the hub lists accounts), with the same settings. */
+export function createOrganizationsClient(options: ClientOptions = {}): OrganizationsClient {
+  const client = new OrganizationsClient(commonSettings(options));
   instrument(client, options.callCounter);
   return client;
 }

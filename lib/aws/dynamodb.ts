@@ -1,13 +1,17 @@
 import { jsonError, SignedCallError, type SignedCallOptions, signedCall } from './signed.js';
 
 /**
- * The three DynamoDB calls the alert ledger makes, over DynamoDB's JSON API through `signedCall`.
+ * The DynamoDB calls the alert ledger (and organization mode's digest store: UpdateItem, BatchGetItem)
+ * make, over DynamoDB's JSON API through `signedCall`.
  * Why not @aws-sdk/client-dynamodb: it adds 41 KB to each bundle (its error classes, schemas and
  * endpoint rules), which would take the retire bundle over the 400 KB budget; the ledger needs PutItem
  * and DeleteItem with a condition, nothing more.
  */
 export interface DynamoDb {
-  send(operation: 'PutItem' | 'DeleteItem' | 'GetItem', input: Record<string, unknown>): Promise<unknown>;
+  send(
+    operation: 'PutItem' | 'DeleteItem' | 'GetItem' | 'UpdateItem' | 'BatchGetItem',
+    input: Record<string, unknown>,
+  ): Promise<unknown>;
 }
 
 /** DynamoDB refused a call; `name` is DynamoDB's error type (ConditionalCheckFailedException, ...). */

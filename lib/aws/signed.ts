@@ -9,9 +9,10 @@ import { defaultRegion, endpointOverride } from './clients.js';
 /**
  * One signed AWS call, for the few operations that don't earn their SDK client's bytes: DynamoDB's
  * three ledger calls (the client adds 41 KB), sns:Publish in the rotate and respond functions (22 KB),
- * and the aws-ssm target's two calls (76 KB); with those clients the bundles would pass 400 KB. The
- * request is signed with the SDK's own SigV4 signer and sent with its HTTP handler; throttling, 5xx,
- * timeouts and network errors are retried with backoff, like the SDK's standard retry mode.
+ * the aws-ssm target's two calls (76 KB), and the leak response's cloudtrail:LookupEvents (42 KB); with
+ * those clients the bundles would pass 400 KB. The request is signed with the SDK's own SigV4 signer
+ * and sent with its HTTP handler; throttling, 5xx, timeouts and network errors are retried with
+ * backoff, like the SDK's standard retry mode.
  */
 export interface SignedCallOptions {
   /** The identity to sign with: pass another client's (`clients.iam.config.credentials`). */

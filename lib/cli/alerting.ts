@@ -5,6 +5,7 @@ import { type AlertSummary, sendAlerts } from '../alerts/notifier.js';
 import { userRoutes } from '../alerts/owners.js';
 import { alertEnvironment, createAlerting } from '../alerts/setup.js';
 import { type AwsClients, createCloudTrailClient, createSnsClient } from '../aws/clients.js';
+import { cloudTrailLookup } from '../aws/cloudtrail.js';
 import { createDynamoDb } from '../aws/dynamodb.js';
 import { sdkSns } from '../aws/sns.js';
 import type { Clock } from '../clock.js';
@@ -51,7 +52,7 @@ export async function alertFromCli(
   );
   const alerts = found.map((a) => (a.userName ? { ...a, ...routes.get(a.userName) } : a));
   // Who still uses a key is a detail: a CloudTrail that keeps failing is not waited for.
-  const usage = keyUsageLookup(createCloudTrailClient({ maxAttempts: 3 }));
+  const usage = keyUsageLookup(cloudTrailLookup(createCloudTrailClient({ maxAttempts: 3 })));
   const summary = await sendAlerts(alerting, alerts, async (alert) => {
     if (alert.kind !== 'key-in-use' || alert.accessKeyId === undefined) return alert;
     const seen = await usage(alert.accessKeyId);

@@ -1,4 +1,4 @@
-import type { Alert } from '../alerts/alerts.js';
+import type { Alert, KeyUsage } from '../alerts/alerts.js';
 import type { ExposedKeysEvent } from './event.js';
 import type { LeakOutcome } from './respond.js';
 
@@ -39,7 +39,7 @@ export function leakAlerts(event: ExposedKeysEvent, outcomes: readonly LeakOutco
           title: `keyrot: ${who} leaked; rotated to ${o.newKeyId}`,
           lines: [
             `${who} was exposed in public${reported}.`,
-            `keyrot ${o.onboarded ? 'onboarded the user and ' : ''}rotated it: ${o.newKeyId} is AWSCURRENT in the user's secret and was pushed to its targets and proven.`,
+            `keyrot ${o.onboarded ? 'onboarded the user and ' : ''}rotated it: ${o.newKeyId} is AWSCURRENT in the user's secret${o.targetsUpdated.length > 0 ? `, and ${o.targetsUpdated.join(', ')} received it and proved ${o.targetsUpdated.length === 1 ? 'it holds' : 'they hold'} it` : ''}.`,
             `Deactivated: ${o.deactivated.join(', ') || 'none'}${o.deleted.length > 0 ? `; deleted: ${o.deleted.join(', ')}` : ''}.`,
           ],
           nextSteps: review,
@@ -69,15 +69,82 @@ export function leakAlerts(event: ExposedKeysEvent, outcomes: readonly LeakOutco
           nextSteps: [`Check which account holds ${o.accessKeyId}, and deactivate it there.`, ...review],
         };
       default:
-        return {
-          ...base,
-          title: `keyrot: responding to the leak of ${who} failed`,
-          lines: [`${who} was exposed in public${reported}.`, `The response failed: ${o.detail}.`],
-          nextSteps: [
-            `Run it by hand: keyrot rotate --user ${userName ?? 'USER'} --compromised --key ${o.accessKeyId}`,
-            ...review,
-          ],
-        };
+        return failedAlert(base, o, who, reported, review);
     }
   });
+}
+
+type Failed = Extract<LeakOutcome, { outcome: 'failed' }>;
+
+/**
+ * A response that failed says where it stopped, as read back from AWS: whether the exposed key is
+ * still active (a failed push or proof keeps it: a target without the new key still needs it), the
+ * replacement waiting as AWSPENDING and which targets hold it, and the user's keys now.
+ */
+function failedAlert(
+  base: Omit<Alert, 'title' | 'lines' | 'nextSteps'>,
+  o: Failed,
+  who: string,
+  reported: string,
+  review: string[],
+): Alert {
+  const after = o.after;
+  const exposed = after?.keys.find((k) => k.accessKeyId === o.accessKeyId);
+  const stillActive = exposed?.status === 'Active';
+  const user = o.userName ?? 'USER';
+  const lines = [`${who} was exposed in public${reported}.`, `The response failed: ${o.detail}`];
+  if (after) {
+    lines.push(
+      stillActive
+        ? `${o.accessKeyId} is still Active${after.currentKeyId === o.accessKeyId ? ' and AWSCURRENT' : ''}: keyrot takes an exposed key out only once every target holds its replacement, so no consumer loses a working key. AWS's quarantine policy limits what the key can do meanwhile.`
+        : `${o.accessKeyId} is ${exposed ? exposed.status : 'deleted'}.`,
+    );
+    if (after.pendingKeyId !== undefined)
+      lines.push(
+        `Its replacement ${after.pendingKeyId} is stored as AWSPENDING, not current yet. Targets holding it: ${after.targetsWithNewKey.join(', ') || 'none'}; not yet: ${after.targetsWithoutNewKey.join(', ') || 'none'}.`,
+      );
+    lines.push(
+      `${user}'s keys now: ${
+        after.keys
+          .map(
+            (k) =>
+              `${k.accessKeyId} ${k.status}${k.accessKeyId === after.currentKeyId ? ' (AWSCURRENT)' : ''}${k.accessKeyId === after.pendingKeyId ? ' (AWSPENDING)' : ''}`,
+          )
+          .join(', ') || 'none'
+      }.`,
+    );
+  }
+  const waiting = after?.targetsWithoutNewKey.join(', ');
+  return {
+    ...base,
+    title: stillActive
+      ? `keyrot: ${who} leaked; the response failed and the key is still active`
+      : `keyrot: responding to the leak of ${who} failed`,
+    lines,
+    nextSteps: [
+      `Fix what failed, then run the response again: keyrot respond --event FILE, or keyrot rotate --user ${user} --compromised --key ${o.accessKeyId}. It resumes this rotation${after?.pendingKeyId ? ` with ${after.pendingKeyId}` : ''} and takes ${o.accessKeyId} out once every target holds the new key. The leak-response function retries on its own, then parks the event in the failed-invocations queue.`,
+      ...(stillActive
+        ? [
+            `To cut ${o.accessKeyId} off before that, accepting that consumers${waiting ? ` of ${waiting}` : ''} fail until they hold the new key: aws iam update-access-key${o.userName ? ` --user-name ${o.userName}` : ''} --access-key-id ${o.accessKeyId} --status Inactive.`,
+          ]
+        : []),
+      ...review,
+    ],
+  };
+}
+
+/**
+ * The enrichment step of sendAlerts for leak alerts: what the exposed key did, from CloudTrail
+ * (management events by AccessKeyId, grouped by source). Asked only for an alert the ledger lets
+ * through, after the response; a failed lookup leaves the alert without it (its steps still give
+ * the lookup command).
+ */
+export function withExposedKeyCalls(
+  lookup: (accessKeyId: string) => Promise<KeyUsage[] | undefined>,
+): (alert: Alert) => Promise<Alert> {
+  return async (alert) => {
+    if (alert.kind !== 'key-leaked' || alert.accessKeyId === undefined) return alert;
+    const usage = await lookup(alert.accessKeyId);
+    return usage ? { ...alert, usage } : alert;
+  };
 }

@@ -16,6 +16,7 @@ import {
 } from '../secret/secret.js';
 import { getIamUser, type IamUser, requireMachineUser, requireTagsMatchIam } from '../secret/state.js';
 import { createSecret, finishSecret, type RotationDeps, setSecret, testSecret } from './steps.js';
+import type { RedeployFailure } from './targets.js';
 
 export interface RotationResult {
   userName: string;
@@ -33,6 +34,8 @@ export interface RotationResult {
   deletedForRoom: string[];
   /** Keys a crashed attempt created and never stored, deleted. */
   orphansDeleted: string[];
+  /** Redeploys that failed after the cut-over (the new key is current and stored regardless). */
+  redeployFailures: RedeployFailure[];
 }
 
 /**
@@ -63,7 +66,7 @@ export async function rotateUser(
   const { attempts } = await testSecret(deps, { ...input, pending: value, userArn: user.arn });
   // finishSecret reads the secret afresh: what createSecret's write did to the stages (the first
   // version of a secret may or may not have been made current) is Secrets Manager's to say.
-  await finishSecret(deps, { secretId: snapshot.arn, token });
+  const { redeployFailures } = await finishSecret(deps, { secretId: snapshot.arn, token });
   return {
     userName,
     secretName: snapshot.name,
@@ -74,6 +77,7 @@ export async function rotateUser(
     testAttempts: attempts,
     deletedForRoom: created.deletedForRoom,
     orphansDeleted: created.orphansDeleted,
+    redeployFailures,
   };
 }
 

@@ -4,7 +4,15 @@ import { listAccessKeys } from '../inventory/per-user.js';
 import type { AccessKeyRecord } from '../inventory/types.js';
 import { changeKey } from '../secret/guard.js';
 import { STAGE, secretNameFor, unfinishedToken, versionWith } from '../secret/secret.js';
-import { getIamUser, keyIdOf, readManagedUser, requireMachineUser } from '../secret/state.js';
+import {
+  getIamUser,
+  type IamUser,
+  keyIdOf,
+  type ManagedUser,
+  readManagedUser,
+  requireMachineUser,
+} from '../secret/state.js';
+import { readTargetRecords } from '../targets/state.js';
 import { type RotationResult, rotateUser } from './driver.js';
 import type { RotationDeps } from './steps.js';
 
@@ -14,6 +22,8 @@ export interface EmergencyResult extends RotationResult {
   /** The old keys taken out of service at once, whatever their use. */
   deactivated: string[];
   deleted: string[];
+  /** The user's targets whose record names the new key: it was pushed there and proven. */
+  targetsUpdated: string[];
 }
 
 /**
@@ -30,11 +40,19 @@ export async function emergencyRotate(
   deps: RotationDeps,
   config: Config,
   userName: string,
-  options: { deleteOld?: boolean; leakedKeyId?: string } = {},
+  options: {
+    deleteOld?: boolean;
+    leakedKeyId?: string;
+    /**
+     * The user and its keyrot state as the caller has just read them (the leak response reads both to
+     * tell an already-handled key): not read a second time. The rotation re-reads what it acts on.
+     */
+    known?: { user: IamUser; managed: ManagedUser | undefined };
+  } = {},
 ): Promise<EmergencyResult> {
-  const user = await getIamUser(deps.clients.iam, userName);
+  const user = options.known?.user ?? (await getIamUser(deps.clients.iam, userName));
   requireMachineUser(config, user);
-  const managed = await readManagedUser(deps, config, userName, user);
+  const managed = options.known ? options.known.managed : await readManagedUser(deps, config, userName, user);
   const keys = managed?.keys ?? (await listAccessKeys(deps.clients.iam, userName));
   const leaked = options.leakedKeyId;
   if (leaked !== undefined && !keys.some((k) => k.accessKeyId === leaked)) {
@@ -82,7 +100,12 @@ export async function emergencyRotate(
     if ((await guard(id, 'deactivate')).changed) deactivated.push(id);
     if (options.deleteOld && (await guard(id, 'delete')).changed) deleted.push(id);
   }
-  return { ...rotation, clearedForRoom, deactivated, deleted };
+  const records = readTargetRecords(after.snapshot.tags);
+  const targetsUpdated = deps.targetsFor(userName).flatMap((t) => {
+    const record = records.get(t.name);
+    return record?.state === 'received' && record.accessKeyId === rotation.accessKeyId ? [t.name] : [];
+  });
+  return { ...rotation, clearedForRoom, deactivated, deleted, targetsUpdated };
 }
 
 /** The key to clear when an emergency finds no free slot. */

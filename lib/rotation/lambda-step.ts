@@ -11,6 +11,7 @@ import {
   setSecret,
   testSecret,
 } from './steps.js';
+import type { RedeployFailure } from './targets.js';
 
 /** What Secrets Manager sends the rotation function. */
 export interface RotationEvent {
@@ -54,8 +55,16 @@ export interface StepFailure {
 /**
  * Checks a Secrets Manager rotation request, then runs its step. Refused before anything changes:
  * a secret outside the prefix or without keyrot's tag, a secret with rotation off, and a token that
- * is not this secret's pending version (for finishSecret, its current one is accepted as a replay;
- * for createSecret, a token with no version yet is accepted, as the step creates it).
+ * is not this secret's pending version (for finishSecret, its current one is accepted as a replay).
+ *
+ * createSecret too needs the token to be an AWSPENDING version already: RotateSecret makes that
+ * version, empty, before it invokes the function (Secrets Manager API reference, DescribeSecret,
+ * VersionIdsToStages: "During rotation, Secrets Manager creates an AWSPENDING version ID before
+ * creating the new secret version"), and AWS's rotation template refuses a token with no stage
+ * (aws-samples/aws-secrets-manager-rotation-lambdas, SecretsManagerRotationTemplate). So a token
+ * Secrets Manager never made is refused: it can't start a rotation of its own. moto makes no such
+ * version for a secret without a value; the tests use test/fakes/secrets-manager.ts, or moto through
+ * test/helpers/moto-scoped-auth/rotation_shape.py, which do.
  */
 export async function runRotationStep(
   deps: RotationDeps,
@@ -69,6 +78,8 @@ export async function runRotationStep(
   deletedForRoom?: string[];
   orphansDeleted?: string[];
   moved?: boolean;
+  /** finishSecret: redeploys that failed (the rotation stands; the rotate function alerts). */
+  redeployFailures?: RedeployFailure[];
 }> {
   const event = parseRotationEvent(raw);
   const snapshot = await describeSecret(deps.clients.secrets, event.SecretId);
@@ -81,9 +92,7 @@ export async function runRotationStep(
     throw new RotationRequestError(`Rotation is not enabled on secret ${snapshot.name}.`);
   const stages = snapshot.versions.get(event.ClientRequestToken);
   const acceptable =
-    stages?.includes(STAGE.pending) ||
-    (event.Step === 'finishSecret' && stages?.includes(STAGE.current)) ||
-    (event.Step === 'createSecret' && stages === undefined);
+    stages?.includes(STAGE.pending) || (event.Step === 'finishSecret' && stages?.includes(STAGE.current));
   if (!acceptable) {
     throw new RotationRequestError(
       `Token ${event.ClientRequestToken} is not the pending version of ${snapshot.name} (its stages: ${stages === undefined ? 'no such version' : JSON.stringify(stages)}).`,
@@ -113,7 +122,7 @@ export async function runRotationStep(
         await testSecret(deps, { ...input, userArn: user.arn });
         break;
       case 'finishSecret':
-        return { step: event.Step, user: userName, moved: (await finishSecret(deps, input)).moved };
+        return { step: event.Step, user: userName, ...(await finishSecret(deps, input)) };
     }
   } catch (error) {
     await onFailure?.({

@@ -4,6 +4,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { errorName } from '../aws/errors.js';
+import { mapLimit } from '../concurrency.js';
 import type { Config } from '../config.js';
 import type { Plan, PlannedAction } from '../policy/plan.js';
 import { createSecretInput, describeSecret, type SecretSnapshot, secretNameFor } from '../secret/secret.js';
@@ -62,8 +63,9 @@ export function rotationQueue(plan: Plan): PlannedAction[] {
  * function. A user without a secret is onboarded: its secret is created, tagged with the user, then
  * rotated with rotation configured. Before starting, the secret is checked: an unfinished rotation
  * (AWSPENDING on a version that isn't current) or a cut-over after the key data was read means the
- * plan is out of date for that user, so it is not started. Starts run one at a time: each RotateSecret
- * has Secrets Manager invoke the rotate function. One user's failure does not stop the others.
+ * plan is out of date for that user, so it is not started. Starts run `rotation.startConcurrency` at a
+ * time; each RotateSecret has Secrets Manager invoke the rotate function. One user's failure does not
+ * stop the others.
  */
 export async function startRotations(
   secrets: SecretsManagerClient,
@@ -79,19 +81,8 @@ export async function startRotations(
   };
   const max = config.rotation.maxStartsPerRun;
   const dataAsOf = keyData.reportGeneratedAt ?? keyData.collectedAt;
-  const results: StartResult[] = [];
-  let started = 0;
-  for (const { userName } of rotationQueue(plan)) {
+  const startOne = async (userName: string): Promise<StartResult> => {
     const secretName = secretNameFor(config, userName);
-    if (started >= max) {
-      results.push({
-        userName,
-        secretName,
-        outcome: 'queued',
-        detail: `rotation.maxStartsPerRun (${max}) rotations start per run; this one starts on a later run`,
-      });
-      continue;
-    }
     try {
       let snapshot: SecretSnapshot | undefined;
       try {
@@ -101,10 +92,7 @@ export async function startRotations(
       }
       const skip =
         snapshot && (await outOfDate(secrets, snapshot, dataAsOf, plan.now, config.rotation.stuckAfterHours));
-      if (skip) {
-        results.push({ userName, secretName, ...skip });
-        continue;
-      }
+      if (skip) return { userName, secretName, ...skip };
       if (snapshot === undefined) {
         await secrets.send(
           new CreateSecretCommand(createSecretInput(config, userName, users.get(userName)?.arn ?? '')),
@@ -116,20 +104,42 @@ export async function startRotations(
           ...(snapshot?.rotationEnabled ? {} : rotation),
         }),
       );
-      started++;
-      results.push({ userName, secretName, outcome: snapshot ? 'started' : 'onboarded' });
+      return { userName, secretName, outcome: snapshot ? 'started' : 'onboarded' };
     } catch (error) {
       // Secrets Manager refuses a second rotation while one is unfinished; it retries that one itself.
       const inProgress =
         errorName(error) === 'InvalidRequestException' &&
         /previous rotation/i.test(String((error as Error).message));
-      results.push({
+      return {
         userName,
         secretName,
         outcome: inProgress ? 'in-progress' : 'failed',
         ...(inProgress ? {} : { error: `${errorName(error) ?? 'Error'}: ${(error as Error).message}` }),
-      });
+      };
     }
+  };
+  // Waves: each takes as many users, in queue order, as starts are left, and runs them
+  // `rotation.startConcurrency` at a time. A user that was not started (in progress, failed, ...) frees
+  // its start for the next wave. So the same users start as one at a time would start, oldest first,
+  // and never more than maxStartsPerRun, even with starts in flight together.
+  const queue = rotationQueue(plan).map((a) => a.userName);
+  const results: StartResult[] = [];
+  let started = 0;
+  let next = 0;
+  while (next < queue.length && started < max) {
+    const wave = queue.slice(next, next + (max - started));
+    next += wave.length;
+    const done = await mapLimit(wave, config.rotation.startConcurrency, startOne);
+    started += done.filter((r) => r.outcome === 'started' || r.outcome === 'onboarded').length;
+    results.push(...done);
+  }
+  for (const userName of queue.slice(next)) {
+    results.push({
+      userName,
+      secretName: secretNameFor(config, userName),
+      outcome: 'queued',
+      detail: `rotation.maxStartsPerRun (${max}) rotations start per run; this one starts on a later run`,
+    });
   }
   return results;
 }

@@ -30,7 +30,12 @@ import {
 import { keyIdOf, readStages, type StageReads } from '../secret/state.js';
 import { formatSecretValue, readCredential, type SecretValue } from '../secret/value.js';
 import type { Target, TargetLogger } from '../targets/port.js';
-import { pushToUserTargets, verifyUserTargets } from './targets.js';
+import {
+  pushToUserTargets,
+  type RedeployFailure,
+  redeployUserTargets,
+  verifyUserTargets,
+} from './targets.js';
 
 export interface RotationDeps {
   clients: Pick<AwsClients, 'iam' | 'secrets' | 'stsWith'>;
@@ -191,7 +196,8 @@ export async function createSecret(deps: RotationDeps, input: StepInput): Promis
     throw error;
   }
   // Read back what the token's version holds: the value is what every later step and consumer uses.
-  // (Secrets Manager refuses a second value under a token; moto, under load, may not: see moto.md.)
+  // (Secrets Manager refuses a second value under a token, API reference, PutSecretValue; moto 5.2.1
+  // lets it overwrite an AWSPENDING version: see test/helpers/moto-scoped-auth/rotation_shape.py.)
   const stored = await readValue(deps, snapshot.arn, input.token);
   if (stored?.AccessKeyId !== value.AccessKeyId)
     throw await lost('another process stored its new key under the same token');
@@ -387,10 +393,15 @@ export async function testSecret(
 }
 
 /**
- * finishSecret: move AWSCURRENT to the token's version (Secrets Manager moves AWSPREVIOUS along) and
- * record the cut-over on the secret. Already current: only the cut-over record is made sure of.
+ * finishSecret: move AWSCURRENT to the token's version (Secrets Manager moves AWSPREVIOUS along),
+ * trigger the redeploys of the targets that have one, and record the cut-over on the secret. Already
+ * current: only the cut-over record is made sure of (a retry after a crash before it redeploys again:
+ * at least once). A failed redeploy is returned, never thrown: the new key is current and stored.
  */
-export async function finishSecret(deps: RotationDeps, input: StepInput): Promise<{ moved: boolean }> {
+export async function finishSecret(
+  deps: RotationDeps,
+  input: StepInput,
+): Promise<{ moved: boolean; redeployFailures: RedeployFailure[] }> {
   const { secrets } = deps.clients;
   let snapshot = input.snapshot ?? (await describeSecret(secrets, input.secretId));
   let moved = false;
@@ -418,7 +429,14 @@ export async function finishSecret(deps: RotationDeps, input: StepInput): Promis
       if (versionWith(snapshot, STAGE.current) !== input.token) throw error;
     }
   }
+  let redeployFailures: RedeployFailure[] = [];
   if (snapshot.cutover?.versionId !== input.token || moved) {
+    if (snapshot.userName)
+      redeployFailures = await redeployUserTargets(deps, {
+        userName: snapshot.userName,
+        versionId: input.token,
+        snapshot,
+      });
     await secrets.send(
       new TagResourceCommand({
         SecretId: snapshot.arn,
@@ -426,7 +444,7 @@ export async function finishSecret(deps: RotationDeps, input: StepInput): Promis
       }),
     );
   }
-  return { moved };
+  return { moved, redeployFailures };
 }
 
 function isAwsOrNetworkError(error: unknown): boolean {

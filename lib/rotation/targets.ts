@@ -4,6 +4,7 @@
  * verify. Any target failing fails the step, so the rotation stops before finishSecret and the old key
  * stays current; a retry of the step pushes again (pushes are idempotent).
  */
+import { mapLimit } from '../concurrency.js';
 import { TargetError } from '../errors.js';
 import { describeSecret, type SecretSnapshot } from '../secret/secret.js';
 import type { SecretValue } from '../secret/value.js';
@@ -101,6 +102,46 @@ export async function verifyUserTargets(
   );
   if (failures.length > 0)
     throw failed(`Verifying the new key of ${value.UserName}`, value.UserName, active.length, failures);
+}
+
+/** A redeploy that failed: the target, the key it holds, and why. */
+export interface RedeployFailure {
+  targetType: string;
+  targetName: string;
+  accessKeyId: string;
+  error: unknown;
+}
+
+/**
+ * After the cut-over: each target with a `redeploy` setting that received this version asks its
+ * consumer to pick the key up (a workflow run, a pipeline), at most `targetConcurrency` at once. A
+ * failure is logged and returned, never thrown: the key is stored in the target and current, so the
+ * rotation stands; the caller alerts (`redeploy-failed`).
+ */
+export async function redeployUserTargets(
+  deps: RotationDeps,
+  input: { userName: string; versionId: string; snapshot: SecretSnapshot },
+): Promise<RedeployFailure[]> {
+  const logger = deps.logger ?? quiet;
+  const records = readTargetRecords(input.snapshot.tags);
+  const due = deps.targetsFor(input.userName).flatMap((target) => {
+    const record = records.get(target.name);
+    return target.redeploy && record?.state === 'received' && record.versionId === input.versionId
+      ? [{ target, redeploy: target.redeploy, accessKeyId: record.accessKeyId }]
+      : [];
+  });
+  const failures: RedeployFailure[] = [];
+  await mapLimit(due, deps.settings.targetConcurrency ?? 8, async ({ target, redeploy, accessKeyId }) => {
+    const about = { user: input.userName, target: target.name, type: target.type, accessKeyId };
+    try {
+      await redeploy.call(target, { userName: input.userName, versionId: input.versionId });
+      logger.info('redeploy triggered', about);
+    } catch (error) {
+      failures.push({ targetType: target.type, targetName: target.name, accessKeyId, error });
+      logger.warn('redeploy failed; the new key stays current', { ...about, reason: problemText(error) });
+    }
+  });
+  return failures;
 }
 
 function failed(doing: string, userName: string, total: number, failures: TargetProblem[]): TargetError {

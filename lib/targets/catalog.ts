@@ -49,12 +49,28 @@ const githubName = (fallback: string) =>
 const gitlabName = (fallback: string) =>
   z._default(z.string().check(z.regex(/^\w{1,255}$/, { error: 'must be letters, digits, _' })), fallback);
 
+const repositoryName = () =>
+  z.string().check(z.regex(/^[\w.-]+\/[\w.-]+$/, { error: 'must be "owner/repo"' }));
+
+/**
+ * After a rotation's cut-over, run a workflow so consumers pick up the new key (workflow_dispatch).
+ * `workflow`: the workflow's file name (`deploy.yml`) or id; `ref`: the branch or tag to run it on;
+ * `inputs`: the workflow_dispatch inputs; `repository`: where the workflow lives (the target's
+ * repository by default; required for organization secrets).
+ */
+const githubRedeploy = z.strictObject({
+  workflow: z
+    .string()
+    .check(z.regex(/^([\w.-]+\.ya?ml|\d+)$/, { error: 'must be a workflow file name (deploy.yml) or id' })),
+  ref: text(255),
+  repository: z.optional(repositoryName()),
+  inputs: z.optional(z.record(z.string().check(z.regex(/^[\w-]{1,100}$/)), z.string())),
+});
+
 export const githubActionsOptions = z
   .strictObject({
     /** `owner/repo`: repository secrets, or an environment's with `environment`. */
-    repository: z.optional(
-      z.string().check(z.regex(/^[\w.-]+\/[\w.-]+$/, { error: 'must be "owner/repo"' })),
-    ),
+    repository: z.optional(repositoryName()),
     environment: z.optional(text(255)),
     /** An organization: organization secrets. */
     organization: z.optional(z.string().check(z.regex(/^[\w.-]+$/))),
@@ -66,6 +82,7 @@ export const githubActionsOptions = z
     accessKeyIdName: githubName('AWS_ACCESS_KEY_ID'),
     secretAccessKeyName: githubName('AWS_SECRET_ACCESS_KEY'),
     fingerprintVariable: githubName('KEYROT_ACCESS_KEY_ID'),
+    redeploy: z.optional(githubRedeploy),
   })
   .check(
     z.refine((o) => (o.repository === undefined) !== (o.organization === undefined), {
@@ -84,6 +101,10 @@ export const githubActionsOptions = z
       error: 'needs visibility: selected',
       path: ['selectedRepositoryIds'],
     }),
+    z.refine((o) => o.redeploy === undefined || (o.redeploy.repository ?? o.repository) !== undefined, {
+      error: 'needs repository: the repository whose workflow runs (organization secrets have none)',
+      path: ['redeploy', 'repository'],
+    }),
   );
 export type GithubActionsOptions = z.output<typeof githubActionsOptions>;
 
@@ -98,6 +119,17 @@ const projectOrGroup = z.optional(
   ),
 );
 
+/**
+ * After a rotation's cut-over, create a pipeline so consumers pick up the new key. `ref`: the branch
+ * or tag; `variables`: pipeline variables; `project`: where the pipeline runs (the target's project
+ * by default; required for group variables).
+ */
+const gitlabRedeploy = z.strictObject({
+  ref: text(255),
+  project: projectOrGroup,
+  variables: z.optional(z.record(z.string().check(z.regex(/^\w{1,255}$/)), z.string())),
+});
+
 export const gitlabOptions = z
   .strictObject({
     /** A project id or its full path (`group/project`). */
@@ -111,11 +143,16 @@ export const gitlabOptions = z
     environmentScope: z._default(text(255), '*'),
     masked: z._default(flag(), true),
     protected: z._default(flag(), false),
+    redeploy: z.optional(gitlabRedeploy),
   })
   .check(
     z.refine((o) => (o.project === undefined) !== (o.group === undefined), {
       error: 'give project or group',
       path: ['project'],
+    }),
+    z.refine((o) => o.redeploy === undefined || (o.redeploy.project ?? o.project) !== undefined, {
+      error: 'needs project: the project whose pipeline runs (group variables have none)',
+      path: ['redeploy', 'project'],
     }),
   );
 export type GitlabOptions = z.output<typeof gitlabOptions>;

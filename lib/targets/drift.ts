@@ -90,18 +90,24 @@ export function recordedViews(
 /**
  * Drift the scan can see without adapter code: a configured target whose recorded version is not the
  * AWSCURRENT version (a rollback or a rotation that did not reach it), or that never received a key.
+ * A target that received the AWSPENDING version is ahead, not adrift: a rotation is under way (and
+ * alerts of its own if it fails). A secret without a current version has no key a target should hold.
  */
 export function recordedDrift(
   userName: string,
   specs: ReadonlyArray<{ type: string; name: string }>,
   records: ReadonlyMap<string, TargetRecord>,
   currentVersionId: string | undefined,
+  pendingVersionId?: string,
 ): Array<{ userName: string; target: string; type: string; lastReceived: string | null }> {
+  // No current version (a first rotation under way, or a broken user): no key a target should hold.
+  if (currentVersionId === undefined) return [];
   return specs.flatMap(({ name, type }) => {
     const record = records.get(name);
     if (
       record?.state === 'disabled' ||
-      (record?.state === 'received' && record.versionId === currentVersionId)
+      (record?.state === 'received' &&
+        (record.versionId === currentVersionId || record.versionId === pendingVersionId))
     )
       return [];
     return [

@@ -42,6 +42,12 @@ export interface Target {
   verify(credential: PushedCredential, ctx: TargetContext): Promise<void>;
   /** The key id the target holds now; never reads a secret back. */
   fingerprint(ctx: Pick<TargetContext, 'userName'>): Promise<Fingerprint>;
+  /**
+   * Asks the consumer to pick up the key the target now holds (a workflow run, a pipeline): present
+   * only when the target's `redeploy` option is set. Called after the cut-over; a failure is reported
+   * (TargetFailure), never undoes the rotation.
+   */
+  redeploy?(ctx: Pick<TargetContext, 'userName' | 'versionId'>): Promise<void>;
   /** Non-secret facts for logs and `keyrot status`: never a key, a token or a token's value. */
   describe(): Record<string, string | number | boolean>;
 }

@@ -53,9 +53,8 @@ export function createRegistry(factories: readonly TargetType[]): TargetRegistry
         }
         const result = z.safeParse(factory.options, spec.options);
         if (!result.success) {
-          const allowed = Object.keys((factory.options._zod.def as { shape?: object }).shape ?? {});
           for (const issue of result.error.issues)
-            problems.push(describeOption(issue, at, spec.options, allowed));
+            problems.push(describeOption(issue, at, spec.options, allowedKeys(factory.options, issue.path)));
           return;
         }
         for (const option of factory.secretOptions) {
@@ -81,6 +80,21 @@ export function createRegistry(factories: readonly TargetType[]): TargetRegistry
   };
 }
 
+/** The option names an object schema allows at `path` (nested settings such as `redeploy` included). */
+function allowedKeys(schema: unknown, path: readonly PropertyKey[]): string[] {
+  type Def = { shape?: Record<string, unknown>; innerType?: unknown };
+  const defOf = (s: unknown): Def => (s as { _zod?: { def?: Def } } | undefined)?._zod?.def ?? {};
+  // Optional and default wrappers hold the object in innerType.
+  const unwrap = (s: unknown): unknown => {
+    let current = s;
+    while (defOf(current).innerType !== undefined) current = defOf(current).innerType;
+    return current;
+  };
+  let current = unwrap(schema);
+  for (const key of path) current = unwrap(defOf(current).shape?.[String(key)]);
+  return Object.keys(defOf(current).shape ?? {});
+}
+
 /** One problem with a target's options, in the words a user needs to fix it. */
 function describeOption(issue: $ZodIssue, at: string, options: unknown, allowed: string[]): string {
   const field = `${at}${issue.path.length > 0 ? `.${issue.path.join('.')}` : ''}`;
@@ -89,7 +103,7 @@ function describeOption(issue: $ZodIssue, at: string, options: unknown, allowed:
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys
-        .map((key) => `${at}.${key}: unknown option; allowed: ${allowed.join(', ')}`)
+        .map((key) => `${field}.${key}: unknown option; allowed: ${allowed.join(', ')}`)
         .join('\n  - ');
     case 'invalid_type':
       return `${field}: expected ${issue.expected}, got ${value === undefined ? 'nothing (it is required)' : JSON.stringify(value)}`;

@@ -20,6 +20,11 @@ export interface StartMotoOptions {
    * (the least-privilege test uses one that makes moto's IAM checks resource-scoped).
    */
   pythonPath?: string;
+  /**
+   * Load AWS's managed IAM policies into every account (default true). Each account moto first sees
+   * then pays for loading about a thousand policies; a benchmark of a hundred accounts turns it off.
+   */
+  managedPolicies?: boolean;
 }
 
 /**
@@ -28,7 +33,10 @@ export interface StartMotoOptions {
  * moto_server is missing; never falls back to anything silently.
  */
 export async function startMoto(options: StartMotoOptions = {}): Promise<Emulator> {
-  const env: NodeJS.ProcessEnv = { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MOTO_IAM_LOAD_MANAGED_POLICIES: options.managedPolicies === false ? 'false' : 'true',
+  };
   if (options.pythonPath) {
     env.PYTHONPATH = [options.pythonPath, process.env.PYTHONPATH].filter(Boolean).join(delimiter);
   }

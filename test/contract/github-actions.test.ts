@@ -34,6 +34,22 @@ contract('github-actions', () => ({
       options: { repository: 'a/b', tokenSecretId: 't', fingerprintVarible: 'X' },
       field: 'fingerprintVarible',
     },
+    {
+      options: {
+        repository: 'a/b',
+        tokenSecretId: 't',
+        redeploy: { workflow: 'd.yml', ref: 'main', wokflow: 1 },
+      },
+      field: 'redeploy.wokflow',
+    },
+    {
+      options: { repository: 'a/b', tokenSecretId: 't', redeploy: { ref: 'main' } },
+      field: 'redeploy.workflow',
+    },
+    {
+      options: { organization: 'acme', tokenSecretId: 't', redeploy: { workflow: 'd.yml', ref: 'main' } },
+      field: 'redeploy.repository',
+    },
   ],
   token: TOKEN,
   deps: () => ({ fetch, readToken: async () => TOKEN }),

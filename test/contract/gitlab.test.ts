@@ -20,6 +20,8 @@ contract('gitlab', () => ({
     { options: { project: 1, tokenSecretId: 't', accessKeyIdName: 'AWS-KEY' }, field: 'accessKeyIdName' },
     { options: { project: 1, tokenSecretId: 't', apiUrl: 'ftp://gitlab.example' }, field: 'apiUrl' },
     { options: { project: 1, tokenSecretId: 't', enviromentScope: 'prod' }, field: 'enviromentScope' },
+    { options: { project: 1, tokenSecretId: 't', redeploy: { branch: 'main' } }, field: 'redeploy.branch' },
+    { options: { group: 'acme', tokenSecretId: 't', redeploy: { ref: 'main' } }, field: 'redeploy.project' },
   ],
   token: TOKEN,
   deps: () => ({ fetch, readToken: async () => TOKEN }),

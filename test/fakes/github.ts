@@ -1,7 +1,10 @@
 /**
  * A fake of GitHub's REST API for Actions secrets and variables (API version 2022-11-28), from
  * GitHub's documentation: the repository, environment and organization endpoints for public keys,
- * secrets and variables, with GitHub's status codes and error bodies. It holds a real X25519 key pair
+ * secrets and variables, with GitHub's status codes and error bodies; and "Create a workflow dispatch
+ * event" (POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches: `ref` required, the
+ * workflow by file name or id, a `workflow_dispatch` trigger and existing ref required, only declared
+ * inputs, 204 No Content). It holds a real X25519 key pair
  * per scope and opens every sealed box it receives with libsodium's crypto_box_seal_open, so what it
  * stores is what keyrot sealed.
  */
@@ -16,7 +19,27 @@ interface Scope {
   variables: Map<string, { value: string; visibility?: string }>;
 }
 
+/** A workflow of a repository, as the fake knows it. */
+export interface FakeWorkflow {
+  id: number;
+  /** The file name under .github/workflows. */
+  file: string;
+  /** Whether it has a `workflow_dispatch` trigger. */
+  dispatch: boolean;
+  /** The workflow_dispatch inputs it declares. */
+  inputs?: string[];
+}
+
+export interface WorkflowDispatch {
+  repository: string;
+  workflow: string;
+  ref: string;
+  inputs: Record<string, unknown>;
+}
+
 export interface GithubFake extends FakeServer {
+  /** Every workflow run created through workflow_dispatch, in order. */
+  dispatches: WorkflowDispatch[];
   /** The decrypted value of a secret: `repo:o/r`, `env:o/r:env` or `org:o`. */
   secret(scope: string, name: string): string | undefined;
   variable(scope: string, name: string): string | undefined;
@@ -37,7 +60,12 @@ export async function startGithubFake(options: {
   repositories: string[];
   environments?: string[];
   organizations?: string[];
+  /** Workflows by repository (`owner/repo`). */
+  workflows?: Record<string, FakeWorkflow[]>;
+  /** Branches and tags by repository; `main` when not given. */
+  refs?: Record<string, string[]>;
 }): Promise<GithubFake> {
+  const dispatches: WorkflowDispatch[] = [];
   await sodium.ready;
   const scopes = new Map<string, Scope>();
   const newScope = (id: string) => {
@@ -64,7 +92,15 @@ export async function startGithubFake(options: {
           status: '401',
         },
       };
+    const version = r.headers['x-github-api-version'];
+    if (version !== undefined && version !== '2022-11-28')
+      return {
+        status: 400,
+        json: { message: `API version ${String(version)} is not supported.`, status: '400' },
+      };
     const parts = r.path.split('/').filter(Boolean).map(decodeURIComponent);
+    if (parts[0] === 'repos' && parts[3] === 'actions' && parts[4] === 'workflows')
+      return workflowDispatch(r, `${parts[1]}/${parts[2]}`, parts[5], parts[6]);
     let scopeId: string;
     let rest: string[];
     if (parts[0] === 'repos' && parts[3] === 'actions') {
@@ -169,8 +205,43 @@ export async function startGithubFake(options: {
     }
     return notFound();
   };
+  const invalid = (message: string): FakeReply => ({
+    status: 422,
+    json: {
+      message,
+      documentation_url: 'https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event',
+      status: '422',
+    },
+  });
+  function workflowDispatch(
+    r: FakeRequest,
+    repository: string,
+    workflowId: string | undefined,
+    action: string | undefined,
+  ): FakeReply {
+    if (!options.repositories.includes(repository)) return notFound();
+    const workflow = (options.workflows?.[repository] ?? []).find(
+      (w) => w.file === workflowId || String(w.id) === workflowId,
+    );
+    if (workflow === undefined || action !== 'dispatches' || r.method !== 'POST') return notFound();
+    const body = jsonBody(r);
+    if (typeof body.ref !== 'string' || body.ref === '')
+      return invalid('Invalid request.\n\n"ref" wasn\'t supplied.');
+    if (!workflow.dispatch) return invalid("Workflow does not have 'workflow_dispatch' trigger");
+    const refs = options.refs?.[repository] ?? ['main'];
+    const ref = body.ref.replace(/^refs\/(heads|tags)\//, '');
+    if (!refs.includes(ref)) return invalid(`No ref found for: ${body.ref}`);
+    const inputs = (body.inputs ?? {}) as Record<string, unknown>;
+    if (typeof inputs !== 'object' || Array.isArray(inputs))
+      return invalid("Invalid request.\n\nFor 'properties/inputs', is not an object.");
+    const unexpected = Object.keys(inputs).filter((k) => !(workflow.inputs ?? []).includes(k));
+    if (unexpected.length > 0) return invalid(`Unexpected inputs provided: ${JSON.stringify(unexpected)}`);
+    dispatches.push({ repository, workflow: workflow.file, ref: body.ref, inputs });
+    return { status: 204 };
+  }
   const server = await startFakeServer(route);
   return Object.assign(server, {
+    dispatches,
     secret: (scope: string, name: string) => scopes.get(scope)?.secrets.get(name)?.value,
     variable: (scope: string, name: string) => scopes.get(scope)?.variables.get(name)?.value,
     secretVisibility: (scope: string, name: string) => scopes.get(scope)?.secrets.get(name)?.visibility,

@@ -2,7 +2,9 @@
  * A fake of GitLab's REST API v4 for CI/CD variables of projects and groups, from GitLab's
  * documentation: `PRIVATE-TOKEN` auth, variables keyed by key and environment scope, `filter[environment_scope]`,
  * 409 when a key is ambiguous without the filter, 400 "has already been taken" on a duplicate create,
- * masked-value validation, and GitLab's error bodies.
+ * masked-value validation, and GitLab's error bodies; and "Create a new pipeline" (POST
+ * /projects/:id/pipeline: `ref` required and existing, `variables` as key/value/variable_type
+ * objects, 201 with the pipeline).
  */
 import { type FakeReply, type FakeRequest, type FakeServer, jsonBody, startFakeServer } from './server.js';
 
@@ -15,7 +17,16 @@ interface Variable {
   variable_type: string;
 }
 
+export interface FakePipeline {
+  id: number;
+  project: string;
+  ref: string;
+  variables: Array<{ key: string; value: string; variable_type: string }>;
+}
+
 export interface GitlabFake extends FakeServer {
+  /** Every pipeline created, in order. */
+  pipelines: FakePipeline[];
   /** A variable's value: owner `projects/<id or path>` or `groups/<id or path>`. */
   variable(owner: string, key: string, scope?: string): Variable | undefined;
   seed(owner: string, variable: Partial<Variable> & { key: string; value: string }): void;
@@ -27,7 +38,10 @@ export async function startGitlabFake(options: {
   token: string;
   projects: string[];
   groups?: string[];
+  /** Branches and tags by project; `main` when not given. */
+  refs?: Record<string, string[]>;
 }): Promise<GitlabFake> {
+  const pipelines: FakePipeline[] = [];
   const owners = new Map<string, Variable[]>();
   for (const p of options.projects) owners.set(`projects/${p}`, []);
   for (const g of options.groups ?? []) owners.set(`groups/${g}`, []);
@@ -37,6 +51,8 @@ export async function startGitlabFake(options: {
     if (r.headers['private-token'] !== options.token)
       return { status: 401, json: { message: '401 Unauthorized' } };
     const parts = r.path.split('/').filter(Boolean);
+    if (parts[0] === 'api' && parts[1] === 'v4' && parts[2] === 'projects' && parts[4] === 'pipeline')
+      return createPipeline(r, decodeURIComponent(parts[3] ?? ''));
     // /api/v4/<projects|groups>/<id>/variables[/<key>]
     if (parts[0] !== 'api' || parts[1] !== 'v4' || parts[4] !== 'variables') return notFound('Resource');
     const owner = `${parts[2]}/${decodeURIComponent(parts[3] ?? '')}`;
@@ -96,8 +112,43 @@ export async function startGitlabFake(options: {
     }
     return notFound('Resource');
   };
+  function createPipeline(r: FakeRequest, project: string): FakeReply {
+    if (r.method !== 'POST') return notFound('Resource');
+    if (!owners.has(`projects/${project}`)) return notFound('Project');
+    const body = jsonBody(r);
+    const ref = typeof body.ref === 'string' ? body.ref : r.query.get('ref');
+    if (!ref) return { status: 400, json: { error: 'ref is missing' } };
+    if (!(options.refs?.[project] ?? ['main']).includes(ref))
+      return { status: 400, json: { message: { base: ['Reference not found'] } } };
+    const variables = body.variables ?? [];
+    if (
+      !Array.isArray(variables) ||
+      variables.some(
+        (v: { key?: unknown; value?: unknown; variable_type?: unknown }) =>
+          typeof v?.key !== 'string' ||
+          typeof v.value !== 'string' ||
+          !['env_var', 'file', undefined].includes(v.variable_type as string | undefined),
+      )
+    )
+      return { status: 400, json: { error: 'variables is invalid' } };
+    const pipeline: FakePipeline = { id: 1000 + pipelines.length, project, ref, variables };
+    pipelines.push(pipeline);
+    return {
+      status: 201,
+      json: {
+        id: pipeline.id,
+        iid: pipelines.length,
+        ref,
+        sha: 'a91957a858320c0e17f3a0eca7cfacbff50ea29a',
+        status: 'created',
+        source: 'api',
+        web_url: `https://gitlab.example.com/${project}/-/pipelines/${pipeline.id}`,
+      },
+    };
+  }
   const server = await startFakeServer(route);
   return Object.assign(server, {
+    pipelines,
     variable: (owner: string, key: string, scope = '*') =>
       owners.get(owner)?.find((v) => v.key === key && v.environment_scope === scope),
     seed: (owner: string, v: Partial<Variable> & { key: string; value: string }) => {

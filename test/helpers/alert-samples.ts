@@ -110,6 +110,7 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
         onboarded: false,
         deactivated: [old],
         deleted: [],
+        targetsUpdated: ['ci-repo'],
       },
     ],
   );
@@ -162,8 +163,8 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
         userName: 'ci-deploy',
         targetType: 'github-actions',
         targetName: 'deploy-repo',
-        expectedKeyId: 'AKIAEXAMPLENEW0K3Y9Z',
-        foundKeyId: old,
+        holdsKeyId: old,
+        source: 'record',
       }),
     ),
     'emergency-rotation': owned(
@@ -176,7 +177,19 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
         deleted: [],
       }),
     ),
-    'key-leaked': owned(leaked),
+    'key-leaked': {
+      ...owned(leaked),
+      // What the exposed key did, as the leak response's CloudTrail lookup gives it.
+      usage: [
+        {
+          sourceIp: '198.51.100.23',
+          userAgent: 'python-requests/2.31.0',
+          eventNames: ['GetCallerIdentity', 'ListBuckets'],
+          lastSeen: daysAgo(0).toISOString(),
+          events: 4,
+        },
+      ],
+    },
     rollback: owned(
       rollbackAlert({
         accountId: ACCOUNT,
@@ -191,9 +204,12 @@ export function alertOfEveryKind(): Record<AlertKind, Alert> {
       redeployFailedAlert({
         accountId: ACCOUNT,
         userName: 'ci-deploy',
-        targetType: 'webhook',
-        targetName: 'restart-shipper',
-        error: new Error('HTTP 502 from the redeploy hook'),
+        targetType: 'github-actions',
+        targetName: 'deploy-repo',
+        accessKeyId: 'AKIAEXAMPLENEW0K3Y9Z',
+        error: new TargetError(
+          "github-actions target \"deploy-repo\" (redeploy): HTTP 422 on POST /repos/acme/deploy/actions/workflows/deploy.yml/dispatches (Workflow does not have 'workflow_dispatch' trigger): GitHub refused to run workflow deploy.yml of acme/deploy: it needs a workflow_dispatch trigger, ref main must exist, and redeploy.inputs must match the workflow's inputs",
+        ),
       }),
     ),
     'user-broken': owned(

@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import {
-  DescribeSecretCommand,
-  RotateSecretCommand,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../lib/aws/clients.js';
 import { createClients } from '../../lib/aws/clients.js';
@@ -57,36 +53,34 @@ async function twiceRotated(userName: string) {
 }
 
 /** Onboarded with rotation configured (as the scan leaves it), the pre-keyrot key inactive. */
-async function readyForLambda(userName: string) {
+/**
+ * An onboarded user whose pre-keyrot key is retired, and a rotation Secrets Manager has started: the
+ * empty AWSPENDING version RotateSecret makes (moto, through rotation_shape.py, makes it as AWS does,
+ * then fails to run the function it can't run). Returns that version's id: the token Secrets Manager
+ * invokes the four steps with.
+ */
+async function readyForLambda(userName: string): Promise<string> {
   const original = await seedOne(userName);
   await rotateUser(at(0), defaultConfig, userName);
   await clients.iam.send(
     new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: original, Status: 'Inactive' }),
   );
-  // moto refuses RotateSecret while AWSPENDING sits on the AWSCURRENT version (AWS accepts it).
-  const secretId = `keyrot/${userName}`;
-  const { VersionIdsToStages = {} } = await clients.secrets.send(
-    new DescribeSecretCommand({ SecretId: secretId }),
-  );
-  for (const [version, stages] of Object.entries(VersionIdsToStages))
-    if (stages.includes('AWSPENDING'))
-      await clients.secrets.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: secretId,
-          VersionStage: 'AWSPENDING',
-          RemoveFromVersionId: version,
-        }),
-      );
-  // moto configures rotation, then fails to find the function.
+  const token = randomUUID();
   await clients.secrets
     .send(
       new RotateSecretCommand({
-        SecretId: secretId,
+        SecretId: `keyrot/${userName}`,
+        ClientRequestToken: token,
         RotationLambdaARN: ROTATE_ARN,
         RotationRules: { AutomaticallyAfterDays: 90 },
       }),
     )
     .catch((error: Error) => expect(error.name).toBe('ResourceNotFoundException'));
+  const { VersionIdsToStages = {} } = await clients.secrets.send(
+    new DescribeSecretCommand({ SecretId: `keyrot/${userName}` }),
+  );
+  expect(VersionIdsToStages[token]).toEqual(['AWSPENDING']);
+  return token;
 }
 
 async function lambdaRotation(userName: string, token: string, deps: ReturnType<typeof at>) {
@@ -169,14 +163,13 @@ describe('a crash after any AWS call, then a retry', () => {
     'the Lambda step path: every crash point, retried by Secrets Manager with the same token, ends with exactly one new AWSCURRENT key',
     SLOW,
     async () => {
-      await readyForLambda('lam-clean');
-      const calls = await cleanCalls((c) => lambdaRotation('lam-clean', randomUUID(), at(IDLE, c)));
+      const cleanToken = await readyForLambda('lam-clean');
+      const calls = await cleanCalls((c) => lambdaRotation('lam-clean', cleanToken, at(IDLE, c)));
       expect(calls.length).toBeGreaterThanOrEqual(8);
       for (let n = 1; n <= calls.length; n++) {
         const user = `lam-${n}`;
-        await readyForLambda(user);
+        const token = await readyForLambda(user);
         const before = await keyIds(clients, user);
-        const token = randomUUID();
         const { clients: crashing } = crashAfterCall(n);
         await expect(
           lambdaRotation(user, token, at(IDLE, crashing)),

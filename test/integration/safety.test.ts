@@ -294,14 +294,13 @@ describe('9. errors name what is wrong', () => {
 
 describe('10. parallel onboarding of a user with no keys', () => {
   /**
-   * On Secrets Manager only one PutSecretValue can store a value under a token, so one racer wins.
-   * moto 5.2.1 is not atomic there (moto.md): two racers can both "store", and the version may then
-   * lose its AWSCURRENT label; moto also answers UpdateSecretVersionStage with an HTML 500
-   * (IndexError) when no version holds AWSCURRENT. So on moto this test asserts what keyrot
-   * controls: no key beyond two, no key that no version holds once the next run cleaned up, and a
-   * working AWSCURRENT whenever moto kept one.
+   * On Secrets Manager only one PutSecretValue can store a value under a token, so one racer wins
+   * (PutSecretValue, ClientRequestToken). moto 5.2.1 lets every racer overwrite a pending version
+   * and answers the first AWSCURRENT move with an HTML 500; test/helpers/moto-scoped-auth/
+   * rotation_shape.py makes it follow the documentation, so the end state is AWS's: one stored key,
+   * AWSCURRENT on it, and no key that no version holds.
    */
-  it('leaves at most two keys, a stored key, and a working AWSCURRENT wherever moto kept one', async () => {
+  it('leaves at most two keys, a working AWSCURRENT, and no key that no version holds', async () => {
     await clients.iam.send(new CreateUserCommand({ UserName: 'keyless', Path: '/machine/' }));
     const deps = (start = new Date()) => rotationDeps(clients, manualClock(start), defaultConfig);
     const runs = await Promise.allSettled(
@@ -310,7 +309,7 @@ describe('10. parallel onboarding of a user with no keys', () => {
     const outcomes = runs.map((r) =>
       r.status === 'rejected' ? (String(r.reason).split(':')[0] ?? '') : 'ok',
     );
-    // Losers say a rotation is in progress (or, on moto, hit its HTML 500): nothing else goes wrong.
+    // Losers say a rotation is in progress (or meet an emulator 5xx): nothing else goes wrong.
     expect(
       outcomes.every((o) => /^(ok|RotationInProgressError|SyntaxError|AwsServiceError)$/.test(o)),
       outcomes.join(),
@@ -320,21 +319,8 @@ describe('10. parallel onboarding of a user with no keys', () => {
     await rotateUser(deps(new Date(Date.now() + 20 * 60_000)), defaultConfig, 'keyless').catch(
       (e: unknown) => e,
     );
-    const keys = await keyIds(clients, 'keyless');
-    expect(keys.length).toBeGreaterThan(0);
-    expect(keys.length).toBeLessThanOrEqual(2);
-    const held = new Set<string>();
-    for (const stage of ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']) {
-      const value = await stageValue(clients, 'keyrot/keyless', stage);
-      if (value) held.add(value.AccessKeyId);
-    }
-    // On Secrets Manager the loser's key is deleted at once. Where moto let two racers "store" under
-    // one token, the key it overwrote is held by no version; keyrot deletes it with the next rotation's
-    // orphan clean-up (a stored token is resumed as it is), so at most one such key can remain here.
-    expect(keys.filter((k) => !held.has(k.id)).length).toBeLessThanOrEqual(1);
-    expect(held.size).toBeGreaterThan(0);
-    if (await stageValue(clients, 'keyrot/keyless', 'AWSCURRENT')) {
-      await expectConverged(clients, endpoint(), 'keyless', arnOf('keyless'), []);
-    }
+    // Every loser deleted the key it made, never stored: at most two keys (the next run rotated once
+    // more), AWSCURRENT's working, the other AWSPREVIOUS's, none that no version holds.
+    await expectConverged(clients, endpoint(), 'keyless', arnOf('keyless'), []);
   });
 });

@@ -179,6 +179,64 @@ export const ALLOW_LISTS: Record<'ScanRole' | 'RotateRole' | 'RetireRole' | 'Res
     ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<SecretKmsKeyArn>', VIA_SECRETS_MANAGER),
     ...ALERTING,
     ...TARGETS,
+    // What the exposed key did, for the alert, and which secret notes a key the response deleted
+    // (retirement's grants): no resource to scope these to; read-only, names and tags only.
+    ...allow(['cloudtrail:LookupEvents', 'secretsmanager:ListSecrets'], '*'),
+  ],
+};
+
+/**
+ * The grants of the single-account roles that reach that stack's own resources (its queue, alert topic
+ * and key, ledger, Slack webhook secrets). In organization mode the hub alerts with its own roles, so
+ * the member stack's roles keep everything but these.
+ */
+const STACK_LOCAL = [
+  '<FailedInvocations.Arn>',
+  '<AlertTopic>',
+  '<AlertTopicKey.Arn>',
+  LEDGER,
+  SLACK_WEBHOOKS,
+];
+const accountOnly = (grants: readonly Grant[], keep: readonly string[] = []) =>
+  grants.filter((g) => !STACK_LOCAL.includes(g.resource) || keep.includes(g.resource));
+
+/**
+ * Organization mode, member account (the StackSet's template): derived from the single-account lists,
+ * never written out again. The member role is the scan and retire roles on the account itself, so it
+ * can't be broader than they are; the rotate role is the single-account one without that stack's
+ * topic, key and ledger (it keeps the Slack webhooks, its only way to alert from a member account).
+ */
+export const MEMBER_ALLOW_LISTS: Record<'MemberRole' | 'RotateRole', Grant[]> = {
+  // Two policies, the scan's and the retire's: a grant both roles have appears twice, as in each role.
+  MemberRole: [...accountOnly(ALLOW_LISTS.ScanRole), ...accountOnly(ALLOW_LISTS.RetireRole)],
+  RotateRole: accountOnly(ALLOW_LISTS.RotateRole, [SLACK_WEBHOOKS]),
+};
+
+/** Organization mode, hub account: the scheduler reads the organization; the worker assumes member roles. */
+export const HUB_ALLOW_LISTS: Record<'SchedulerRole' | 'WorkerRole', Grant[]> = {
+  SchedulerRole: [
+    // ListAccounts has no resource to scope to: "*" only. Read-only.
+    ...allow(['organizations:ListAccounts'], '*'),
+    ...[
+      'arn:aws:organizations::*:root/<organizationId>/r-*',
+      'arn:aws:organizations::*:ou/<organizationId>/ou-*',
+    ].flatMap((resource) =>
+      allow(
+        ['organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent'],
+        resource,
+      ),
+    ),
+    ...allow(['sqs:SendMessage'], '<AccountQueue.Arn>'),
+  ],
+  WorkerRole: [
+    // The member role, by path and name, in any account of this organization, and nothing else.
+    ...allow(['sts:AssumeRole'], 'arn:aws:iam::*:role/keyrot/keyrot-member', {
+      StringEquals: { 'aws:ResourceOrgID': '<organizationId>' },
+    }),
+    ...allow(
+      ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+      '<AccountQueue.Arn>',
+    ),
   ],
 };
 

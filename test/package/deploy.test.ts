@@ -1,19 +1,41 @@
 import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   CloudFormationClient,
+  CreateStackInstancesCommand,
+  CreateStackSetCommand,
   DescribeStacksCommand,
+  ListStackInstancesCommand,
   paginateListStackResources,
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { GetRoleCommand, IAMClient, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
-import { GetFunctionConfigurationCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  GetEventSourceMappingCommand,
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
+  GetPolicyCommand,
+  LambdaClient,
+} from '@aws-sdk/client-lambda';
+import {
+  CreateAccountCommand,
+  CreateOrganizationalUnitCommand,
+  CreateOrganizationCommand,
+  ListRootsCommand,
+  MoveAccountCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
 import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Emulator, startMoto } from '../../lib/testbed/moto.js';
+import { MEMBER_TEMPLATE_FILE } from '../../serverless/member-template.js';
 import { readPackagedTemplate, type Template } from '../helpers/cfn.js';
+import { HUB_PARAMS } from '../helpers/package-global-setup.js';
 
 /**
  * `osls deploy` of the packaged single-account stack against moto (AWS_ENDPOINT_URL), then what moto
@@ -36,6 +58,7 @@ const SKIPPED_BY_MOTO = [
 ];
 
 let emulator: Emulator;
+let deployEnv: NodeJS.ProcessEnv;
 let template: Template;
 let created: StackResourceSummary[];
 const clients = {} as {
@@ -51,7 +74,7 @@ const physicalId = (logicalId: string) =>
 
 beforeAll(async () => {
   emulator = await startMoto();
-  const env = {
+  deployEnv = {
     ...process.env,
     AWS_ENDPOINT_URL: emulator.endpoint,
     AWS_ACCESS_KEY_ID: 'deploy',
@@ -61,6 +84,7 @@ beforeAll(async () => {
     SLS_NOTIFICATIONS_MODE: 'off',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
+  const env = deployEnv;
   // The package the project's global setup built: deploy uploads it as it is.
   await run(
     'npx',
@@ -183,5 +207,265 @@ describe('osls deploy of the single-account stack, on moto', () => {
       new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }),
     );
     expect(queue).toMatchObject({ MessageRetentionPeriod: '1209600', SqsManagedSseEnabled: 'true' });
+  });
+});
+
+/**
+ * Organization mode on the same moto: `osls deploy` of the hub (serverless.hub.yml), an organization
+ * with an OU and a member account, rotate.zip copied into the hub's member code bucket (as `aws s3 cp`
+ * does), then the member template as a service-managed StackSet with auto-deployment, its instances
+ * targeted at that OU, as the README's commands do. moto 5.2.1 creates the instance's resources in the
+ * member account, which is where they are read back from, with that account's own credentials.
+ */
+describe('organization mode: osls deploy of the hub, and the member template in a member account, on moto', () => {
+  const HUB_STACK = 'keyrot-hub-ci';
+  const CODE_KEY = 'keyrot/ci/rotate.zip';
+  /** Resource kinds of the hub template moto skips silently (see SKIPPED_BY_MOTO above). */
+  const SKIPPED_IN_HUB = ['AWS::CloudWatch::Alarm', 'AWS::S3::BucketPolicy'];
+  let hubTemplate: Template;
+  let hubCreated: StackResourceSummary[];
+  let memberAccount = '';
+  let ouId = '';
+  const member = {} as { lambda: LambdaClient; iam: IAMClient };
+  const hubId = (logicalId: string) =>
+    hubCreated.find((r) => r.LogicalResourceId === logicalId)?.PhysicalResourceId ?? '';
+  const memberParameters = () => [
+    { ParameterKey: 'CodeBucket', ParameterValue: hubId('MemberCodeBucket') },
+    { ParameterKey: 'RotateCodeKey', ParameterValue: CODE_KEY },
+    { ParameterKey: 'HubAccountId', ParameterValue: ACCOUNT },
+    { ParameterKey: 'HubWorkerRoleName', ParameterValue: hubId('WorkerRole') },
+    { ParameterKey: 'ExternalId', ParameterValue: HUB_PARAMS.memberExternalId },
+  ];
+
+  beforeAll(async () => {
+    await run(
+      'npx',
+      [
+        'osls',
+        'deploy',
+        '--config',
+        'serverless.hub.yml',
+        '--stage',
+        'ci',
+        '--region',
+        'us-east-1',
+        ...Object.entries(HUB_PARAMS).map(([name, value]) => `--param=${name}=${value}`),
+        '--package',
+        inject('hubPackagedDir'),
+      ],
+      { env: deployEnv, timeout: 240_000 },
+    );
+    hubTemplate = await readPackagedTemplate(inject('hubPackagedDir'));
+    hubCreated = [];
+    for await (const page of paginateListStackResources({ client: clients.cfn }, { StackName: HUB_STACK }))
+      hubCreated.push(...(page.StackResourceSummaries ?? []));
+
+    // The organization: the hub account manages it; one OU with one member account.
+    const config = {
+      region: 'us-east-1',
+      endpoint: emulator.endpoint,
+      credentials: { accessKeyId: 'deploy', secretAccessKey: 'deploy' },
+    };
+    const org = new OrganizationsClient(config);
+    await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    const { Roots = [] } = await org.send(new ListRootsCommand({}));
+    const { OrganizationalUnit } = await org.send(
+      new CreateOrganizationalUnitCommand({ ParentId: Roots[0]?.Id, Name: 'teams' }),
+    );
+    ouId = OrganizationalUnit?.Id ?? '';
+    const { CreateAccountStatus } = await org.send(
+      new CreateAccountCommand({ AccountName: 'team-a', Email: 'team-a@example.com' }),
+    );
+    memberAccount = CreateAccountStatus?.AccountId ?? '';
+    await org.send(
+      new MoveAccountCommand({
+        AccountId: memberAccount,
+        SourceParentId: Roots[0]?.Id,
+        DestinationParentId: ouId,
+      }),
+    );
+
+    // README: aws s3 cp rotate.zip s3://<MemberCodeBucketName>/<key> (path-style, as the CLI on moto).
+    const zip = await readFile(join(inject('packagedDir'), 'rotate.zip'));
+    const put = await fetch(`${emulator.endpoint}/${hubId('MemberCodeBucket')}/${CODE_KEY}`, {
+      method: 'PUT',
+      body: zip,
+    });
+    expect(put.status).toBe(200);
+
+    // The member account, as the StackSet's execution role there.
+    const { Credentials: c } = await new STSClient(config).send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${memberAccount}:role/stacksets-exec-keyrot`,
+        RoleSessionName: 'stackset',
+      }),
+    );
+    const memberConfig = {
+      ...config,
+      credentials: {
+        accessKeyId: c?.AccessKeyId ?? '',
+        secretAccessKey: c?.SecretAccessKey ?? '',
+        sessionToken: c?.SessionToken ?? '',
+      },
+    };
+    member.lambda = new LambdaClient(memberConfig);
+    member.iam = new IAMClient(memberConfig);
+    const TemplateBody = await readFile(join(inject('packagedDir'), MEMBER_TEMPLATE_FILE), 'utf8');
+    await clients.cfn.send(
+      new CreateStackSetCommand({
+        StackSetName: 'keyrot-member-ci',
+        TemplateBody,
+        Parameters: memberParameters(),
+        Capabilities: ['CAPABILITY_NAMED_IAM'],
+        PermissionModel: 'SERVICE_MANAGED',
+        AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: false },
+      }),
+    );
+    await clients.cfn.send(
+      new CreateStackInstancesCommand({
+        StackSetName: 'keyrot-member-ci',
+        DeploymentTargets: { OrganizationalUnitIds: [ouId] },
+        Regions: ['us-east-1'],
+      }),
+    );
+  }, 300_000);
+
+  it('creates every hub resource except the kinds moto skips, and lists those', () => {
+    const listed = new Set(hubCreated.map((r) => r.LogicalResourceId));
+    const missing = Object.entries(hubTemplate.Resources)
+      .filter(([id]) => !listed.has(id))
+      .map(([id, r]) => `${r.Type} ${id}`)
+      .sort();
+    expect(missing).toEqual(
+      Object.entries(hubTemplate.Resources)
+        .filter(([, r]) => SKIPPED_IN_HUB.includes(r.Type))
+        .map(([id, r]) => `${r.Type} ${id}`)
+        .sort(),
+    );
+    // The dead-letter alarm and the member code bucket's organization-only policy are among them.
+    expect(missing).toEqual(
+      expect.arrayContaining([
+        'AWS::CloudWatch::Alarm AccountDeadLettersAlarm',
+        'AWS::S3::BucketPolicy MemberCodeBucketPolicy',
+      ]),
+    );
+    expect(hubCreated.every((r) => r.ResourceStatus === 'CREATE_COMPLETE')).toBe(true);
+  });
+
+  it.each([
+    ['scheduler', 'SchedulerRole', 'keyrot-hub-scheduler'],
+    ['worker', 'WorkerRole', 'keyrot-hub-worker'],
+  ])('creates the hub %s function with its own role', async (fn, roleId, policy) => {
+    const config = await clients.lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: `keyrot-hub-ci-${fn}` }),
+    );
+    expect(config).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Handler: `functions/org-${fn}.handler`,
+      Role: `arn:aws:iam::${ACCOUNT}:role/${hubId(roleId)}`,
+    });
+    const { PolicyNames } = await clients.iam.send(new ListRolePoliciesCommand({ RoleName: hubId(roleId) }));
+    expect(PolicyNames).toEqual([policy]);
+    // The member template's HubWorkerRoleName is the worker role's name.
+    if (fn === 'worker') expect(hubId(roleId)).toBe('keyrot-hub-ci-worker');
+  });
+
+  it('schedules the scheduler daily', async () => {
+    const { Rules = [] } = await clients.events.send(new ListRulesCommand({ NamePrefix: 'keyrot-hub-ci-' }));
+    expect(Rules.map((r) => r.ScheduleExpression)).toEqual(['rate(1 day)']);
+    const { Targets = [] } = await clients.events.send(
+      new ListTargetsByRuleCommand({ Rule: Rules[0]?.Name }),
+    );
+    expect(Targets.map((t) => t.Arn?.split(':').pop())).toEqual(['keyrot-hub-ci-scheduler']);
+  });
+
+  it('creates the account queue, redriving to the dead-letter queue after three receives', async () => {
+    const attributes = async (QueueName: string) => {
+      const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName }));
+      return (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] })))
+        .Attributes;
+    };
+    const dead = await attributes('keyrot-hub-ci-accounts-dead');
+    expect(dead).toMatchObject({ MessageRetentionPeriod: '1209600', SqsManagedSseEnabled: 'true' });
+    const queue = await attributes('keyrot-hub-ci-accounts');
+    expect(queue).toMatchObject({ VisibilityTimeout: '5400', SqsManagedSseEnabled: 'true' });
+    expect(JSON.parse(queue?.RedrivePolicy ?? '{}')).toEqual({
+      deadLetterTargetArn: dead?.QueueArn,
+      maxReceiveCount: 3,
+    });
+  });
+
+  it('maps the account queue to the worker with maximum concurrency 10 and partial batch responses', async () => {
+    // The mapping CloudFormation created (moto's ListEventSourceMappings doesn't match a function by name).
+    const mapping = await clients.lambda.send(
+      new GetEventSourceMappingCommand({ UUID: hubId('WorkerEventSourceMappingSQSAccountQueue') }),
+    );
+    expect(mapping).toMatchObject({
+      EventSourceArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:keyrot-hub-ci-accounts`,
+      FunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:keyrot-hub-ci-worker`,
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 10 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it("creates the hub's encrypted alert topic", async () => {
+    const { Attributes } = await clients.sns.send(
+      new GetTopicAttributesCommand({ TopicArn: hubId('AlertTopic') }),
+    );
+    expect(Attributes?.TopicArn).toBe(`arn:aws:sns:us-east-1:${ACCOUNT}:keyrot-hub-ci-alerts`);
+    expect(Attributes?.KmsMasterKeyId).toBe(hubId('AlertTopicKey'));
+  });
+
+  it("deploys the StackSet's instance to the OU's member account", async () => {
+    const { Summaries = [] } = await clients.cfn.send(
+      new ListStackInstancesCommand({ StackSetName: 'keyrot-member-ci' }),
+    );
+    expect(Summaries).toEqual([
+      expect.objectContaining({
+        Account: memberAccount,
+        Region: 'us-east-1',
+        Status: 'CURRENT',
+        StackInstanceStatus: { DetailedStatus: 'SUCCEEDED' },
+        StackId: expect.stringMatching(
+          new RegExp(`^arn:aws:cloudformation:us-east-1:${memberAccount}:stack/`),
+        ),
+      }),
+    ]);
+  });
+
+  it("creates the rotate function in the member account, its code read from the hub's bucket", async () => {
+    const fn = await member.lambda.send(new GetFunctionCommand({ FunctionName: 'keyrot-ci-rotate' }));
+    expect(fn.Configuration).toMatchObject({
+      FunctionArn: `arn:aws:lambda:us-east-1:${memberAccount}:function:keyrot-ci-rotate`,
+      Handler: 'functions/rotate.handler',
+      Runtime: 'nodejs24.x',
+      CodeSize: (await stat(join(inject('packagedDir'), 'rotate.zip'))).size,
+    });
+    expect(fn.Configuration?.Role).toMatch(new RegExp(`^arn:aws:iam::${memberAccount}:role/`));
+    const { Policy = '{}' } = await member.lambda.send(
+      new GetPolicyCommand({ FunctionName: 'keyrot-ci-rotate' }),
+    );
+    expect(JSON.parse(Policy).Statement).toContainEqual(
+      expect.objectContaining({ Principal: { Service: 'secretsmanager.amazonaws.com' } }),
+    );
+  });
+
+  it('creates the member role under its path, trusting only the hub worker role with the ExternalId', async () => {
+    const { Role } = await member.iam.send(new GetRoleCommand({ RoleName: 'keyrot-member' }));
+    expect(Role?.Arn).toBe(`arn:aws:iam::${memberAccount}:role/keyrot/keyrot-member`);
+    expect(JSON.parse(decodeURIComponent(Role?.AssumeRolePolicyDocument ?? '{}'))).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/keyrot-hub-ci-worker` },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'sts:ExternalId': HUB_PARAMS.memberExternalId } },
+        },
+      ],
+    });
+    const { PolicyNames } = await member.iam.send(new ListRolePoliciesCommand({ RoleName: 'keyrot-member' }));
+    expect(PolicyNames?.sort()).toEqual(['keyrot-member-retire', 'keyrot-member-scan']);
   });
 });

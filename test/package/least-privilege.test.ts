@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
   AttachRolePolicyCommand,
@@ -453,7 +452,14 @@ describe('least privilege on moto with IAM enforced: each function as its packag
   });
 
   it('rotate: runs the four steps Secrets Manager sends, as the rotate role', async () => {
-    const token = randomUUID();
+    // The token Secrets Manager invokes the function with: the id of the empty AWSPENDING version the
+    // scan's RotateSecret made (moto makes it through rotation_shape.py, as AWS does).
+    const { VersionIdsToStages = {} } = await admin.secrets.send(
+      new DescribeSecretCommand({ SecretId: 'keyrot/ci' }),
+    );
+    const pending = Object.entries(VersionIdsToStages).filter(([, stages]) => stages.includes('AWSPENDING'));
+    expect(pending.map(([, stages]) => stages)).toEqual([['AWSPENDING']]);
+    const token = pending[0]?.[0] ?? '';
     for (const Step of STEPS) {
       await runRotationStep(rotationDeps(as.rotate, manualClock(T), config), config, {
         Step,

@@ -46,11 +46,37 @@ describe('parseConfig', () => {
         targetConcurrency: 8,
         stuckAfterHours: 6,
         maxStartsPerRun: 10,
+        startConcurrency: 5,
       },
       alerts: { remindEveryDays: 7 },
+      accounts: {
+        include: [],
+        exclude: [],
+        memberRole: { path: '/keyrot/', name: 'keyrot-member' },
+        concurrency: 4,
+      },
       users: {},
     });
     expect(parseConfig(null, 'empty.yaml')).toEqual(defaultConfig);
+  });
+
+  it('reads the accounts selector by ids, OUs and tags, and names an entry that is none of them', () => {
+    const accounts = {
+      include: ['ou-ab12-abcdefgh', 'tag:team=payments'],
+      exclude: ['123456789012', 'tag:keyrot=off'],
+      externalId: 'keyrot-org-7f3a',
+    };
+    expect(parseConfig({ accounts }, 'k.yaml').accounts).toEqual({
+      ...accounts,
+      memberRole: { path: '/keyrot/', name: 'keyrot-member' },
+      concurrency: 4,
+    });
+    expect(() => parseConfig({ accounts: { include: ['team=payments'] } }, 'k.yaml')).toThrow(
+      'accounts.include.0: is not an account id (12 digits), an OU id (ou-xxxx-xxxxxxxx), the root id (r-xxxx) or an account tag (tag:KEY=VALUE or tag:KEY) (got "team=payments")',
+    );
+    expect(() => parseConfig({ accounts: { memberRole: { path: 'keyrot' } } }, 'k.yaml')).toThrow(
+      'accounts.memberRole.path: must be an IAM path that starts and ends with "/"',
+    );
   });
 
   it('reads Slack channels, naming a default channel that is not one of them', () => {
@@ -87,7 +113,7 @@ describe('parseConfig', () => {
     [{ polcy: {} }, 'polcy: unknown field (did you mean "policy"?)'],
     [
       { zzz: 1 },
-      'zzz: unknown field; allowed: machinePath, allowRootPath, ownerTag, secretPrefix, secretKmsKeyId, targetSecretPrefix, inventory, policy, rotation, alerts, users',
+      'zzz: unknown field; allowed: machinePath, allowRootPath, ownerTag, secretPrefix, secretKmsKeyId, targetSecretPrefix, inventory, policy, rotation, alerts, accounts, users',
     ],
     [{ policy: { maxKeyAgeDays: 'ninety' } }, 'policy.maxKeyAgeDays: expected a number, got "ninety"'],
     [{ policy: { maxKeyAgeDays: 1.5 } }, 'policy.maxKeyAgeDays: expected a whole number, got 1.5'],
@@ -163,6 +189,8 @@ describe('unknown fields are refused at every nesting level', () => {
       'alerts',
       'alerts.slack',
       'alerts.slack.channels.ci-deploy',
+      'accounts',
+      'accounts.memberRole',
       'users.ci-deploy',
     ]);
   });

@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { createClients } from '../../aws/clients.js';
+import { usageLines } from '../../alerts/alerts.js';
+import { keyUsageLookup } from '../../alerts/key-usage.js';
+import { createClients, createCloudTrailClient } from '../../aws/clients.js';
+import { cloudTrailLookup } from '../../aws/cloudtrail.js';
 import { systemClock } from '../../clock.js';
 import { UsageError } from '../../errors.js';
-import { leakAlerts } from '../../leak/alerts.js';
+import { leakAlerts, withExposedKeyCalls } from '../../leak/alerts.js';
 import { parseExposedKeysEvent } from '../../leak/event.js';
 import { respondToLeak } from '../../leak/respond.js';
 import { rotationDeps } from '../../rotation/deps.js';
@@ -17,7 +20,8 @@ to handle an event that arrived elsewhere. For each exposed key: a machine user'
 once as an emergency (new key pushed to every target and proven, then the exposed key and every
 other old key deactivated); a key already rotated away is reported as already handled; a human's
 key, or one keyrot can't find, is only reported with the steps to take. Prints what was done and
-what is left for a person (review CloudTrail; remove AWS's quarantine policy once satisfied).
+what is left for a person (review CloudTrail: the exposed key's calls are shown when CloudTrail
+answers; remove AWS's quarantine policy once satisfied).
   --event FILE       the Health event as JSON (as EventBridge delivers it)
   --delete-exposed   delete the exposed key too, not only deactivate it
 Exit 1 when the response failed for a key; 2 when the file is not such an event (nothing changed).
@@ -45,8 +49,18 @@ export async function respondCommand(argv: string[], io: CliIo): Promise<number>
   const outcomes = await respondToLeak(deps, config, event, {
     deleteExposed: values['delete-exposed'] === true,
   });
-  for (const alert of leakAlerts(event, outcomes)) {
-    io.stdout(`${alert.title}\n${alert.lines.map((l) => `  ${l}`).join('\n')}\n`);
+  // What each exposed key did, from CloudTrail; a failed lookup is said, and the steps give the command.
+  const enrich = withExposedKeyCalls(
+    keyUsageLookup(cloudTrailLookup(createCloudTrailClient({ maxAttempts: 3 })), undefined, (keyId, error) =>
+      io.stderr(
+        `keyrot: CloudTrail lookup for ${keyId} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+      ),
+    ),
+  );
+  for (const found of leakAlerts(event, outcomes)) {
+    const alert = await enrich(found);
+    const lines = [...alert.lines, ...usageLines(alert.usage, alert.kind)];
+    io.stdout(`${alert.title}\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
     io.stdout(`${alert.nextSteps.map((l) => `  - ${l}`).join('\n')}\n\n`);
   }
   return outcomes.some((o) => o.outcome === 'failed') ? 1 : 0;

@@ -1,4 +1,4 @@
-import { emergencyAlert } from '../../alerts/alerts.js';
+import { emergencyAlert, redeployFailedAlert } from '../../alerts/alerts.js';
 import { createClients } from '../../aws/clients.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { simulatedClock, systemClock } from '../../clock.js';
@@ -8,6 +8,7 @@ import { type RotationResult, rotateUser } from '../../rotation/driver.js';
 import { emergencyRotate } from '../../rotation/emergency.js';
 import { restartRotation } from '../../rotation/restart.js';
 import { scanAccount } from '../../scan.js';
+import { problemText } from '../../targets/run.js';
 import { alertFromCli } from '../alerting.js';
 import { parseFlags, parseNowForChange } from '../args.js';
 import type { CliIo } from '../io.js';
@@ -96,6 +97,7 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
     );
     await alertFromCli(config, clients, deps.clock, io, (accountId) => [
       emergencyAlert({ accountId, ...result }),
+      ...redeployAlerts(accountId, result),
     ]);
     return 0;
   }
@@ -111,7 +113,10 @@ export async function rotateCommand(argv: string[], io: CliIo): Promise<number> 
   let exitCode = 0;
   for (const userName of targets) {
     try {
-      io.stdout(`${describe(await rotateUser(deps, config, userName))}\n`);
+      const result = await rotateUser(deps, config, userName);
+      io.stdout(`${describe(result)}\n`);
+      if (result.redeployFailures.length > 0)
+        await alertFromCli(config, clients, deps.clock, io, (accountId) => redeployAlerts(accountId, result));
     } catch (raw) {
       const error = classifyAwsError(raw);
       if (!(error instanceof KeyrotError) || targets.length === 1) throw error;
@@ -130,5 +135,16 @@ function describe(result: RotationResult): string {
     ...result.deletedForRoom.map((id) => `deleted the inactive key ${id} to make room`),
     ...result.orphansDeleted.map((id) => `deleted ${id}, a key a crashed attempt made and never stored`),
   ];
-  return `${result.userName}: new key ${result.accessKeyId} is AWSCURRENT in ${result.secretName}${how ? ` (${how})` : ''}${notes.map((n) => `\n  ${result.userName}: ${n}`).join('')}`;
+  const redeploys = result.redeployFailures.map(
+    (f) =>
+      `\n  ${result.userName}: WARNING: the redeploy of ${f.targetType} target "${f.targetName}" failed (the new key is current and stored there; redeploy the consumer by hand): ${problemText(f.error)}`,
+  );
+  return `${result.userName}: new key ${result.accessKeyId} is AWSCURRENT in ${result.secretName}${how ? ` (${how})` : ''}${notes.map((n) => `\n  ${result.userName}: ${n}`).join('')}${redeploys.join('')}`;
+}
+
+/** One redeploy-failed alert per failed redeploy of a rotation. */
+function redeployAlerts(accountId: string, result: RotationResult) {
+  return result.redeployFailures.map((f) =>
+    redeployFailedAlert({ accountId, userName: result.userName, ...f }),
+  );
 }

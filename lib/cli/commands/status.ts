@@ -1,9 +1,11 @@
+import { accountLabel, acrossAccounts } from '../../accounts/across.js';
 import { type KeyUsage, usageLines } from '../../alerts/alerts.js';
 import { keyUsageLookup } from '../../alerts/key-usage.js';
-import { createClients, createCloudTrailClient } from '../../aws/clients.js';
+import { createClients, createCloudTrailClient, createOrganizationsClient } from '../../aws/clients.js';
+import { cloudTrailLookup } from '../../aws/cloudtrail.js';
 import { classifyAwsError } from '../../aws/errors.js';
-import { simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
-import { KeyrotError } from '../../errors.js';
+import { type Clock, simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
+import { KeyrotError, UsageError } from '../../errors.js';
 import { planRetirement } from '../../retirement/plan.js';
 import { machineUsers, readRetireState } from '../../retirement/retire.js';
 import { unfinishedRotation } from '../../rotation/stuck.js';
@@ -16,7 +18,7 @@ import type { CliIo } from '../io.js';
 import { resolveConfig } from '../load-config.js';
 import { liveTargetViews, statusRow, targetStatus } from '../targets.js';
 
-export const statusHelp = `Usage: keyrot status [--user NAME] [--now ISO-DATE] [--json] [--config FILE]
+export const statusHelp = `Usage: keyrot status [--user NAME | --org] [--now ISO-DATE] [--json] [--config FILE]
 
 Where each machine user stands, as a health check: its current key and age, any rotation in
 progress, and each other key with its state, last use, the days until its deactivation and deletion,
@@ -26,7 +28,11 @@ fingerprint (the key id it holds) and drift: a target holding a key other than A
 reads targets' tokens under targetSecretPrefix).
 With --user, a key held because it is still in use also shows who uses it: source IPs, user agents,
 event names and when each was last seen (CloudTrail LookupEvents, last 90 days).
-Read-only. Exit 5 when any user is broken or could not be read, so cron or CI can run it.
+With --org, every account of the organization (accounts.include / exclude), from the hub's
+credentials: accounts.memberRole is assumed in each, accounts.concurrency at a time, and an ACCOUNT
+column is added. An account that can't be read is named with what to do; the others are shown.
+Read-only. Exit 5 when any user is broken or could not be read (or, with --org, any account), so
+cron or CI can run it.
 `;
 
 const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : '-');
@@ -65,22 +71,22 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
     now: { type: 'string' },
     json: { type: 'boolean' },
     config: { type: 'string' },
+    org: { type: 'boolean' },
   });
   const now = parseNow(values.now) ?? systemClock.now();
   const { config } = await resolveConfig(values.config, io);
-  const clients = createClients();
   const clock = values.now ? simulatedClock(now) : systemClock;
-  const deps = { clients, clock, targetViews: liveTargetViews(clients, clock, config) };
-  let users: IamUser[];
-  if (values.user) {
-    const user = await getIamUser(deps.clients.iam, values.user);
-    requireMachineUser(config, user);
-    users = [user];
-  } else {
-    users = await machineUsers(deps, config);
+  if (values.org) {
+    if (values.user) {
+      throw new UsageError(
+        '--user and --org can\'t be combined: --org reads every machine user of every account. Run "keyrot status --user NAME" with that account\'s credentials.',
+      );
+    }
+    return orgStatus(config, clock, now, Boolean(values.now), Boolean(values.json), io);
   }
-  const statuses: UserStatus[] = [];
-  for (const user of users) statuses.push(await statusOf(deps, config, user, now));
+  const clients = createClients();
+  const deps = { clients, clock, targetViews: liveTargetViews(clients, clock, config) };
+  const statuses = await collectStatuses(deps, config, now, values.user);
   // Who still uses a held key (CloudTrail allows 2 lookups a second): for one user only.
   if (values.user) await addKeyUsage(statuses, io);
 
@@ -89,9 +95,64 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
     io.stdout(`${JSON.stringify({ now, healthy: unhealthy.length === 0, users: statuses }, null, 2)}\n`);
     return unhealthy.length > 0 ? 5 : 0;
   }
-  const rows: string[][] = [
-    ['USER', 'CURRENT KEY', 'AGE', 'ROTATION', 'OTHER KEY', 'ROLE', 'STATE', 'LAST USED', 'NEXT', 'WHY'],
-  ];
+  io.stdout(
+    `keyrot status · as of ${now.toISOString()}${values.now ? ' (simulated with --now)' : ''}\n\n${table([STATUS_HEADER, ...statusRows(statuses)])}\n`,
+  );
+  const targetRows = statuses.flatMap((u) =>
+    'targets' in u ? u.targets.map((t) => statusRow(u.userName, t)) : [],
+  );
+  if (targetRows.length > 0) io.stdout(`\nTargets:\n${table([TARGET_HEADER, ...targetRows])}\n`);
+  for (const u of statuses)
+    for (const k of 'otherKeys' in u ? u.otherKeys : [])
+      if (k.usedBy) io.stdout(`\n${k.accessKeyId} is held. ${usageLines(k.usedBy).join('\n')}\n`);
+  if (unhealthy.length > 0) {
+    io.stdout(
+      `\n${unhealthy.length} machine user${unhealthy.length === 1 ? ' needs' : 's need'} attention: ${unhealthy.map((u) => u.userName).join(', ')}.\n`,
+    );
+    return 5;
+  }
+  return 0;
+}
+
+const STATUS_HEADER = [
+  'USER',
+  'CURRENT KEY',
+  'AGE',
+  'ROTATION',
+  'OTHER KEY',
+  'ROLE',
+  'STATE',
+  'LAST USED',
+  'NEXT',
+  'WHY',
+];
+const TARGET_HEADER = ['USER', 'TARGET', 'TYPE', 'HOLDS', 'STATE', 'NOTE'];
+
+type StatusDeps = Parameters<typeof readRetireState>[0];
+
+/** Every machine user's status (or one user's), each read on its own: one failure hides no other. */
+async function collectStatuses(
+  deps: StatusDeps,
+  config: Parameters<typeof readRetireState>[1],
+  now: Date,
+  userName?: string,
+): Promise<UserStatus[]> {
+  let users: IamUser[];
+  if (userName) {
+    const user = await getIamUser(deps.clients.iam, userName);
+    requireMachineUser(config, user);
+    users = [user];
+  } else {
+    users = await machineUsers(deps, config);
+  }
+  const statuses: UserStatus[] = [];
+  for (const user of users) statuses.push(await statusOf(deps, config, user, now));
+  return statuses;
+}
+
+/** The status table's rows, without the header. */
+function statusRows(statuses: readonly UserStatus[]): string[][] {
+  const rows: string[][] = [];
   for (const u of statuses) {
     if (u.state === 'not-onboarded') {
       rows.push([
@@ -134,26 +195,82 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
       rows.push([...head, k.accessKeyId, k.role, k.status ?? '-', day(k.lastUsedAt), next, k.why]);
     }
   }
-  io.stdout(
-    `keyrot status · as of ${now.toISOString()}${values.now ? ' (simulated with --now)' : ''}\n\n${table(rows)}\n`,
+  return rows;
+}
+
+/**
+ * `keyrot status --org`: every selected account's machine users, read as the member role, with an
+ * ACCOUNT column. Exit 5 when a user in any account is broken or unreadable, or an account could not
+ * be read (named, with what to do); the other accounts are shown all the same.
+ */
+async function orgStatus(
+  config: Parameters<typeof readRetireState>[1],
+  clock: Clock,
+  now: Date,
+  simulated: boolean,
+  json: boolean,
+  io: CliIo,
+): Promise<number> {
+  const results = await acrossAccounts(
+    { org: createOrganizationsClient(), sts: createClients().sts, clock: systemClock },
+    config,
+    (account) =>
+      collectStatuses(
+        {
+          clients: account.clients,
+          clock,
+          targetViews: liveTargetViews(account.clients, clock, config),
+        },
+        config,
+        now,
+      ),
   );
-  const targetRows = statuses.flatMap((u) =>
-    'targets' in u ? u.targets.map((t) => statusRow(u.userName, t)) : [],
+  const unhealthy = results.flatMap((r) =>
+    r.ok
+      ? r.value
+          .filter((s) => s.state === 'broken' || s.state === 'error')
+          .map((s) => `${s.userName} in ${accountLabel(r)}`)
+      : [],
+  );
+  const failed = results.flatMap((r) => (r.ok ? [] : [r]));
+  for (const r of failed)
+    io.stderr(`keyrot: account ${accountLabel(r)} could not be read: ${r.error.message}\n`);
+  const exit = unhealthy.length > 0 || failed.length > 0 ? 5 : 0;
+  if (json) {
+    const accounts = results.map(({ accountId, accountName, alias, ...r }) =>
+      r.ok
+        ? { accountId, accountName, alias, users: r.value }
+        : { accountId, accountName, alias, error: r.error.message },
+    );
+    io.stdout(`${JSON.stringify({ now, healthy: exit === 0, accounts }, null, 2)}\n`);
+    return exit;
+  }
+  const rows: string[][] = [['ACCOUNT', ...STATUS_HEADER]];
+  const targetRows: string[][] = [];
+  for (const r of results) {
+    const account = accountLabel(r);
+    if (!r.ok) {
+      rows.push([account, '-', 'UNREADABLE', '-', '-', '-', '-', '-', '-', '-', r.error.message]);
+      continue;
+    }
+    for (const row of statusRows(r.value)) rows.push([account, ...row]);
+    for (const u of r.value)
+      if ('targets' in u) for (const t of u.targets) targetRows.push([account, ...statusRow(u.userName, t)]);
+  }
+  io.stdout(
+    `keyrot status --org · ${results.length} account${results.length === 1 ? '' : 's'} · as of ${now.toISOString()}${simulated ? ' (simulated with --now)' : ''}\n\n${table(rows)}\n`,
   );
   if (targetRows.length > 0)
+    io.stdout(`\nTargets:\n${table([['ACCOUNT', ...TARGET_HEADER], ...targetRows])}\n`);
+  if (unhealthy.length > 0)
     io.stdout(
-      `\nTargets:\n${table([['USER', 'TARGET', 'TYPE', 'HOLDS', 'STATE', 'NOTE'], ...targetRows])}\n`,
+      `\n${unhealthy.length} machine user${unhealthy.length === 1 ? ' needs' : 's need'} attention: ${unhealthy.join(', ')}.\n`,
     );
-  for (const u of statuses)
-    for (const k of 'otherKeys' in u ? u.otherKeys : [])
-      if (k.usedBy) io.stdout(`\n${k.accessKeyId} is held. ${usageLines(k.usedBy).join('\n')}\n`);
-  if (unhealthy.length > 0) {
+  if (failed.length > 0)
     io.stdout(
-      `\n${unhealthy.length} machine user${unhealthy.length === 1 ? ' needs' : 's need'} attention: ${unhealthy.map((u) => u.userName).join(', ')}.\n`,
+      `\n${failed.length} account${failed.length === 1 ? '' : 's'} could not be read:\n${failed.map((r) => `  ${accountLabel(r)}: ${r.error.message}`).join('\n')}\n`,
     );
-    return 5;
-  }
-  return 0;
+  return exit;
 }
 
 /** One user's status; a user that can't be read is reported as such, never hiding the others. */
@@ -244,10 +361,13 @@ async function statusOf(
 
 /** Adds CloudTrail's view of who uses each held key; a failed lookup is said and left out. */
 async function addKeyUsage(statuses: UserStatus[], io: CliIo): Promise<void> {
-  const lookup = keyUsageLookup(createCloudTrailClient({ maxAttempts: 3 }), undefined, (keyId, error) =>
-    io.stderr(
-      `keyrot: CloudTrail lookup for ${keyId} failed: ${error instanceof Error ? error.message : String(error)}\n`,
-    ),
+  const lookup = keyUsageLookup(
+    cloudTrailLookup(createCloudTrailClient({ maxAttempts: 3 })),
+    undefined,
+    (keyId, error) =>
+      io.stderr(
+        `keyrot: CloudTrail lookup for ${keyId} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+      ),
   );
   for (const u of statuses)
     for (const k of 'otherKeys' in u ? u.otherKeys : []) {

@@ -68,6 +68,40 @@ export const createGithubActions: CreateTarget<GithubActionsOptions> = (name, op
     return typeof body.value === 'string' ? body.value : undefined;
   };
 
+  /**
+   * workflow_dispatch: POST .../actions/workflows/{workflow}/dispatches with the ref (and inputs);
+   * GitHub answers 204. The workflow must have a `workflow_dispatch` trigger, and the token Actions
+   * write on the repository.
+   */
+  const settings = options.redeploy;
+  const redeploy = settings
+    ? async () => {
+        const repository = settings.repository ?? options.repository;
+        const token = await deps.readToken(options.tokenSecretId);
+        const where = `workflow ${settings.workflow} of ${repository}`;
+        await httpCall(
+          {
+            deps,
+            label: `${label} (redeploy)`,
+            fixes: {
+              unauthorized: fixes.unauthorized,
+              forbidden: `the token in ${options.tokenSecretId} may not run workflows: give it Actions read and write on ${repository}`,
+              'not-found': `${where} was not found, or the token in ${options.tokenSecretId} can't see it: check redeploy.workflow and redeploy.repository`,
+              invalid: `GitHub refused to run ${where}: it needs a workflow_dispatch trigger, ref ${settings.ref} must exist, and redeploy.inputs must match the workflow's inputs`,
+            },
+            secrets: [token],
+            quoteBodies: true,
+          },
+          {
+            method: 'POST',
+            url: `${api}/repos/${repoPath(repository)}/actions/workflows/${enc(settings.workflow)}/dispatches`,
+            headers: await headers(),
+            json: { ref: settings.ref, ...(settings.inputs ? { inputs: settings.inputs } : {}) },
+          },
+        );
+      }
+    : undefined;
+
   const target: Target = {
     type: 'github-actions',
     name,
@@ -168,6 +202,7 @@ export const createGithubActions: CreateTarget<GithubActionsOptions> = (name, op
       const held = await readVariable();
       return held === undefined ? { state: 'absent' } : { state: 'holds', accessKeyId: held };
     },
+    ...(redeploy ? { redeploy } : {}),
     describe: () => ({
       type: 'github-actions',
       name,
@@ -176,6 +211,11 @@ export const createGithubActions: CreateTarget<GithubActionsOptions> = (name, op
       secrets: `${options.accessKeyIdName}, ${options.secretAccessKeyName}`,
       fingerprintVariable: options.fingerprintVariable,
       tokenSecretId: options.tokenSecretId,
+      ...(options.redeploy
+        ? {
+            redeploy: `workflow ${options.redeploy.workflow} on ${options.redeploy.ref} of ${options.redeploy.repository ?? options.repository}`,
+          }
+        : {}),
     }),
   };
   return target;

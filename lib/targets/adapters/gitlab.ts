@@ -97,6 +97,49 @@ export const createGitlab: CreateTarget<GitlabOptions> = (name, options, deps) =
     return typeof body.value === 'string' ? body.value : undefined;
   };
 
+  /**
+   * A new pipeline: POST /projects/:id/pipeline with the ref (and variables); GitLab answers 201. The
+   * token needs the api scope and at least the Developer role on the project.
+   */
+  const settings = options.redeploy;
+  const redeploy = settings
+    ? async () => {
+        const project = String(settings.project ?? options.project);
+        const token = await deps.readToken(options.tokenSecretId);
+        await httpCall(
+          {
+            deps,
+            label: `${label} (redeploy)`,
+            fixes: {
+              unauthorized: fixes.unauthorized,
+              forbidden: `the token in ${options.tokenSecretId} may not run pipelines of project ${project}: it needs the api scope and at least the Developer role`,
+              'not-found': `project ${project} was not found, or the token in ${options.tokenSecretId} can't see it: check redeploy.project`,
+              invalid: `GitLab refused the pipeline: ref ${settings.ref} must exist and the project's CI configuration must create jobs for it`,
+            },
+            secrets: [token],
+            quoteBodies: true,
+          },
+          {
+            method: 'POST',
+            url: `${api}/projects/${encodeURIComponent(project)}/pipeline`,
+            headers: await headers(),
+            json: {
+              ref: settings.ref,
+              ...(settings.variables
+                ? {
+                    variables: Object.entries(settings.variables).map(([key, value]) => ({
+                      key,
+                      value,
+                      variable_type: 'env_var',
+                    })),
+                  }
+                : {}),
+            },
+          },
+        );
+      }
+    : undefined;
+
   const target: Target = {
     type: 'gitlab',
     name,
@@ -119,6 +162,7 @@ export const createGitlab: CreateTarget<GitlabOptions> = (name, options, deps) =
       const held = await readKeyId();
       return held === undefined ? { state: 'absent' } : { state: 'holds', accessKeyId: held };
     },
+    ...(redeploy ? { redeploy } : {}),
     describe: () => ({
       type: 'gitlab',
       name,
@@ -129,6 +173,11 @@ export const createGitlab: CreateTarget<GitlabOptions> = (name, options, deps) =
       masked: options.masked,
       protected: options.protected,
       tokenSecretId: options.tokenSecretId,
+      ...(settings
+        ? {
+            redeploy: `pipeline on ${settings.ref} of project ${String(settings.project ?? options.project)}`,
+          }
+        : {}),
     }),
   };
   return target;

@@ -21,10 +21,14 @@ Python loads this module at start-up when its directory is on PYTHONPATH (lib/te
      adds aws:RequestTag/<key> and aws:TagKeys.
    - SNS, by TopicArn: the topic's ARN. KMS, by KeyId: the key's ARN.
    - Anything else keeps moto's resource ("*", or the role / queue ARN moto resolves).
+   - sts:AssumeRole: aws:ResourceOrgID, the organization of the role's account (if it has one).
 2. The decision (`IAMRequestBase.check_action_permitted`): policy_evaluation.evaluate, AWS's logic
    for identity policies (explicit deny > allow > implicit deny). sts:GetCallerIdentity needs no
    permission (STS API reference: "No permissions are required to perform this operation").
-   AssumeRole still needs the role's trust policy to allow the caller (moto's own check).
+   SQS batch calls are authorized as their single action (SendMessageBatch as sqs:SendMessage).
+   AssumeRole still needs the role's trust policy to allow the caller, evaluated as IAM does: a role's
+   ARN as Principal covers that role's sessions, and a condition on a key the request lacks fails
+   (moto matches sessions against their assumed-role ARN only, and lets a missing ExternalId pass).
 3. KMS on the caller's behalf, as the service would call it with the caller's credentials and
    kms:ViaService set (Secrets Manager User Guide, "Secret encryption and decryption": a new data key
    whenever a secret value changes, Decrypt for GetSecretValue; SNS Developer Guide, "Key
@@ -38,6 +42,9 @@ Python loads this module at start-up when its directory is on PYTHONPATH (lib/te
    InvalidClientTokenId, or UnrecognizedClientException for JSON services).
 
 Signature checks and collecting the identity's policies stay moto's own code.
+
+It also loads rotation_shape, which brings moto's Secrets Manager rotation in line with AWS's
+documented shape (the empty AWSPENDING version RotateSecret makes, and the first AWSCURRENT move).
 """
 
 import json
@@ -47,13 +54,16 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from policy_evaluation import ALLOW, evaluate  # noqa: E402
+from policy_evaluation import ALLOW, conditions_hold, evaluate, wildcard_match  # noqa: E402
+
+import rotation_shape  # noqa: E402,F401  (patches moto's Secrets Manager rotation on import)
 
 from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
 from moto.core.exceptions import JsonRESTError, _RESTError  # noqa: E402
 from moto.iam import access_control  # noqa: E402
 from moto.iam.models import iam_backends  # noqa: E402
 from moto.kms.models import kms_backends  # noqa: E402
+from moto.organizations.models import organizations_backends  # noqa: E402
 from moto.secretsmanager.models import secretsmanager_backends  # noqa: E402
 from moto.sns.models import sns_backends  # noqa: E402
 
@@ -211,6 +221,29 @@ def _documents(access_key):
     return [access_control.IAMPolicy(p)._policy_json for p in access_key.collect_policies()]
 
 
+# Batch calls IAM authorizes as their single-message action (SQS Developer Guide, "Amazon SQS API
+# permissions: Actions and resource reference": SendMessageBatch needs sqs:SendMessage, and so on).
+_AUTHORIZED_AS = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+
+def _resource_org_id(resource):
+    """aws:ResourceOrgID: the organization of the account that owns the resource, if it has one."""
+    parts = str(resource).split(":")
+    if len(parts) < 5 or not parts[4]:
+        return None
+    owner = parts[4]
+    for per_account in list(organizations_backends.values()):
+        for backend in list(per_account.values()):
+            org = backend.org
+            if org and (org.master_account_id == owner or any(a.id == owner for a in backend.accounts)):
+                return org.id
+    return None
+
+
 def _check_action_permitted(self, resource):
     if self._action == "sts:GetCallerIdentity":
         return
@@ -221,7 +254,11 @@ def _check_action_permitted(self, resource):
         "aws:PrincipalArn": self._access_key.arn,
         "aws:PrincipalAccount": account,
     }
-    if evaluate(documents, self._action, resource, context) != ALLOW:
+    if self._action == "sts:AssumeRole":
+        org_id = _resource_org_id(resource)
+        if org_id:
+            context["aws:ResourceOrgID"] = org_id
+    if evaluate(documents, _AUTHORIZED_AS.get(self._action, self._action), resource, context) != ALLOW:
         self._raise_access_denied()
     if self._is_assuming_role_operation(resource) and not self._check_role_trust_relationship(resource):
         self._raise_access_denied()
@@ -277,7 +314,41 @@ def _raise_invalid_access_key(self, reason):
     return _original_raise_invalid(self, reason)
 
 
+def _check_role_trust_relationship(self, role_arn):
+    """The role's trust policy, evaluated as IAM does. moto's own check compares the caller's session ARN
+    with the Principal only (a role's ARN as Principal also covers that role's sessions: IAM User Guide,
+    "AWS JSON policy elements: Principal", IAM role principals), and passes a condition whose key the
+    request lacks (an AssumeRole without ExternalId passes StringEquals sts:ExternalId; IAM refuses it)."""
+    principals = [self._access_key.arn]
+    session_role = getattr(self._access_key, "_owner_role_name", None)
+    if session_role:
+        principals.append(self._access_key.backend.get_role(session_role).arn)
+    document = self.backend.get_role_by_arn(role_arn).assume_role_policy_document
+    if isinstance(document, str):
+        document = json.loads(document)
+    context = access_control.format_incoming_conditional_values(self._data)
+    allowed = False
+    for statement in _as_list(document.get("Statement")):
+        principal = statement.get("Principal")
+        trusted = _as_list(principal.get("AWS") if isinstance(principal, dict) else principal)
+        if "*" not in trusted and not any(p in trusted for p in principals):
+            continue
+        if not any(wildcard_match(a, self._action, True) for a in _as_list(statement.get("Action"))):
+            continue
+        if not conditions_hold(statement.get("Condition"), context):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = statement.get("Effect") == "Allow" or allowed
+    return allowed
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
 access_control.IAMRequestBase.check_action_permitted = _check_action_permitted
+access_control.IAMRequestBase._check_role_trust_relationship = _check_role_trust_relationship
 access_control.IAMRequest._raise_access_denied = _raise_access_denied
 access_control.IAMRequest._raise_kms_denied = _raise_kms_denied
 access_control.IAMRequest._raise_invalid_access_key = _raise_invalid_access_key

@@ -3,6 +3,7 @@ import {
   ListAccountsCommand,
   ListAccountsForParentCommand,
   ListOrganizationalUnitsForParentCommand,
+  ListTagsForResourceCommand,
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,6 +13,7 @@ import {
   listOrgAccounts,
   type OrgAccount,
   selectAccounts,
+  selectorEntryProblem,
 } from '../../../lib/accounts/organization.js';
 
 const org = mockClient(OrganizationsClient);
@@ -88,6 +90,54 @@ describe('selectAccounts', () => {
     ).toEqual(['100000000001', '100000000002']);
   });
 
+  it('includes and excludes by account tag, with or without a value', () => {
+    const tags = new Map([
+      ['100000000001', new Map([['team', 'payments']])],
+      [
+        '100000000002',
+        new Map([
+          ['team', 'search'],
+          ['keyrot', 'off'],
+        ]),
+      ],
+      [
+        '100000000003',
+        new Map([
+          ['team', 'payments'],
+          ['keyrot', ''],
+        ]),
+      ],
+      ['100000000004', new Map<string, string>()],
+    ]);
+    const ids = (include: string[], exclude: string[]) =>
+      selectAccounts(accounts, { include, exclude }, ous, tags).map((a) => a.id);
+    expect(ids(['tag:team=payments'], [])).toEqual(['100000000001', '100000000003']);
+    expect(ids(['tag:team'], ['tag:keyrot'])).toEqual(['100000000001']);
+    expect(ids([], ['tag:keyrot=off'])).toEqual(['100000000001', '100000000003', '100000000004']);
+    // A tag value is matched whole: "pay" is not "payments".
+    expect(ids(['tag:team=pay'], [])).toEqual([]);
+    // Tags that were not read match nothing.
+    expect(selectAccounts(accounts, { include: ['tag:team'], exclude: [] }, ous).map((a) => a.id)).toEqual(
+      [],
+    );
+  });
+
+  it('says what a selector entry may be when it is none of them', () => {
+    for (const ok of [
+      '123456789012',
+      'ou-ab12-abcdefgh',
+      'r-ab12',
+      'tag:team=payments',
+      'tag:team',
+      'tag:k=',
+    ])
+      expect(selectorEntryProblem(ok)).toBeUndefined();
+    expect(selectorEntryProblem('12345')).toBe(
+      '"12345" is not an account id (12 digits), an OU id (ou-xxxx-xxxxxxxx), the root id (r-xxxx) or an account tag (tag:KEY=VALUE or tag:KEY)',
+    );
+    expect(selectorEntryProblem('team=payments')).toMatch(/is not an account id/);
+  });
+
   it('excludes a whole OU', () => {
     expect(
       selectAccounts(accounts, { include: [], exclude: ['ou-ab12-prod'] }, ous).map((a) => a.id),
@@ -113,9 +163,32 @@ describe('accountsToWorkIn', () => {
     expect(selected.map((a) => a.id)).toEqual(['100000000001', '100000000002']);
   });
 
-  it('makes no OU call when the selector names none', async () => {
+  it('makes no OU or tag call when the selector names none', async () => {
     org.on(ListAccountsCommand).resolves({ Accounts: [account(1)] });
     await accountsToWorkIn(new OrganizationsClient({}), { include: [], exclude: [] });
     expect(org).not.toHaveReceivedCommand(ListAccountsForParentCommand);
+    expect(org).not.toHaveReceivedCommand(ListTagsForResourceCommand);
+  });
+
+  it("reads every page of each account's tags when the selector names a tag", async () => {
+    // Prepare: account 1's tags come in two pages; the team tag is on the second.
+    org.on(ListAccountsCommand).resolves({ Accounts: [1, 2].map((i) => account(i)) });
+    org
+      .on(ListTagsForResourceCommand, { ResourceId: '100000000001' })
+      .callsFake((input: { NextToken?: string }) =>
+        input.NextToken === 'p2'
+          ? { Tags: [{ Key: 'team', Value: 'payments' }] }
+          : { Tags: [{ Key: 'env', Value: 'prod' }], NextToken: 'p2' },
+      )
+      .on(ListTagsForResourceCommand, { ResourceId: '100000000002' })
+      .resolves({ Tags: [{ Key: 'team', Value: 'search' }] });
+    // Act
+    const selected = await accountsToWorkIn(new OrganizationsClient({}), {
+      include: ['tag:team=payments'],
+      exclude: [],
+    });
+    // Assess
+    expect(selected.map((a) => a.id)).toEqual(['100000000001']);
+    expect(org).toHaveReceivedCommandTimes(ListTagsForResourceCommand, 3);
   });
 });

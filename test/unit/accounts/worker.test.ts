@@ -19,6 +19,38 @@ describe('account messages', () => {
     });
   });
 
+  it("carries the run's id and size when given, for the organization's digests", () => {
+    const [batch] = accountMessageBatches(
+      [
+        { id: '100000000001', name: 'a' },
+        { id: '100000000002', name: 'b' },
+      ],
+      '2026-11-23T06:00:00Z',
+    );
+    const messages = (batch ?? []).map((entry) => parseAccountMessage(entry.MessageBody));
+    expect(messages).toEqual([
+      { accountId: '100000000001', accountName: 'a', runId: '2026-11-23T06:00:00Z', accounts: 2 },
+      { accountId: '100000000002', accountName: 'b', runId: '2026-11-23T06:00:00Z', accounts: 2 },
+    ]);
+  });
+
+  it('hands the record to the run, so a last attempt can be told', async () => {
+    const record = {
+      messageId: 'm1',
+      body: body('100000000001'),
+      attributes: { ApproximateReceiveCount: '3' },
+    };
+    const seen: string[] = [];
+    await processAccountBatch(
+      [record],
+      async (message, r) => {
+        seen.push(`${message.accountId}:${r.attributes.ApproximateReceiveCount}`);
+      },
+      1,
+    );
+    expect(seen).toEqual(['100000000001:3']);
+  });
+
   it.each([
     ['not json', 'the message body is not JSON'],
     [JSON.stringify({ accountId: '12', accountName: 'x' }), 'accountId'],

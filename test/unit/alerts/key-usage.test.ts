@@ -2,6 +2,7 @@ import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrai
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keyUsageLookup, type Pace, rateLimiter, summarizeEvents } from '../../../lib/alerts/key-usage.js';
+import { cloudTrailLookup } from '../../../lib/aws/cloudtrail.js';
 
 const cloudtrail = mockClient(CloudTrailClient);
 beforeEach(() => cloudtrail.reset());
@@ -39,7 +40,10 @@ describe('CloudTrail: who still uses a held key', () => {
       ],
     });
     // Act
-    const usage = await keyUsageLookup(new CloudTrailClient({}), pace)('AKIAEXAMPLEOLD0K3Y7Q');
+    const usage = await keyUsageLookup(
+      cloudTrailLookup(new CloudTrailClient({})),
+      pace,
+    )('AKIAEXAMPLEOLD0K3Y7Q');
     // Assess
     expect(cloudtrail).toHaveReceivedCommandWith(LookupEventsCommand, {
       LookupAttributes: [{ AttributeKey: 'AccessKeyId', AttributeValue: 'AKIAEXAMPLEOLD0K3Y7Q' }],
@@ -82,7 +86,7 @@ describe('CloudTrail: who still uses a held key', () => {
         NextToken: 'more',
       };
     });
-    const lookup = keyUsageLookup(new CloudTrailClient({}), pace);
+    const lookup = keyUsageLookup(cloudTrailLookup(new CloudTrailClient({})), pace);
     const [a, again] = await Promise.all([lookup('AKIAKEYA'), lookup('AKIAKEYA')]);
     const b = await lookup('AKIAKEYB');
     expect(again).toBe(a);
@@ -110,8 +114,10 @@ describe('CloudTrail: who still uses a held key', () => {
       .on(LookupEventsCommand)
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     const failures: string[] = [];
-    const lookup = keyUsageLookup(new CloudTrailClient({ maxAttempts: 1 }), pace, (id, error) =>
-      failures.push(`${id}: ${(error as Error).name}`),
+    const lookup = keyUsageLookup(
+      cloudTrailLookup(new CloudTrailClient({ maxAttempts: 1 })),
+      pace,
+      (id, error) => failures.push(`${id}: ${(error as Error).name}`),
     );
     expect(await lookup('AKIAKEYA')).toBeUndefined();
     expect(failures).toEqual(['AKIAKEYA: ThrottlingException']);

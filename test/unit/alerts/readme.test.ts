@@ -11,7 +11,9 @@ const stamp = { at: '2026-06-01T12:00:00.000Z', stage: 'prod' };
 describe("the README's Alerts section", () => {
   it.each(ALERT_KINDS)('shows the %s alert exactly as keyrot renders it', (kind) => {
     const match = new RegExp(`##### ${kind}\\n\\n\`\`\`text\\n([\\s\\S]*?)\\n\`\`\``).exec(readme);
-    expect(match?.[1]).toBe(alertText({ ...samples[kind], ...stamp }));
+    expect(match?.[1], 'regenerate with: npx tsx scripts/readme-alerts.ts').toBe(
+      alertText({ ...samples[kind], ...stamp }),
+    );
   });
 
   it('shows the Slack message of a held key exactly as keyrot renders it', () => {

@@ -129,6 +129,42 @@ describe('rotate handler', () => {
     expect(JSON.parse(logged[0] ?? '{}')).toMatchObject({ level: 'ERROR', message: 'rotation step failed' });
   });
 
+  it('tells the owner when a redeploy failed after the cut-over, and the step still succeeds', async () => {
+    // Prepare
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    vi.stubEnv('ALERT_TOPIC_ARN', TOPIC);
+    iam.on(ListUserTagsCommand).resolves({ Tags: [{ Key: 'owner', Value: 'platform' }] });
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    vi.doMock('../../../lib/rotation/lambda-step.js', () => ({
+      runRotationStep: async () => ({
+        step: 'finishSecret',
+        user: 'ci',
+        moved: true,
+        redeployFailures: [
+          {
+            targetType: 'github-actions',
+            targetName: 'deploy-repo',
+            accessKeyId: 'AKIAEXAMPLENEW0K3Y9Z',
+            error: new Error('HTTP 422: Workflow does not have workflow_dispatch trigger'),
+          },
+        ],
+      }),
+    }));
+    const { handler } = await import('../../../functions/rotate.js');
+    // Act: Secrets Manager sees a success (the new key is current).
+    await handler({ Step: 'finishSecret', SecretId: 'keyrot/ci', ClientRequestToken: TOKEN }, context);
+    // Assess
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      TopicArn: TOPIC,
+      MessageAttributes: expect.objectContaining({
+        kind: { DataType: 'String', StringValue: 'redeploy-failed' },
+        owner: { DataType: 'String', StringValue: 'platform' },
+        user: { DataType: 'String', StringValue: 'ci' },
+      }),
+    });
+  });
+
   it('fails, changing nothing, on a request it must refuse', async () => {
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const { handler } = await import('../../../functions/rotate.js');

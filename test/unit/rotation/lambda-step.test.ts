@@ -11,6 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../lib/config.js';
 import { NotManagedError } from '../../../lib/errors.js';
 import { RotationRequestError, runRotationStep } from '../../../lib/rotation/lambda-step.js';
+import { awsError } from '../../helpers/aws-errors.js';
 import {
   ARN,
   credential,
@@ -80,6 +81,9 @@ describe('runRotationStep refuses, changing nothing', () => {
 
   it.each([
     ['createSecret', { [TOKEN]: ['AWSPREVIOUS'] }, '["AWSPREVIOUS"]'],
+    // Secrets Manager makes the pending version before it invokes createSecret: it never sends a
+    // token without one.
+    ['createSecret', { V1: ['AWSCURRENT'] }, 'no such version'],
     ['setSecret', { V1: ['AWSCURRENT'] }, 'no such version'],
     ['testSecret', { [TOKEN]: ['AWSCURRENT'] }, '["AWSCURRENT"]'],
     ['finishSecret', { [TOKEN]: [] }, '[]'],
@@ -103,13 +107,16 @@ describe('runRotationStep runs', () => {
       step: 'finishSecret',
       user: 'ci',
       moved: false,
+      redeployFailures: [],
     });
     expect(changed()).toBe(0);
   });
 
-  it('createSecret for a token that has no version yet', async () => {
+  it('createSecret on the empty pending version RotateSecret made, with no AWSCURRENT anywhere', async () => {
     const { deps } = mockDeps();
-    secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'] }));
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ [TOKEN]: ['AWSPENDING'] }));
+    // The version has no value yet: Secrets Manager answers ResourceNotFoundException.
+    secrets.on(GetSecretValueCommand).rejects(awsError('ResourceNotFoundException'));
     iam.on(ListAccessKeysCommand).rejects(new Error('reached IAM'));
     await expect(runRotationStep(deps, defaultConfig, event('createSecret'))).rejects.toThrow('reached IAM');
   });

@@ -215,6 +215,71 @@ describe('startRotations', () => {
     expect(secrets).toHaveReceivedCommandTimes(RotateSecretCommand, 1);
   });
 
+  it('starts rotation.startConcurrency rotations at once, never more', async () => {
+    // Prepare: 9 due users; DescribeSecret answers only once 3 calls wait together (a barrier), so
+    // one start at a time would never get an answer, and a fourth call in flight would be seen.
+    const bound = 3;
+    const names = Array.from({ length: 9 }, (_, i) => `u${i}`);
+    let inFlight = 0;
+    let most = 0;
+    let waiting: Array<() => void> = [];
+    secrets.on(DescribeSecretCommand).callsFake(async () => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        if (waiting.length === bound) {
+          for (const release of waiting) release();
+          waiting = [];
+        }
+      });
+      inFlight--;
+      return describeOutput({ V1: ['AWSCURRENT'] });
+    });
+    const config = { ...defaultConfig, rotation: { ...defaultConfig.rotation, startConcurrency: bound } };
+    // Act
+    const results = await startRotations(new SecretsManagerClient({}), due(...names), config, LAMBDA);
+    // Assess: every start went ahead, in queue order, with exactly `bound` in flight at the most.
+    expect(results.map((r) => `${r.userName}:${r.outcome}`)).toEqual(names.map((n) => `${n}:started`));
+    expect(most).toBe(bound);
+    expect(secrets).toHaveReceivedCommandTimes(RotateSecretCommand, 9);
+  });
+
+  it('with starts in flight together, starts the same users as one at a time: a start not made frees its place', async () => {
+    // Prepare: maxStartsPerRun 3; a and c are in progress, e fails; the rest can start.
+    secrets
+      .on(DescribeSecretCommand)
+      .resolves(describeOutput({ V1: ['AWSCURRENT'] }))
+      .on(DescribeSecretCommand, { SecretId: 'keyrot/a' })
+      .resolves(describeOutput({ V1: ['AWSCURRENT'], V2: ['AWSPENDING'] }))
+      .on(DescribeSecretCommand, { SecretId: 'keyrot/c' })
+      .resolves(describeOutput({ V1: ['AWSCURRENT'], V2: ['AWSPENDING'] }));
+    secrets.on(RotateSecretCommand, { SecretId: 'keyrot/e' }).rejects(awsError('AccessDeniedException', 403));
+    const config = {
+      ...defaultConfig,
+      rotation: { ...defaultConfig.rotation, maxStartsPerRun: 3, startConcurrency: 8 },
+    };
+    // Act
+    const results = await startRotations(
+      new SecretsManagerClient({}),
+      due('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'),
+      config,
+      LAMBDA,
+    );
+    // Assess
+    expect(results.map((r) => `${r.userName}:${r.outcome}`)).toEqual([
+      'a:in-progress',
+      'b:started',
+      'c:in-progress',
+      'd:started',
+      'e:failed',
+      'f:started',
+      'g:queued',
+      'h:queued',
+    ]);
+    expect(secrets).toHaveReceivedCommandTimes(RotateSecretCommand, 4);
+  });
+
   it('encrypts a new secret with the configured customer-managed KMS key', async () => {
     secrets.on(DescribeSecretCommand).rejects(awsError('ResourceNotFoundException', 400));
     const config = { ...defaultConfig, secretKmsKeyId: 'alias/keyrot' };

@@ -283,7 +283,7 @@ describe('testSecret and finishSecret, at their edges', () => {
   it('finishSecret moves AWSCURRENT onto a secret’s first version without RemoveFromVersionId', async () => {
     aws.addSecret({ [T]: [CUR, ['AWSPENDING']] });
     const { deps } = mockDeps();
-    await expect(finishSecret(deps, input)).resolves.toEqual({ moved: true });
+    await expect(finishSecret(deps, input)).resolves.toEqual({ moved: true, redeployFailures: [] });
     expect(aws.stageHolder('AWSCURRENT')).toBe(T);
     expect(aws.state.secret?.tags['keyrot:cutover']).toBe(`${T} ${START.toISOString()}`);
   });

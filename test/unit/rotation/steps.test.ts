@@ -5,6 +5,7 @@ import {
   IAMClient,
   ListAccessKeysCommand,
 } from '@aws-sdk/client-iam';
+import type { DescribeSecretCommandOutput, Tag } from '@aws-sdk/client-secrets-manager';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -19,6 +20,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { KeyLimitError, KeyTestError, RotationInProgressError, TargetError } from '../../../lib/errors.js';
 import { createSecret, finishSecret, setSecret, testSecret } from '../../../lib/rotation/steps.js';
 import { toSnapshot } from '../../../lib/secret/secret.js';
+import type { Target } from '../../../lib/targets/port.js';
 import { awsError } from '../../helpers/aws-errors.js';
 import {
   ARN,
@@ -379,7 +381,10 @@ describe('finishSecret', () => {
     secrets
       .on(DescribeSecretCommand)
       .resolves(describeOutput({ V1: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] }));
-    expect(await finishSecret(deps, { secretId: ARN, token: TOKEN })).toEqual({ moved: true });
+    expect(await finishSecret(deps, { secretId: ARN, token: TOKEN })).toEqual({
+      moved: true,
+      redeployFailures: [],
+    });
     expect(secrets).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
       SecretId: ARN,
       VersionStage: 'AWSCURRENT',
@@ -396,7 +401,10 @@ describe('finishSecret', () => {
     secrets
       .on(DescribeSecretCommand)
       .resolves(describeOutput({ [TOKEN]: ['AWSCURRENT', 'AWSPENDING'] }, { cutover: TOKEN }));
-    expect(await finishSecret(deps, { secretId: ARN, token: TOKEN })).toEqual({ moved: false });
+    expect(await finishSecret(deps, { secretId: ARN, token: TOKEN })).toEqual({
+      moved: false,
+      redeployFailures: [],
+    });
     expect(writes()).toBe(0);
   });
 
@@ -409,6 +417,7 @@ describe('finishSecret', () => {
       .resolves(describeOutput({ V1: ['AWSPREVIOUS'], [TOKEN]: ['AWSCURRENT'] }, { cutover: TOKEN }));
     expect(await finishSecret(deps, { secretId: ARN, token: TOKEN, snapshot: stale })).toEqual({
       moved: false,
+      redeployFailures: [],
     });
     expect(secrets).not.toHaveReceivedCommand(TagResourceCommand);
   });
@@ -427,6 +436,76 @@ describe('finishSecret', () => {
     });
     expect(secrets).toHaveReceivedCommandWith(DescribeSecretCommand, { SecretId: ARN });
     expect(secrets).not.toHaveReceivedCommand(TagResourceCommand);
+  });
+
+  describe('redeploys', () => {
+    /** A target with a redeploy; `received` is the version its record on the secret names. */
+    const redeploying = (name: string, received: string, fail?: Error) => {
+      const calls: string[] = [];
+      const target: Target = {
+        ...fakeTarget(name).target,
+        redeploy: async (ctx) => {
+          calls.push(ctx.versionId);
+          if (fail) throw fail;
+        },
+      };
+      const tag = {
+        Key: `keyrot:target:${name}`,
+        Value: `AKIA${name.toUpperCase()} ${received} ${START.toISOString()}`,
+      };
+      return { target, calls, tag };
+    };
+    const withTags = (output: DescribeSecretCommandOutput, tags: Tag[]) => ({
+      ...output,
+      Tags: [...(output.Tags ?? []), ...tags],
+    });
+
+    it('triggers the redeploy of each target that received this version, after moving AWSCURRENT', async () => {
+      const fresh = redeploying('fresh', TOKEN);
+      const behind = redeploying('behind', 'V1');
+      const { deps } = mockDeps([fresh.target, behind.target, fakeTarget('plain').target]);
+      secrets
+        .on(DescribeSecretCommand)
+        .resolves(
+          withTags(describeOutput({ V1: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] }), [fresh.tag, behind.tag]),
+        );
+      expect(await finishSecret(deps, { secretId: ARN, token: TOKEN })).toEqual({
+        moved: true,
+        redeployFailures: [],
+      });
+      expect(fresh.calls).toEqual([TOKEN]);
+      // A target whose record names another version did not receive this key: nothing to pick up.
+      expect(behind.calls).toEqual([]);
+    });
+
+    it('returns a failed redeploy without failing the step: the new key is current, the cut-over recorded', async () => {
+      const error = new Error('HTTP 422 from the workflow dispatch');
+      const broken = redeploying('broken', TOKEN, error);
+      const { deps } = mockDeps([broken.target]);
+      secrets
+        .on(DescribeSecretCommand)
+        .resolves(withTags(describeOutput({ V1: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] }), [broken.tag]));
+      expect(await finishSecret(deps, { secretId: ARN, token: TOKEN })).toEqual({
+        moved: true,
+        redeployFailures: [{ targetType: 'fake', targetName: 'broken', accessKeyId: 'AKIABROKEN', error }],
+      });
+      expect(secrets).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, { MoveToVersionId: TOKEN });
+      expect(secrets).toHaveReceivedCommandWith(TagResourceCommand, {
+        Tags: [{ Key: 'keyrot:cutover', Value: `${TOKEN} ${START.toISOString()}` }],
+      });
+    });
+
+    it('redeploys again when a crash came between the move and the cut-over record, not once it is recorded', async () => {
+      const fresh = redeploying('fresh', TOKEN);
+      const { deps } = mockDeps([fresh.target]);
+      secrets
+        .on(DescribeSecretCommand)
+        .resolvesOnce(withTags(describeOutput({ [TOKEN]: ['AWSCURRENT'] }), [fresh.tag]))
+        .resolves(withTags(describeOutput({ [TOKEN]: ['AWSCURRENT'] }, { cutover: TOKEN }), [fresh.tag]));
+      await finishSecret(deps, { secretId: ARN, token: TOKEN });
+      await finishSecret(deps, { secretId: ARN, token: TOKEN });
+      expect(fresh.calls).toEqual([TOKEN]);
+    });
   });
 
   it('passes on other failures', async () => {

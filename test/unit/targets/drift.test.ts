@@ -85,4 +85,20 @@ describe('drift', () => {
       { userName: 'ci', target: 'added-later', type: 'gitlab', lastReceived: null },
     ]);
   });
+
+  it('in the scan, leaves out a target that received the pending version: a rotation is under way', () => {
+    const records = new Map([
+      ['gh', received('gh', 'PENDING', 'v3')],
+      ['hook', received('hook', 'OLD', 'v1')],
+    ]);
+    const specs = [
+      { name: 'gh', type: 'github-actions' },
+      { name: 'hook', type: 'webhook' },
+    ];
+    expect(recordedDrift('ci', specs, records, 'v2', 'v3')).toEqual([
+      { userName: 'ci', target: 'hook', type: 'webhook', lastReceived: 'OLD' },
+    ]);
+    // The first rotation, under way: nothing is current yet, so nothing is adrift.
+    expect(recordedDrift('ci', specs, new Map(), undefined, 'v1')).toEqual([]);
+  });
 });

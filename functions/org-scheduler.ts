@@ -1,0 +1,31 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import type { ScheduledEvent } from 'aws-lambda';
+import { hubEnvironment, scheduleAccounts } from '../lib/accounts/hub.js';
+import { createLogger, redactErrors } from '../lib/log.js';
+
+const logger = createLogger();
+const org = new OrganizationsClient({});
+const sqs = new SQSClient({});
+const environment = hubEnvironment();
+
+/**
+ * Organization mode, in the hub: EventBridge schedule -> the organization's accounts, filtered ->
+ * one message per account on the account queue, which the worker reads.
+ */
+export const lambdaHandler = async (_event: ScheduledEvent) => {
+  const result = await scheduleAccounts(
+    {
+      org,
+      sendBatch: (QueueUrl, Entries) => sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries })),
+    },
+    environment.queueUrl,
+    environment.selector,
+  );
+  logger.info('accounts scheduled', { accounts: result.accounts.length, sent: result.sent });
+  return result;
+};
+
+export const handler = middy(lambdaHandler).use(injectLambdaContext(logger)).use(redactErrors());
