@@ -60,6 +60,7 @@ describe('rotateUser (the local driver)', () => {
       testAttempts: 1,
       deletedForRoom: [],
       orphansDeleted: [],
+      redeployFailures: [],
     });
     expect(aws.keyAt('AWSCURRENT')).toBe('AKIAMODEL00000000001');
     expect(aws.state.secret?.tags['keyrot:cutover']).toMatch(new RegExp(`^${token} `));
