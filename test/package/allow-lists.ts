@@ -235,6 +235,8 @@ export const HUB_ALLOW_LISTS: Record<'SchedulerRole' | 'WorkerRole', Grant[]> = 
         resource,
       ),
     ),
+    // Selection by account tag: the tags of this organization's accounts, read-only.
+    ...allow(['organizations:ListTagsForResource'], 'arn:aws:organizations::*:account/<organizationId>/*'),
     ...allow(['sqs:SendMessage'], '<AccountQueue.Arn>'),
   ],
   WorkerRole: [

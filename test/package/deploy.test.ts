@@ -380,17 +380,23 @@ describe('organization mode: osls deploy of the hub, and the member template in 
       });
   });
 
-  it("creates the hub's alert ledger, whose items expire (TTL)", async () => {
+  it("creates the hub's alert ledger (moto's CloudFormation leaves its TTL off: the template test pins it)", async () => {
     const { dynamo } = clients;
     const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: hubId('AlertLedger') }));
     expect(Table).toMatchObject({
       TableName: 'keyrot-hub-ci-alert-ledger',
       KeySchema: [{ AttributeName: 'subject', KeyType: 'HASH' }],
     });
+    expect(hubTemplate.Resources.AlertLedger?.Properties?.TimeToLiveSpecification).toEqual({
+      AttributeName: 'expiresAt',
+      Enabled: true,
+    });
+    // Skipped by moto 5.2.1, silently, like the resource kinds listed above: the table is created
+    // without its TimeToLiveSpecification. Should moto apply it, this fails and the line goes.
     const { TimeToLiveDescription } = await dynamo.send(
       new DescribeTimeToLiveCommand({ TableName: hubId('AlertLedger') }),
     );
-    expect(TimeToLiveDescription).toMatchObject({ AttributeName: 'expiresAt', TimeToLiveStatus: 'ENABLED' });
+    expect(TimeToLiveDescription?.TimeToLiveStatus).toBe('DISABLED');
   });
 
   it('schedules the scheduler daily', async () => {
