@@ -69,12 +69,19 @@ export const lambdaHandler = async (event: SQSEvent) => {
         // Retirement failed for some users: the run was done, and its alerts say which (the ledger
         // sends each once however often the message is retried).
         if (error instanceof AccountRunError) await send.send(error.run.alerts, asRouted);
+        // On the last attempt before the dead-letter queue, the account is recorded as missing so the
+        // run's digests still go out. The account's own error is what fails the message.
         if (digest)
           await digestAfterRun(digest, message, {
             error,
             receiveCount: Number(record.attributes.ApproximateReceiveCount),
             maxReceiveCount: environment.maxReceiveCount,
-          });
+          }).catch((digestError: unknown) =>
+            logger.error('account not recorded as missing from the digests', {
+              account: message.accountId,
+              error: digestError as Error,
+            }),
+          );
         throw error;
       }
       const alerts = await send.send(run.alerts, asRouted);
