@@ -3,8 +3,9 @@
 // account. It is derived from the single-account stack, not written by hand: the same rotate function
 // (same code, settings and RotateRole, less the statements that reach the single-account stack's
 // alert topic, its key and ledger), and a member role holding exactly the ScanRole and RetireRole
-// statements that act on the account itself. So the member role can never be broader than the scan
-// and retire roles are, and a grant added to them reaches the member accounts with the next package.
+// statements that act on the account itself (plus iam:ListAccountAliases, read-only, for the account's
+// name in alerts). So the member role can never be broader than the scan and retire roles and that
+// one read, and a grant added to them reaches the member accounts with the next package.
 // A StackSet can't use osls's deployment bucket: the function's code comes from a bucket the member
 // accounts can read (the hub stack's MemberCodeBucket), named by the CodeBucket and RotateCodeKey
 // parameters.
@@ -92,6 +93,18 @@ export function memberTemplate(template) {
       Policies: [
         memberPolicy('ScanRole', 'keyrot-member-scan'),
         memberPolicy('RetireRole', 'keyrot-member-retire'),
+        // The one grant the single-account roles don't have: the hub names the account in alerts and
+        // digests by its IAM alias. ListAccountAliases has no resource to scope to (IAM accepts only
+        // "*"); it is read-only and returns the alias alone.
+        {
+          PolicyName: 'keyrot-member-account',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              { Sid: 'AccountAlias', Effect: 'Allow', Action: 'iam:ListAccountAliases', Resource: '*' },
+            ],
+          },
+        },
       ],
     },
   };

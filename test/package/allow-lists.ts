@@ -208,11 +208,20 @@ const accountOnly = (grants: readonly Grant[], keep: readonly string[] = []) =>
  */
 export const MEMBER_ALLOW_LISTS: Record<'MemberRole' | 'RotateRole', Grant[]> = {
   // Two policies, the scan's and the retire's: a grant both roles have appears twice, as in each role.
-  MemberRole: [...accountOnly(ALLOW_LISTS.ScanRole), ...accountOnly(ALLOW_LISTS.RetireRole)],
+  // And one read of its own: the account's alias, which names the account in alerts and digests (no
+  // resource to scope ListAccountAliases to: "*" only; read-only).
+  MemberRole: [
+    ...accountOnly(ALLOW_LISTS.ScanRole),
+    ...accountOnly(ALLOW_LISTS.RetireRole),
+    ...allow(['iam:ListAccountAliases'], '*'),
+  ],
   RotateRole: accountOnly(ALLOW_LISTS.RotateRole, [SLACK_WEBHOOKS]),
 };
 
-/** Organization mode, hub account: the scheduler reads the organization; the worker assumes member roles. */
+/**
+ * Organization mode, hub account: the scheduler reads the organization; the worker assumes member
+ * roles, and alerts as the single-account functions do, with the hub's topic, ledger and Slack webhooks.
+ */
 export const HUB_ALLOW_LISTS: Record<'SchedulerRole' | 'WorkerRole', Grant[]> = {
   SchedulerRole: [
     // ListAccounts has no resource to scope to: "*" only. Read-only.
@@ -226,6 +235,8 @@ export const HUB_ALLOW_LISTS: Record<'SchedulerRole' | 'WorkerRole', Grant[]> = 
         resource,
       ),
     ),
+    // Selection by account tag: the tags of this organization's accounts, read-only.
+    ...allow(['organizations:ListTagsForResource'], 'arn:aws:organizations::*:account/<organizationId>/*'),
     ...allow(['sqs:SendMessage'], '<AccountQueue.Arn>'),
   ],
   WorkerRole: [
@@ -237,6 +248,14 @@ export const HUB_ALLOW_LISTS: Record<'SchedulerRole' | 'WorkerRole', Grant[]> = 
       ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
       '<AccountQueue.Arn>',
     ),
+    ...allow(['sns:Publish'], '<AlertTopic>'),
+    ...allow(['kms:Decrypt', 'kms:GenerateDataKey'], '<AlertTopicKey.Arn>', VIA_SNS),
+    // The ledger's items, and the organization digests' shares and run set kept in the same table.
+    ...allow(
+      ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'],
+      LEDGER,
+    ),
+    ...allow(['secretsmanager:GetSecretValue'], SLACK_WEBHOOKS),
   ],
 };
 

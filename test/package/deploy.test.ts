@@ -11,6 +11,7 @@ import {
   paginateListStackResources,
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
+import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { GetRoleCommand, IAMClient, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import {
@@ -68,6 +69,7 @@ const clients = {} as {
   events: EventBridgeClient;
   sns: SNSClient;
   sqs: SQSClient;
+  dynamo: DynamoDBClient;
 };
 const physicalId = (logicalId: string) =>
   created.find((r) => r.LogicalResourceId === logicalId)?.PhysicalResourceId ?? '';
@@ -103,6 +105,7 @@ beforeAll(async () => {
   clients.events = new EventBridgeClient(config);
   clients.sns = new SNSClient(config);
   clients.sqs = new SQSClient(config);
+  clients.dynamo = new DynamoDBClient(config);
   created = [];
   for await (const page of paginateListStackResources({ client: clients.cfn }, { StackName: STACK }))
     created.push(...(page.StackResourceSummaries ?? []));
@@ -368,6 +371,32 @@ describe('organization mode: osls deploy of the hub, and the member template in 
     expect(PolicyNames).toEqual([policy]);
     // The member template's HubWorkerRoleName is the worker role's name.
     if (fn === 'worker') expect(hubId(roleId)).toBe('keyrot-hub-ci-worker');
+    // The worker alerts through the hub's topic and ledger, and knows the queue's redrive limit.
+    if (fn === 'worker')
+      expect(config.Environment?.Variables).toMatchObject({
+        ALERT_TOPIC_ARN: hubId('AlertTopic'),
+        ALERT_LEDGER_TABLE: hubId('AlertLedger'),
+        ACCOUNT_QUEUE_MAX_RECEIVE_COUNT: '3',
+      });
+  });
+
+  it("creates the hub's alert ledger (moto's CloudFormation leaves its TTL off: the template test pins it)", async () => {
+    const { dynamo } = clients;
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: hubId('AlertLedger') }));
+    expect(Table).toMatchObject({
+      TableName: 'keyrot-hub-ci-alert-ledger',
+      KeySchema: [{ AttributeName: 'subject', KeyType: 'HASH' }],
+    });
+    expect(hubTemplate.Resources.AlertLedger?.Properties?.TimeToLiveSpecification).toEqual({
+      AttributeName: 'expiresAt',
+      Enabled: true,
+    });
+    // Skipped by moto 5.2.1, silently, like the resource kinds listed above: the table is created
+    // without its TimeToLiveSpecification. Should moto apply it, this fails and the line goes.
+    const { TimeToLiveDescription } = await dynamo.send(
+      new DescribeTimeToLiveCommand({ TableName: hubId('AlertLedger') }),
+    );
+    expect(TimeToLiveDescription?.TimeToLiveStatus).toBe('DISABLED');
   });
 
   it('schedules the scheduler daily', async () => {
@@ -466,6 +495,10 @@ describe('organization mode: osls deploy of the hub, and the member template in 
       ],
     });
     const { PolicyNames } = await member.iam.send(new ListRolePoliciesCommand({ RoleName: 'keyrot-member' }));
-    expect(PolicyNames?.sort()).toEqual(['keyrot-member-retire', 'keyrot-member-scan']);
+    expect(PolicyNames?.sort()).toEqual([
+      'keyrot-member-account',
+      'keyrot-member-retire',
+      'keyrot-member-scan',
+    ]);
   });
 });

@@ -4,10 +4,12 @@ import { fileURLToPath } from 'node:url';
 import {
   AttachRolePolicyCommand,
   CreateAccessKeyCommand,
+  CreateAccountAliasCommand,
   CreateRoleCommand,
   CreateUserCommand,
   GetAccountAuthorizationDetailsCommand,
   ListAccessKeysCommand,
+  ListAccountAliasesCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
@@ -16,9 +18,10 @@ import { CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
+  GetSecretValueCommand,
   ListSecretsCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, PublishCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -163,6 +166,24 @@ beforeAll(async () => {
     }),
   );
   await bootstrap.sns.send(new CreateTopicCommand({ Name: 'someone-elses-topic' }));
+  // The hub's alert topic (encrypted with its own key) and a Slack webhook secret: the worker alerts
+  // through them. The ledger is a DynamoDB table, which the shim does not resolve (it authorizes
+  // DynamoDB against "*"): its grant is pinned by the template test only.
+  const topicKey =
+    (await bootstrap.kms.send(new CreateKeyCommand({ Description: 'keyrot hub alert topic' }))).KeyMetadata
+      ?.Arn ?? '';
+  const { TopicArn: hubTopic = '' } = await bootstrap.sns.send(
+    new CreateTopicCommand({ Name: 'keyrot-hub-ci-alerts', Attributes: { KmsMasterKeyId: topicKey } }),
+  );
+  deployed['<AlertTopic>'] = hubTopic;
+  deployed['<AlertTopicKey.Arn>'] = topicKey;
+  deployed['<AlertLedger.Arn>'] = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/keyrot-hub-ci-alert-ledger`;
+  deployed['<account>'] = ACCOUNT;
+  deployed['<region>'] = REGION;
+  await bootstrap.iam.send(new CreateAccountAliasCommand({ AccountAlias: 'keyrot-hub-ci' }));
+  await bootstrap.secrets.send(
+    new CreateSecretCommand({ Name: 'keyrot-slack/platform', SecretString: 'https://hooks.slack.example/x' }),
+  );
   deployed.otherKey =
     (await bootstrap.kms.send(new CreateKeyCommand({ Description: 'someone else' }))).KeyMetadata?.Arn ?? '';
   const queue = async (name: string) => {
@@ -189,6 +210,7 @@ beforeAll(async () => {
     region: REGION,
     parameters: { SecretKmsKeyArn: '' },
     conditions: { HasSecretKmsKey: false },
+    refs: { AlertTopic: deployed['<AlertTopic>'] ?? '' },
     getAtt: (resource, attribute) =>
       resource === 'RotateLambdaFunction'
         ? ROTATE_FUNCTION_ARN
@@ -293,8 +315,9 @@ describe('organization mode on moto with IAM enforced: the hub roles and the mem
       },
       deployed.accountQueueUrl ?? '',
       { include: [], exclude: [] },
+      '2026-11-23T05:00:00Z',
     );
-    expect(result).toEqual({ accounts: [ACCOUNT], sent: 1 });
+    expect(result).toEqual({ accounts: [ACCOUNT], sent: 1, runId: '2026-11-23T05:00:00Z' });
   });
 
   it('worker: reads the message, assumes the member role with the ExternalId and runs the account as it', async () => {
@@ -303,6 +326,7 @@ describe('organization mode on moto with IAM enforced: the hub roles and the mem
     );
     expect(Messages).toHaveLength(1);
     const message = parseAccountMessage(Messages[0]?.Body ?? '');
+    expect(message).toMatchObject({ runId: '2026-11-23T05:00:00Z', accounts: 1 });
     const run = await runAccount(
       {
         sts: as.worker.sts,
@@ -367,6 +391,35 @@ describe('organization mode on moto with IAM enforced: the hub roles and the mem
     );
     expect(error?.name).toBe('AccessDenied');
     expect(error?.message).toContain('assumed-role/WorkerRoleOfOtherOrg/');
+  });
+
+  it("the member role reads the account's alias, for alerts; the hub roles can't", async () => {
+    const { AccountAliases } = await as.member.iam.send(new ListAccountAliasesCommand({}));
+    expect(AccountAliases).toEqual(['keyrot-hub-ci']);
+    for (const who of ['scheduler', 'worker'] as const) {
+      const error = await failureOf(as[who].iam.send(new ListAccountAliasesCommand({})));
+      expect(error?.name).toBe('AccessDenied');
+      expect(error?.message).toContain('perform: iam:ListAccountAliases');
+    }
+  });
+
+  it("the worker publishes to the hub's encrypted alert topic and reads the Slack webhooks; the scheduler can't", async () => {
+    const { MessageId } = await as.worker.sns.send(
+      new PublishCommand({ TopicArn: deployed['<AlertTopic>'], Message: 'digest' }),
+    );
+    expect(MessageId).toEqual(expect.any(String));
+    const { SecretString } = await as.worker.secrets.send(
+      new GetSecretValueCommand({ SecretId: 'keyrot-slack/platform' }),
+    );
+    expect(SecretString).toBe('https://hooks.slack.example/x');
+    const publish = await failureOf(
+      as.scheduler.sns.send(new PublishCommand({ TopicArn: deployed['<AlertTopic>'], Message: 'x' })),
+    );
+    expect(publish?.name).toBe('AuthorizationErrorException');
+    const read = await failureOf(
+      as.scheduler.secrets.send(new GetSecretValueCommand({ SecretId: 'keyrot-slack/platform' })),
+    );
+    expect(read?.name).toBe('AccessDeniedException');
   });
 
   it("refuses the member role to the worker without the member role's ExternalId (its trust policy)", async () => {
@@ -474,8 +527,11 @@ describe('generated probes for the organization roles: every catalogued call out
         role('keyrot-member-admin', '/keyrot/'),
         role('keyrot-member', '/keyrot/'),
       ],
-      secret: await Promise.all(['keyrot/ci', 'other/app'].map(secret)),
-      topic: [{ label: "someone else's topic", arn: `arn:aws:sns:${REGION}:${ACCOUNT}:someone-elses-topic` }],
+      secret: await Promise.all(['keyrot/ci', 'other/app', 'keyrot-slack/platform'].map(secret)),
+      topic: [
+        { label: "someone else's topic", arn: `arn:aws:sns:${REGION}:${ACCOUNT}:someone-elses-topic` },
+        { label: "the hub's alert topic", arn: deployed['<AlertTopic>'] ?? '' },
+      ],
       key: [
         {
           label: "someone else's key",

@@ -138,7 +138,12 @@ describe('the member template (StackSet)', () => {
     const unwrap = (s: Statement | { 'Fn::If': [string, Statement, unknown] }) =>
       'Fn::If' in s ? s['Fn::If'][1] : s;
     const policies = (t: Full, role: string) => t.Resources[role]?.Properties.Policies as Policies;
-    const [scan, retire] = policies(member, 'MemberRole');
+    const [scan, retire, own, ...more] = policies(member, 'MemberRole');
+    // Its one grant of its own: the account's alias (read-only; IAM accepts only "*" for it).
+    expect(own?.PolicyDocument.Statement).toEqual([
+      { Sid: 'AccountAlias', Effect: 'Allow', Action: 'iam:ListAccountAliases', Resource: '*' },
+    ]);
+    expect(more).toEqual([]);
     for (const [derived, from] of [
       [scan, 'ScanRole'],
       [retire, 'RetireRole'],
@@ -178,6 +183,28 @@ describe('the hub template', () => {
       Enabled: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 10 },
+    });
+  });
+
+  it("gives the worker the hub's topic, ledger and the queue's maxReceiveCount, and keeps the account selection in the config", () => {
+    const variables = (id: string) =>
+      (hub.Resources[id]?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables ?? {};
+    expect(variables('WorkerLambdaFunction')).toMatchObject({
+      ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
+      ALERT_LEDGER_TABLE: { Ref: 'AlertLedger' },
+      ACCOUNT_QUEUE_MAX_RECEIVE_COUNT: String(
+        (hub.Resources.AccountQueue?.Properties.RedrivePolicy as { maxReceiveCount?: number } | undefined)
+          ?.maxReceiveCount,
+      ),
+      KEYROT_CONFIG_FILE: 'dist/keyrot.config.json',
+    });
+    for (const fn of ['SchedulerLambdaFunction', 'WorkerLambdaFunction'])
+      expect(Object.keys(variables(fn)).filter((name) => name.startsWith('ACCOUNTS_'))).toEqual([]);
+    // The ledger, as the single-account stack's: items expire (TTL), encrypted.
+    expect(hub.Resources.AlertLedger?.Properties).toEqual({
+      ...single.Resources.AlertLedger?.Properties,
+      TableName: 'keyrot-hub-ci-alert-ledger',
     });
   });
 

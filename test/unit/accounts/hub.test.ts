@@ -6,11 +6,15 @@ import {
   SEND_ATTEMPTS,
   type SendBatch,
   scheduleAccounts,
+  scheduleRunId,
+  workerEnvironment,
 } from '../../../lib/accounts/hub.js';
+import { parseAccountMessage } from '../../../lib/accounts/worker.js';
 import { ConfigError } from '../../../lib/errors.js';
 
 const org = mockClient(OrganizationsClient);
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/keyrot-hub-ci-accounts';
+const RUN = '2026-11-23T05:00:00Z';
 const ids = (n: number) => Array.from({ length: n }, (_, i) => String(100000000000 + i));
 
 beforeEach(() => {
@@ -20,9 +24,11 @@ beforeEach(() => {
 /** A SendMessageBatch fake that records each call and refuses the entries `refuse` picks. */
 function recordingSend(refuse: (id: string, call: number) => boolean = () => false) {
   const calls: string[][] = [];
+  const bodies: string[] = [];
   const send: SendBatch = async (queueUrl, entries) => {
     expect(queueUrl).toBe(QUEUE);
     calls.push(entries.map((e) => e.Id));
+    bodies.push(...entries.map((e) => e.MessageBody));
     const call = calls.length;
     return {
       Failed: entries
@@ -30,7 +36,7 @@ function recordingSend(refuse: (id: string, call: number) => boolean = () => fal
         .map((e) => ({ Id: e.Id, Code: 'InternalError', SenderFault: false })),
     };
   };
-  return { calls, send };
+  return { calls, bodies, send };
 }
 
 describe('scheduleAccounts', () => {
@@ -42,16 +48,27 @@ describe('scheduleAccounts', () => {
         { Id: '999999999999', Name: 'gone', State: 'SUSPENDED' as const },
       ],
     });
-    const { calls, send } = recordingSend();
+    const { calls, bodies, send } = recordingSend();
     // Act
-    const result = await scheduleAccounts({ org: new OrganizationsClient({}), sendBatch: send }, QUEUE, {
-      include: [],
-      exclude: ['100000000005'],
-    });
+    const result = await scheduleAccounts(
+      { org: new OrganizationsClient({}), sendBatch: send },
+      QUEUE,
+      { include: [], exclude: ['100000000005'] },
+      RUN,
+    );
     // Assess
     expect(result.sent).toBe(22);
+    expect(result.runId).toBe(RUN);
     expect(result.accounts).not.toContain('100000000005');
     expect(calls.map((c) => c.length)).toEqual([10, 10, 2]);
+    // Every message names the run and its size, so the digests are merged once all 22 are done.
+    expect(parseAccountMessage(bodies[0] ?? '')).toEqual({
+      accountId: '100000000000',
+      accountName: 'team-100000000000',
+      runId: RUN,
+      accounts: 22,
+    });
+    expect(bodies.map((b) => parseAccountMessage(b).runId)).toEqual(Array(22).fill(RUN));
   });
 
   it('sends again only the entries SQS refused, and succeeds when they get through', async () => {
@@ -59,10 +76,12 @@ describe('scheduleAccounts', () => {
       Accounts: ids(3).map((Id) => ({ Id, Name: Id, State: 'ACTIVE' as const })),
     });
     const { calls, send } = recordingSend((id, call) => id === '100000000001' && call === 1);
-    const result = await scheduleAccounts({ org: new OrganizationsClient({}), sendBatch: send }, QUEUE, {
-      include: [],
-      exclude: [],
-    });
+    const result = await scheduleAccounts(
+      { org: new OrganizationsClient({}), sendBatch: send },
+      QUEUE,
+      { include: [], exclude: [] },
+      RUN,
+    );
     expect(calls).toEqual([['100000000000', '100000000001', '100000000002'], ['100000000001']]);
     expect(result.sent).toBe(3);
   });
@@ -73,10 +92,12 @@ describe('scheduleAccounts', () => {
     });
     const { calls, send } = recordingSend((id) => id === '100000000002');
     await expect(
-      scheduleAccounts({ org: new OrganizationsClient({}), sendBatch: send }, QUEUE, {
-        include: [],
-        exclude: [],
-      }),
+      scheduleAccounts(
+        { org: new OrganizationsClient({}), sendBatch: send },
+        QUEUE,
+        { include: [], exclude: [] },
+        RUN,
+      ),
     ).rejects.toThrow(
       `SQS refused the messages for 1 account(s) after ${SEND_ATTEMPTS} attempts: 100000000002`,
     );
@@ -93,17 +114,27 @@ describe('hubEnvironment', () => {
     MEMBER_ROLE_NAME: 'keyrot-member',
     MEMBER_EXTERNAL_ID: 'ext',
     ROTATE_FUNCTION_NAME: 'keyrot-ci-rotate',
-    ACCOUNTS_INCLUDE: ' ou-ab12-cdefgh12 , 111111111111',
-    ACCOUNTS_EXCLUDE: '',
+    ACCOUNT_QUEUE_MAX_RECEIVE_COUNT: '3',
   };
 
-  it('reads the queue, the member role, the rotate function and the account selector', () => {
+  it('reads the queue, the member role and the rotate function (the account selection is config)', () => {
     expect(hubEnvironment(complete)).toEqual({
       queueUrl: QUEUE,
       role: { path: '/keyrot/', name: 'keyrot-member', externalId: 'ext' },
       rotateFunctionName: 'keyrot-ci-rotate',
-      selector: { include: ['ou-ab12-cdefgh12', '111111111111'], exclude: [] },
     });
+  });
+
+  it("reads the account queue's maxReceiveCount for the worker, and refuses one that is not a count", () => {
+    expect(workerEnvironment(complete).maxReceiveCount).toBe(3);
+    expect(() => workerEnvironment({ ...complete, ACCOUNT_QUEUE_MAX_RECEIVE_COUNT: '' })).toThrow(
+      new ConfigError(
+        'Environment variable ACCOUNT_QUEUE_MAX_RECEIVE_COUNT is required (serverless.hub.yml sets it).',
+      ),
+    );
+    expect(() => workerEnvironment({ ...complete, ACCOUNT_QUEUE_MAX_RECEIVE_COUNT: '3x' })).toThrow(
+      /maxReceiveCount, a whole number from 1 to 1000 \(got 3x\)/,
+    );
   });
 
   it.each([
@@ -122,5 +153,16 @@ describe('hubEnvironment', () => {
     expect(() => hubEnvironment({ ...complete, MEMBER_ROLE_PATH: 'keyrot' })).toThrow(
       'MEMBER_ROLE_PATH must start and end with "/" (got keyrot).',
     );
+  });
+});
+
+describe('scheduleRunId', () => {
+  const now = new Date('2026-11-23T05:00:07.123Z');
+  it("is the schedule event's time, which a retried invocation of the same event keeps", () => {
+    expect(scheduleRunId({ time: RUN }, now)).toBe(RUN);
+  });
+  it('is the time now without an event time, and keeps only what a message accepts', () => {
+    expect(scheduleRunId({}, now)).toBe('2026-11-23T05:00:07.123Z');
+    expect(scheduleRunId({ time: '2026-11-23 05:00:00+00' }, now)).toBe('2026-11-2305:00:0000');
   });
 });
