@@ -14,6 +14,7 @@ import {
   readRetireState,
   retireUser,
 } from '../../../lib/retirement/retire.js';
+import { awsError } from '../../helpers/aws-errors.js';
 import { awsModel, MODEL_SECRET_ARN, MODEL_USER_ARN } from '../../helpers/aws-model.js';
 import { mockDeps, START } from '../../helpers/rotation-mocks.js';
 
@@ -55,6 +56,60 @@ describe('retireUser on the model', () => {
     expect(aws.iam).toHaveReceivedCommandWith(DeleteAccessKeyCommand, { UserName: 'ci', AccessKeyId: OLD });
     expect(aws.state.keys.map((k) => k.id)).toEqual([NEW]);
     expect(aws.state.secret?.tags).not.toHaveProperty(`keyrot:deactivated:${OLD}`);
+    expect(aws.state.secret?.tags).not.toHaveProperty(`keyrot:inactive-seen:${OLD}`);
+    expect(aws.secrets).not.toHaveReceivedCommand(TagResourceCommand);
+  });
+
+  it('deactivates the idle AWSPREVIOUS key once due, keeping the record of when (nothing forgotten)', async () => {
+    aws.addKey(OLD);
+    aws.addKey(NEW, { created: START });
+    aws.addSecret(rotated, CUTOVER);
+    const { deps } = mockDeps();
+    const result = await retireUser(deps, config, 'ci', later);
+    expect(kinds(result)).toEqual([`${OLD}:deactivate`]);
+    expect(aws.key(OLD)).toMatchObject({ status: 'Inactive' });
+    expect(aws.key(NEW)).toMatchObject({ status: 'Active' });
+    expect(aws.state.secret?.tags).toMatchObject({ [`keyrot:deactivated:${OLD}`]: START.toISOString() });
+    expect(aws.state.secret?.tags).not.toHaveProperty(`keyrot:inactive-seen:${OLD}`);
+    expect(aws.secrets).not.toHaveReceivedCommand(UntagResourceCommand);
+  });
+
+  it('fails, changing no key, when a call fails for a reason that is not the key guard’s (not listed as refused)', async () => {
+    aws.addKey(OLD);
+    aws.addKey(NEW, { created: START });
+    aws.addSecret(rotated, CUTOVER);
+    aws.state.failOnce.set('TagResource', awsError('ThrottlingException', 400));
+    const { deps } = mockDeps();
+    await expect(retireUser(deps, config, 'ci', later)).rejects.toMatchObject({
+      name: 'ThrottlingException',
+    });
+    expect(aws.key(OLD)).toMatchObject({ status: 'Active' });
+    expect(aws.iam).not.toHaveReceivedCommand(UpdateAccessKeyCommand);
+  });
+
+  it('holds a key a target still holds (targets read live through targetViews), changing nothing', async () => {
+    aws.addKey(OLD);
+    aws.addKey(NEW, { created: START });
+    aws.addSecret(rotated, CUTOVER);
+    const { deps } = mockDeps();
+    const seen: Array<[string, number]> = [];
+    const result = await retireUser(
+      {
+        ...deps,
+        targetViews: async (userName, records) => {
+          seen.push([userName, records.size]);
+          return [{ name: 'deploy', type: 'github', fingerprint: { state: 'holds', accessKeyId: OLD } }];
+        },
+      },
+      config,
+      'ci',
+      later,
+    );
+    expect(seen).toEqual([['ci', 0]]);
+    expect(result?.state.heldByTargets).toEqual({ [OLD]: ['github target "deploy"'] });
+    expect(result?.decisions.find((d) => d.accessKeyId === OLD)?.kind).toBe('hold');
+    expect(result?.applied).toEqual([]);
+    expect(aws.iam).not.toHaveReceivedCommand(UpdateAccessKeyCommand);
   });
 
   it('records when it first saw a key someone else deactivated, with the clock’s time', async () => {
@@ -70,6 +125,7 @@ describe('retireUser on the model', () => {
     });
     expect(aws.iam).not.toHaveReceivedCommand(UpdateAccessKeyCommand);
     expect(aws.iam).not.toHaveReceivedCommand(DeleteAccessKeyCommand);
+    expect(aws.secrets).not.toHaveReceivedCommand(UntagResourceCommand);
   });
 
   it('forgets the records of a key that is gone, touching no key', async () => {
@@ -143,6 +199,20 @@ describe('retireUser on the model', () => {
     expect(result?.broken).toMatchObject({ reason: 'current-key-inactive' });
     expect(result?.applied).toEqual([]);
     expect(aws.iam).not.toHaveReceivedCommand(UpdateAccessKeyCommand);
+  });
+
+  it('changes nothing of a user onboarded but never rotated (a secret without versions, so no AWSCURRENT)', async () => {
+    aws.addKey(OLD);
+    aws.addSecret({});
+    const { deps } = mockDeps();
+    const result = await retireUser(deps, config, 'ci', later);
+    expect(result).not.toHaveProperty('broken');
+    expect(result?.decisions.map((d) => `${d.accessKeyId}:${d.kind}`)).toEqual([`${OLD}:keep`]);
+    expect(result?.state).not.toHaveProperty('currentKeyId');
+    expect(result?.state).not.toHaveProperty('cutoverAt');
+    expect(result?.applied).toEqual([]);
+    expect(aws.iam).not.toHaveReceivedCommand(UpdateAccessKeyCommand);
+    expect(aws.iam).not.toHaveReceivedCommand(DeleteAccessKeyCommand);
   });
 
   it('is undefined for a user without a secret', async () => {
@@ -267,6 +337,17 @@ describe('machineUsers', () => {
     ]);
     expect(aws.iam).toHaveReceivedCommandWith(ListUsersCommand, { PathPrefix: '/machine/', MaxItems: 1000 });
     expect(aws.iam).toHaveReceivedCommandWith(ListUsersCommand, { PathPrefix: '/machine/', Marker: 'm1' });
+  });
+
+  it('takes a user IAM lists without ARN or path as having an empty ARN and the root path', async () => {
+    aws.iam.on(ListUsersCommand).resolves({
+      Users: [{ UserName: 'ci', UserId: 'a', CreateDate: START } as never],
+    });
+    const { deps } = mockDeps();
+    await expect(machineUsers(deps, { ...config, machinePath: '/' })).resolves.toEqual([
+      { userName: 'ci', arn: '', path: '/' },
+    ]);
+    await expect(machineUsers(deps, config)).resolves.toEqual([]);
   });
 
   it('names them', async () => {

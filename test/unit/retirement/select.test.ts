@@ -17,9 +17,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../lib/config.js';
 import type { CredentialReportRow } from '../../../lib/inventory/credential-report.js';
-import { retireAccount } from '../../../lib/retirement/retire.js';
+import { retireAccount, retireAll } from '../../../lib/retirement/retire.js';
 import { type ListedSecret, selectForRetirement } from '../../../lib/retirement/select.js';
 import { listManagedSecrets } from '../../../lib/secret/list.js';
+import { awsError } from '../../helpers/aws-errors.js';
 import { manualClock } from '../../helpers/clock.js';
 import { credential, describeOutput, mockDeps, START } from '../../helpers/rotation-mocks.js';
 
@@ -215,6 +216,112 @@ describe('retireAccount', () => {
     ]);
     expect(iam.commandCalls(ListAccessKeysCommand).map((c) => c.args[0].input.UserName)).toEqual(['ci']);
     expect(iam).toHaveReceivedCommandWith(ListUsersCommand, { PathPrefix: '/machine/', MaxItems: 1000 });
+  });
+
+  /** Two selected users, ci and ops, each with an old and a new key and a rotated secret. */
+  const twoSelected = () => {
+    iam.on(ListUsersCommand).resolves({
+      Users: ['ci', 'ops'].map((UserName) => ({
+        UserName,
+        Path: '/machine/',
+        UserId: UserName,
+        Arn: `arn:aws:iam::123456789012:user/machine/${UserName}`,
+        CreateDate: created,
+      })),
+    });
+    secrets.on(ListSecretsCommand).resolves({ SecretList: [entry('ci'), entry('ops')] });
+    iam.on(GenerateCredentialReportCommand).resolves({ State: 'COMPLETE' });
+    iam
+      .on(GetCredentialReportCommand)
+      .resolves({ Content: report([reportRow('ci', 2), reportRow('ops', 2)]) });
+    for (const user of ['ci', 'ops']) {
+      const arn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:keyrot/${user}-AbCdEf`;
+      secrets.on(DescribeSecretCommand, { SecretId: `keyrot/${user}` }).resolves({
+        ARN: arn,
+        Name: `keyrot/${user}`,
+        VersionIdsToStages: { V1: ['AWSPREVIOUS'], V2: ['AWSCURRENT'] },
+        Tags: [
+          { Key: 'keyrot:user', Value: user },
+          { Key: 'keyrot:user-arn', Value: `arn:aws:iam::123456789012:user/machine/${user}` },
+          { Key: 'keyrot:cutover', Value: 'V2 2026-05-01T00:00:00.000Z' },
+        ],
+      });
+      for (const [version, id] of [
+        ['V1', `AKIAOLD${user.toUpperCase()}0000000000`.slice(0, 20)],
+        ['V2', `AKIANEW${user.toUpperCase()}0000000000`.slice(0, 20)],
+      ] as const) {
+        secrets.on(GetSecretValueCommand, { SecretId: arn, VersionId: version }).resolves({
+          SecretString: JSON.stringify({ ...JSON.parse(credential(id)), UserName: user }),
+        });
+      }
+      iam.on(ListAccessKeysCommand, { UserName: user }).resolves({
+        AccessKeyMetadata: [
+          {
+            AccessKeyId: `AKIAOLD${user.toUpperCase()}0000000000`.slice(0, 20),
+            Status: 'Active',
+            CreateDate: created,
+          },
+          {
+            AccessKeyId: `AKIANEW${user.toUpperCase()}0000000000`.slice(0, 20),
+            Status: 'Active',
+            CreateDate: START,
+          },
+        ],
+      });
+    }
+    iam
+      .on(GetAccessKeyLastUsedCommand)
+      .resolves({ AccessKeyLastUsed: { LastUsedDate: START, ServiceName: 'iam', Region: 'us-east-1' } });
+  };
+
+  it('goes on with the other users when one fails, returning that user’s error', async () => {
+    const { deps } = mockDeps();
+    twoSelected();
+    const denied = awsError('AccessDenied', 403);
+    iam.on(ListAccessKeysCommand, { UserName: 'ci' }).rejects(denied);
+    const { results } = await retireAccount(deps, defaultConfig, START, { reportClock: manualClock(START) });
+    expect(results).toEqual([
+      { userName: 'ci', error: denied },
+      expect.objectContaining({ userName: 'ops', secretName: 'keyrot/ops' }),
+    ]);
+    expect(results[1]).not.toHaveProperty('broken');
+  });
+
+  it('leaves out a selected user whose secret is gone by the time it is read', async () => {
+    const { deps } = mockDeps();
+    twoSelected();
+    secrets
+      .on(DescribeSecretCommand, { SecretId: 'keyrot/ci' })
+      .rejects(awsError('ResourceNotFoundException'));
+    const { selection, results } = await retireAccount(deps, defaultConfig, START, {
+      reportClock: manualClock(START),
+    });
+    expect(selection.selected.map((s) => s.userName)).toEqual(['ci', 'ops']);
+    expect(results).toEqual([expect.objectContaining({ userName: 'ops' })]);
+  });
+
+  it('waits for the credential report on the report clock it is given', async () => {
+    const { deps } = mockDeps();
+    twoSelected();
+    iam
+      .on(GenerateCredentialReportCommand)
+      .resolvesOnce({ State: 'STARTED' })
+      .resolves({ State: 'COMPLETE' });
+    const reportClock = manualClock(START);
+    const { results } = await retireAccount(deps, defaultConfig, START, { reportClock });
+    expect(reportClock.sleeps).toEqual([500]);
+    expect(iam).toHaveReceivedCommandTimes(GenerateCredentialReportCommand, 2);
+    expect(results.map((r) => r.userName)).toEqual(['ci', 'ops']);
+  });
+
+  it('retireAll gives retireAccount’s results alone', async () => {
+    const { deps } = mockDeps();
+    twoSelected();
+    const results = await retireAll(deps, defaultConfig, START, { dryRun: true });
+    expect(results).toEqual([
+      expect.objectContaining({ userName: 'ci', applied: [], decisions: expect.any(Array) }),
+      expect.objectContaining({ userName: 'ops', applied: [], decisions: expect.any(Array) }),
+    ]);
   });
 
   it('asks for no credential report when no machine user has a secret', async () => {
