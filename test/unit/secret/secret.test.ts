@@ -28,6 +28,12 @@ describe('unfinishedToken', () => {
       'A',
     ],
     ['a hand-made current version', { A: ['AWSCURRENT'] }, undefined, undefined],
+    [
+      'a pending version that is not current, though the cut-over names it (AWSCURRENT moved back)',
+      { A: ['AWSCURRENT'], B: ['AWSPENDING'] },
+      'B',
+      'B',
+    ],
   ])('%s', (_name, versions, cutover, expected) => {
     expect(unfinishedToken(toSnapshot(describeOutput(versions, cutover ? { cutover } : {})))).toBe(expected);
   });
