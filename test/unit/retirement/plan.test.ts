@@ -59,7 +59,11 @@ describe('planRetirement', () => {
         /^still in use: last used 2026-06-03 \(1 days ago\), 3 days after the cut-over/,
       ),
     });
-    expect(decide(s(8), 10)[1]).toMatchObject({ kind: 'hold' });
+    expect(decide(s(8), 10)[1]).toMatchObject({
+      kind: 'hold',
+      reason:
+        'still in use: last used 2026-06-09 (2 days ago), 10 days after the cut-over; it is deactivated once idle for 3 days',
+    });
     expect(decide(s(8), 10)[1]?.escalate).toBeUndefined();
     expect(decide(s(13), 14)[1]).toMatchObject({
       kind: 'hold',
@@ -93,6 +97,11 @@ describe('planRetirement', () => {
         'still held by github-actions target "ci-repo"; push the current key there (keyrot rotate --user ci)',
       deactivateOn: at(7),
     });
+    expect(
+      decide({ ...s, heldByTargets: { OLD: ['gitlab target "a"', 'ssm target "b"'] } }, 30)[1]?.reason,
+    ).toBe(
+      'still held by gitlab target "a", ssm target "b"; push the current key there (keyrot rotate --user ci)',
+    );
     // Once no target holds it, the usual rules apply.
     expect(decide({ ...s, heldByTargets: { OLD: [] } }, 30)[1]).toMatchObject({ kind: 'deactivate' });
   });
@@ -128,12 +137,19 @@ describe('planRetirement', () => {
     expect(decide(s, 15)[1]).toMatchObject({
       kind: 'delete',
       reason: 'inactive since 2026-06-09 (7 days; deleteAfterDays 7)',
+      deleteOn: at(15),
     });
   });
 
   it('counts a key someone else deactivated from when keyrot first saw it inactive', () => {
     const unseen = state([key('CUR'), key('OLD', { status: 'Inactive' })]);
-    expect(decide(unseen, 30)[1]).toMatchObject({ kind: 'record-inactive', deleteOn: at(37) });
+    expect(decide(unseen, 30)[1]).toEqual({
+      accessKeyId: 'OLD',
+      role: 'pre-keyrot',
+      kind: 'record-inactive',
+      reason: 'inactive, but not by keyrot: its 7 days before deletion start now',
+      deleteOn: at(37),
+    });
     const seen = state([key('CUR'), key('OLD', { status: 'Inactive' })], { inactiveSeenAt: { OLD: at(30) } });
     expect(kinds(seen, 36)).toEqual(['CUR:keep', 'OLD:wait']);
     expect(kinds(seen, 37)).toEqual(['CUR:keep', 'OLD:delete']);

@@ -99,6 +99,15 @@ describe('selectForRetirement', () => {
     expect(selection).toEqual({ machineUsers: 1, managed: 0, selected: [] });
   });
 
+  it('selects a user whose only record is when keyrot first saw a key inactive', () => {
+    const selection = selectForRetirement({
+      machineUsers: ['ci'],
+      secrets: new Map([['ci', listed('ci', { 'keyrot:inactive-seen:AKIAOLD': '2026-06-01T00:00:00Z' })]]),
+      reportRows: [row('ci', [active(1)])],
+    });
+    expect(selection.selected).toEqual([{ userName: 'ci', reason: 'lifecycle-records' }]);
+  });
+
   it('ignores tags that are not retirement records', () => {
     const selection = selectForRetirement({
       machineUsers: ['ci'],
