@@ -18,6 +18,12 @@ describe('names AWS refuses', () => {
     );
   });
 
+  it('names every character it refuses, once each, in order', () => {
+    expect(unmanageableReason({ userName: 'etl,eu#1,x#', arn: arnFor('/machine/', 'etl') })).toMatch(
+      /^its name contains ",", "#", which IAM allows/,
+    );
+  });
+
   it('refuses a user whose ARN is longer than a tag value holds (IAM paths may be 512 characters)', () => {
     const fits = `/machine/${'a'.repeat(256 - arnFor('/machine//', 'ci').length)}/`;
     expect(arnFor(fits, 'ci')).toHaveLength(256);

@@ -7,6 +7,74 @@ const planFor = (...users: Parameters<typeof user>[0][]) =>
 const codes = (p: ReturnType<typeof plan>) => p.findings.map((f) => `${f.userName}:${f.code}`);
 
 describe('plan', () => {
+  it('gives each finding its severity and its exact detail', () => {
+    const result = planFor(
+      { userName: 'idle', keys: [key({ lastUsedAt: daysAgo(45) })] },
+      {
+        userName: 'two',
+        keys: [key(), key({ accessKeyId: 'AKIAEXAMPLE000000002', createdAt: daysAgo(5) })],
+      },
+      {
+        userName: 'off',
+        keys: [
+          key(),
+          key({ accessKeyId: 'AKIAEXAMPLE000000002', status: 'Inactive', lastUsedAt: daysAgo(7) }),
+        ],
+      },
+      {
+        userName: 'open',
+        tags: { owner: ' ' },
+        hasConsolePassword: true,
+        policies: [
+          { name: 'PowerUserAccess', kind: 'aws-managed', via: 'user' },
+          { name: 'AWSOrganizationsFullAccess', kind: 'aws-managed', via: 'group ops' },
+          { name: 'MyAWSCompromisedKeyQuarantine', kind: 'customer-managed', via: 'user' },
+        ],
+      },
+      {
+        userName: 'leaked',
+        policies: [
+          { name: 'AWSCompromisedKeyQuarantineV2', kind: 'aws-managed', via: 'user' },
+          { name: 'AWSCompromisedKeyQuarantineV3', kind: 'aws-managed', via: 'user' },
+        ],
+      },
+      { userName: 'a,b' },
+    );
+    expect(result.findings.map((f) => [f.userName, f.code, f.severity])).toEqual([
+      ['idle', 'unused-key', 'medium'],
+      ['two', 'two-active-keys', 'medium'],
+      ['off', 'inactive-key-past-retention', 'low'],
+      ['open', 'console-password', 'high'],
+      ['open', 'admin-policy', 'high'],
+      ['open', 'missing-owner', 'medium'],
+      ['leaked', 'quarantine-policy', 'high'],
+      ['a,b', 'unmanageable-name', 'medium'],
+    ]);
+    const detail = (userName: string, code: string) =>
+      result.findings.find((f) => f.userName === userName && f.code === code)?.detail;
+    expect(detail('two', 'two-active-keys')).toBe('both key slots hold active keys');
+    expect(detail('open', 'console-password')).toBe(
+      'a machine user can sign in to the console; delete its login profile',
+    );
+    expect(detail('open', 'admin-policy')).toBe(
+      'overpowered machine user: admin-level policies PowerUserAccess, AWSOrganizationsFullAccess (via group ops)',
+    );
+    expect(detail('open', 'missing-owner')).toBe('no "owner" tag names who owns this user');
+    expect(detail('leaked', 'quarantine-policy')).toMatch(
+      /^AWS quarantined this user \(AWSCompromisedKeyQuarantineV2, AWSCompromisedKeyQuarantineV3\) after/,
+    );
+  });
+
+  it('reads the cut-over of users keyrot manages, and plans users it does not manage as well', () => {
+    const result = plan(
+      inventory([user({ userName: 'new' })], { managed: { other: { cutoverAt: daysAgo(1) } } }),
+      policy,
+      NOW,
+    );
+    expect(result.users.map((u) => u.userName)).toEqual(['new']);
+    expect(result.findings).toEqual([]);
+  });
+
   it('plans nothing for a machine user with one fresh, recently used key and an owner', () => {
     // Act
     const result = planFor({});
