@@ -14,7 +14,7 @@ import {
   type StepFailure,
 } from '../../../lib/rotation/lambda-step.js';
 import { awsModel, MODEL_SECRET_ARN, MODEL_USER_ARN } from '../../helpers/aws-model.js';
-import { mockDeps, START } from '../../helpers/rotation-mocks.js';
+import { fakeTarget, mockDeps, START } from '../../helpers/rotation-mocks.js';
 
 // runRotationStep on the in-memory model (test/helpers/aws-model.ts): each step's outcome as the rotate
 // function returns it, what it hands the failure callback, and what a refused request leaves alone.
@@ -105,6 +105,29 @@ describe('runRotationStep, each step on the model', () => {
     });
     await expect(runRotationStep(deps, defaultConfig, event('testSecret'))).rejects.toThrow(
       `did not authenticate as ${MODEL_USER_ARN}`,
+    );
+  });
+
+  it('setSecret pushes the pending key to the user’s targets', async () => {
+    aws.addKey(CUR);
+    aws.addKey('AKIANEW0000000000000');
+    aws.addSecret({ V1: [CUR, ['AWSCURRENT']], [T]: ['AKIANEW0000000000000', ['AWSPENDING']] });
+    const repo = fakeTarget('repo');
+    const { deps } = mockDeps([repo.target]);
+    const asked: string[] = [];
+    deps.targetsFor = (userName) => {
+      asked.push(userName);
+      return [repo.target];
+    };
+    expect(await runRotationStep(deps, defaultConfig, event('setSecret'))).toEqual({
+      step: 'setSecret',
+      user: 'ci',
+    });
+    expect(repo.pushed).toEqual(['AKIANEW0000000000000']);
+    // The user the step asks about is the secret's (IAM's) user.
+    expect(new Set(asked)).toEqual(new Set(['ci']));
+    expect(aws.state.secret?.tags['keyrot:target:repo']).toBe(
+      `AKIANEW0000000000000 ${T} ${START.toISOString()}`,
     );
   });
 
@@ -233,6 +256,19 @@ describe('runRotationStep refuses, before reading IAM', () => {
       ),
     );
     expect(aws.iam.calls()).toHaveLength(0);
+  });
+
+  it('finishSecret on a token no version has', async () => {
+    aws.addKey(CUR);
+    aws.addSecret({ V1: [CUR, ['AWSCURRENT']] });
+    const { deps } = mockDeps();
+    const error = await runRotationStep(deps, defaultConfig, event('finishSecret')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RotationRequestError);
+    expect((error as Error).name).toBe('RotationRequestError');
+    expect((error as Error).message).toBe(
+      `Token ${T} is not the pending version of keyrot/ci (its stages: no such version).`,
+    );
+    expect(aws.secrets).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
   });
 
   it('createSecret on a token that is AWSCURRENT (only finishSecret accepts a replay)', async () => {

@@ -238,6 +238,8 @@ describe('testSecret and finishSecret, at their edges', () => {
   it.each([
     ['a timeout', Object.assign(new Error('timed out'), { name: 'TimeoutError' }), 'TimeoutError: timed out'],
     ['a network error', Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), 'Error: refused'],
+    // Named and described the same way whatever the message: "TimeoutError: ", not String()'s "TimeoutError".
+    ['a timeout without a message', Object.assign(new Error(''), { name: 'TimeoutError' }), 'TimeoutError: '],
   ])('rides out %s, and says what happened last when it gives up', async (_what, error, last) => {
     aws.addSecret({ V1: [CUR, ['AWSCURRENT']] });
     aws.state.secret?.versions.set(T, {
