@@ -315,20 +315,21 @@ describe('startRotations: the queue and its edges', () => {
     ['by key id', (n: number) => ({ accessKeyId: `AKIAX${n}` })],
     ['by credential-report slot', (n: number) => ({ accessKeyId: undefined, slot: n as 1 | 2 })],
   ])('dates a user by the key its rotation replaces, not its other key (%s)', async (_how, id) => {
-    // x's inactive key is new; the active key to rotate is the oldest of all.
+    // x's inactive key is the oldest of all (keys are listed oldest first); the key its rotation
+    // replaces is younger than y's.
     secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'] }));
     const x = user({
       userName: 'x',
       keys: [
-        key({ ...id(1), status: 'Inactive', createdAt: daysAgo(5), lastUsedAt: undefined }),
-        key({ ...id(2), createdAt: daysAgo(300) }),
+        key({ ...id(1), status: 'Inactive', createdAt: daysAgo(400), lastUsedAt: undefined }),
+        key({ ...id(2), createdAt: daysAgo(150) }),
       ],
     });
     const y = user({ userName: 'y', keys: [key({ accessKeyId: 'AKIAY', createdAt: daysAgo(200) })] });
-    const p = plan(inventory([y, x]), defaultConfig, NOW);
-    expect(p.actions.filter((a) => a.kind === 'rotate').map((a) => a.userName)).toEqual(['y', 'x']);
+    const p = plan(inventory([x, y]), defaultConfig, NOW);
+    expect(p.actions.filter((a) => a.kind === 'rotate').map((a) => a.userName)).toEqual(['x', 'y']);
     const results = await startRotations(new SecretsManagerClient({}), p, defaultConfig, LAMBDA);
-    expect(started(results)).toEqual(['x:started', 'y:started']);
+    expect(started(results)).toEqual(['y:started', 'x:started']);
   });
 
   it('starts only rotations: a machine user whose rotation the plan only reports is not started', async () => {
