@@ -27,8 +27,6 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { memberRoleArn } from '../lib/accounts/assume.js';
 import { accountsToWorkIn } from '../lib/accounts/organization.js';
 import { runAccount } from '../lib/accounts/run-account.js';
 import { accountMessageBatches, processAccountBatch } from '../lib/accounts/worker.js';
@@ -43,6 +41,7 @@ import { systemClock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
 import { defaultConfig } from '../lib/config.js';
 import { pointAwsAt, resetEmulator, startMoto } from '../lib/testbed/moto.js';
+import { memberClients as seededMemberClients } from '../lib/testbed/org.js';
 
 const SIZES = (process.env.BENCH_ACCOUNTS ?? '10,50,100').split(',').map(Number);
 const USERS = Number(process.env.BENCH_USERS ?? 100);
@@ -51,22 +50,7 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 1);
 const HUB = '123456789012';
 const ROLE = { path: '/keyrot/', name: 'keyrot-member', externalId: 'bench-org' };
 
-async function memberIam(accountId: string) {
-  const { Credentials: c } = await createClients().sts.send(
-    new AssumeRoleCommand({
-      RoleArn: memberRoleArn(accountId, ROLE),
-      RoleSessionName: 'seed',
-      ExternalId: ROLE.externalId,
-    }),
-  );
-  return createClients({
-    credentials: {
-      accessKeyId: c?.AccessKeyId ?? '',
-      secretAccessKey: c?.SecretAccessKey ?? '',
-      sessionToken: c?.SessionToken ?? '',
-    },
-  }).iam;
-}
+const memberIam = async (accountId: string) => (await seededMemberClients(accountId, ROLE)).iam;
 
 /** An organization of `accounts` member accounts with USERS machine users (one key each) in each. */
 async function seed(accounts: number): Promise<void> {

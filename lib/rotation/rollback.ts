@@ -74,7 +74,9 @@ export async function rollbackUser(
     };
   }
   if (current === undefined || previous === undefined || stages.previous === undefined) {
-    throw new KeyrotError(`${snapshot.name} has no previous version to roll back to.`);
+    throw new KeyrotError(
+      `${snapshot.name} has no previous version to roll back to: keyrot has stored only one key of ${userName} so far. A key from before keyrot, if the user had one, is unchanged in IAM until retirement takes it out; \`keyrot status --user ${userName}\` shows the keys.`,
+    );
   }
   if (stages.previous.kind !== 'credential' || stages.previous.value.UserName !== userName) {
     throw new KeyrotError(

@@ -146,6 +146,15 @@ describe('keyrot respond', () => {
     expect(await keyIds(clients, 'untouched')).toEqual(before);
     const missing = await respond(join(dir, 'nope.json'));
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^keyrot: Cannot read the event/);
+    expect(missing.stderr).toBe(
+      `keyrot: There is no file ${join(dir, 'nope.json')}. Pass the path of a saved AWS Health event (JSON, as EventBridge delivers it).\n`,
+    );
+    const notJson = join(dir, 'not-json.json');
+    writeFileSync(notJson, '{ not json');
+    const unreadable = await respond(notJson);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr).toMatch(
+      /^keyrot: Cannot read the event .*not-json\.json: .*Pass the event JSON/,
+    );
   });
 });

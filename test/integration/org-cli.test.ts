@@ -10,12 +10,11 @@ import {
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { memberRoleArn } from '../../lib/accounts/assume.js';
 import { accountsToWorkIn } from '../../lib/accounts/organization.js';
-import { createClients } from '../../lib/aws/clients.js';
 import { DAY_MS } from '../../lib/clock.js';
 import { defaultConfig } from '../../lib/config.js';
 import { createSecretInput } from '../../lib/secret/secret.js';
+import { memberClients as seededMemberClients } from '../../lib/testbed/org.js';
 import { seedUsers } from '../../lib/testbed/seed.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -31,22 +30,7 @@ const ROLE = { path: '/keyrot/', name: 'keyrot-member', externalId: 'org-cli-tes
 const endpoint = process.env.AWS_ENDPOINT_URL ?? '';
 const later = new Date(Date.now() + 100 * DAY_MS).toISOString();
 
-async function memberClients(accountId: string) {
-  const { Credentials: c } = await createClients().sts.send(
-    new AssumeRoleCommand({
-      RoleArn: memberRoleArn(accountId, ROLE),
-      RoleSessionName: 'seed',
-      ExternalId: ROLE.externalId,
-    }),
-  );
-  return createClients({
-    credentials: {
-      accessKeyId: c?.AccessKeyId ?? '',
-      secretAccessKey: c?.SecretAccessKey ?? '',
-      sessionToken: c?.SessionToken ?? '',
-    },
-  });
-}
+const memberClients = (accountId: string) => seededMemberClients(accountId, ROLE);
 
 function configFile(accounts: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'keyrot-org-cli-'));

@@ -1,10 +1,6 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateAccountAliasCommand } from '@aws-sdk/client-iam';
-import {
-  CreateAccountCommand,
-  CreateOrganizationCommand,
-  OrganizationsClient,
-} from '@aws-sdk/client-organizations';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -12,9 +8,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memberRoleArn } from '../../lib/accounts/assume.js';
 import { contributeToDigest, dynamoDigestStore } from '../../lib/accounts/digest.js';
 import { accountsToWorkIn } from '../../lib/accounts/organization.js';
 import { runAccount } from '../../lib/accounts/run-account.js';
@@ -31,6 +25,7 @@ import { sdkSns } from '../../lib/aws/sns.js';
 import { DAY_MS, systemClock } from '../../lib/clock.js';
 import { defaultConfig } from '../../lib/config.js';
 import { noMetrics } from '../../lib/metrics.js';
+import { memberClients as seededMemberClients, seedOrganization } from '../../lib/testbed/org.js';
 import { seedUsers } from '../../lib/testbed/seed.js';
 import { alertQueue } from '../helpers/alerts.js';
 
@@ -45,22 +40,7 @@ const ROLE = { path: '/keyrot/', name: 'keyrot-member', externalId: 'org-digest-
 const TABLE = 'keyrot-test-org-ledger';
 const endpoint = process.env.AWS_ENDPOINT_URL ?? '';
 
-async function memberClients(accountId: string) {
-  const { Credentials: c } = await createClients().sts.send(
-    new AssumeRoleCommand({
-      RoleArn: memberRoleArn(accountId, ROLE),
-      RoleSessionName: 'seed',
-      ExternalId: ROLE.externalId,
-    }),
-  );
-  return createClients({
-    credentials: {
-      accessKeyId: c?.AccessKeyId ?? '',
-      secretAccessKey: c?.SecretAccessKey ?? '',
-      sessionToken: c?.SessionToken ?? '',
-    },
-  });
-}
+const memberClients = (accountId: string) => seededMemberClients(accountId, ROLE);
 
 describe('organization digests, on moto', () => {
   beforeAll(async () => {
@@ -71,14 +51,7 @@ describe('organization digests, on moto', () => {
     // Prepare: team-a (alias team-a-prod) has svc-a1 (owner o) and svc-a2 (owner p); team-b has
     // svc-b (owner o). On day 50 every key is reported unused (unusedKeyDays 45), none is due yet.
     const org = new OrganizationsClient({});
-    await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
-    const ids: string[] = [];
-    for (const name of ['team-a', 'team-b']) {
-      const { CreateAccountStatus } = await org.send(
-        new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }),
-      );
-      ids.push(CreateAccountStatus?.AccountId ?? '');
-    }
+    const ids = await seedOrganization(org, ['team-a', 'team-b']);
     const [a = '', b = ''] = ids;
     const memberA = await memberClients(a);
     await memberA.iam.send(new CreateAccountAliasCommand({ AccountAlias: 'team-a-prod' }));

@@ -3,11 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateAccountAliasCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import {
-  CreateAccountCommand,
-  CreateOrganizationCommand,
-  OrganizationsClient,
-} from '@aws-sdk/client-organizations';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -15,17 +11,16 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { memberRoleArn } from '../../lib/accounts/assume.js';
 import { accountsToWorkIn } from '../../lib/accounts/organization.js';
 import { accountMessageBatches } from '../../lib/accounts/worker.js';
-import { createClients, createSnsClient } from '../../lib/aws/clients.js';
+import { createSnsClient } from '../../lib/aws/clients.js';
 import { DAY_MS } from '../../lib/clock.js';
 import { defaultConfig } from '../../lib/config.js';
 import { rotationDeps } from '../../lib/rotation/deps.js';
 import { rotateUser } from '../../lib/rotation/driver.js';
+import { memberClients as seededMemberClients, seedOrganization } from '../../lib/testbed/org.js';
 import { seedUsers } from '../../lib/testbed/seed.js';
 import { alertQueue } from '../helpers/alerts.js';
 import { manualClock } from '../helpers/clock.js';
@@ -49,22 +44,7 @@ const context = {
   getRemainingTimeInMillis: () => 900_000,
 } as unknown as Context;
 
-async function memberClients(accountId: string) {
-  const { Credentials: c } = await createClients().sts.send(
-    new AssumeRoleCommand({
-      RoleArn: memberRoleArn(accountId, ROLE),
-      RoleSessionName: 'seed',
-      ExternalId: ROLE.externalId,
-    }),
-  );
-  return createClients({
-    credentials: {
-      accessKeyId: c?.AccessKeyId ?? '',
-      secretAccessKey: c?.SecretAccessKey ?? '',
-      sessionToken: c?.SessionToken ?? '',
-    },
-  });
-}
+const memberClients = (accountId: string) => seededMemberClients(accountId, ROLE);
 
 describe('the organization worker handler, on moto', () => {
   beforeAll(async () => {
@@ -81,14 +61,7 @@ describe('the organization worker handler, on moto', () => {
     // yet managed. All owned by o. moto can't run the member's rotate function, so starting the two
     // rotations fails: each account's share of the digest has that failure for owner o.
     const org = new OrganizationsClient({});
-    await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
-    const ids: string[] = [];
-    for (const name of ['team-a', 'team-b']) {
-      const { CreateAccountStatus } = await org.send(
-        new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }),
-      );
-      ids.push(CreateAccountStatus?.AccountId ?? '');
-    }
+    const ids = await seedOrganization(org, ['team-a', 'team-b']);
     const [a = '', b = ''] = ids;
     const memberA = await memberClients(a);
     await memberA.iam.send(new CreateAccountAliasCommand({ AccountAlias: 'team-a-prod' }));

@@ -1,8 +1,4 @@
-import {
-  CreateAccountCommand,
-  CreateOrganizationCommand,
-  OrganizationsClient,
-} from '@aws-sdk/client-organizations';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import {
   CreateQueueCommand,
@@ -12,15 +8,14 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memberRoleArn } from '../../lib/accounts/assume.js';
 import { accountsToWorkIn } from '../../lib/accounts/organization.js';
 import { type AccountRun, runAccount } from '../../lib/accounts/run-account.js';
 import { accountMessageBatches, processAccountBatch } from '../../lib/accounts/worker.js';
 import { createClients } from '../../lib/aws/clients.js';
 import { DAY_MS, systemClock } from '../../lib/clock.js';
 import { defaultConfig } from '../../lib/config.js';
+import { memberClients as seededMemberClients, seedOrganization } from '../../lib/testbed/org.js';
 import { seedUsers } from '../../lib/testbed/seed.js';
 
 /**
@@ -32,23 +27,7 @@ import { seedUsers } from '../../lib/testbed/seed.js';
 const HUB = '123456789012';
 const ROLE = { path: '/keyrot/', name: 'keyrot-member', externalId: 'org-test' };
 
-async function memberClients(accountId: string) {
-  const hub = createClients();
-  const { Credentials: c } = await hub.sts.send(
-    new AssumeRoleCommand({
-      RoleArn: memberRoleArn(accountId, ROLE),
-      RoleSessionName: 'seed',
-      ExternalId: ROLE.externalId,
-    }),
-  );
-  return createClients({
-    credentials: {
-      accessKeyId: c?.AccessKeyId ?? '',
-      secretAccessKey: c?.SecretAccessKey ?? '',
-      sessionToken: c?.SessionToken ?? '',
-    },
-  });
-}
+const memberClients = (accountId: string) => seededMemberClients(accountId, ROLE);
 
 describe('organization mode: scheduler -> SQS -> worker, on moto', () => {
   // This file runs with moto's request authentication off: moto 5.2.1 with the policy shim answers
@@ -61,14 +40,7 @@ describe('organization mode: scheduler -> SQS -> worker, on moto', () => {
   it('runs each member account as its member role, and reports the bad message as a partial batch failure', async () => {
     // Prepare: an organization with two member accounts, each with a machine user due for onboarding.
     const org = new OrganizationsClient({});
-    await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
-    const members: string[] = [];
-    for (const name of ['team-a', 'team-b']) {
-      const { CreateAccountStatus } = await org.send(
-        new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }),
-      );
-      members.push(CreateAccountStatus?.AccountId ?? '');
-    }
+    const members = await seedOrganization(org, ['team-a', 'team-b']);
     for (const [i, accountId] of members.entries()) {
       const clients = await memberClients(accountId);
       await seedUsers(clients.iam, process.env.AWS_ENDPOINT_URL ?? '', [

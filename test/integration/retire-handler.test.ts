@@ -106,7 +106,9 @@ describe('the retire Lambda and the CLI around retirement', () => {
   it('rollback and emergency rotation speak plainly on the command line', async () => {
     const rollback = await runCli('rollback', '--user', 'svc');
     expect(rollback).toMatchObject({ code: 1, stdout: '' });
-    expect(rollback.stderr).toBe('keyrot: keyrot/svc has no previous version to roll back to.\n');
+    expect(rollback.stderr).toBe(
+      'keyrot: keyrot/svc has no previous version to roll back to: keyrot has stored only one key of svc so far. A key from before keyrot, if the user had one, is unchanged in IAM until retirement takes it out; `keyrot status --user svc` shows the keys.\n',
+    );
 
     const emergency = await runCli('rotate', '--user', 'waiting', '--compromised');
     expect(emergency.code).toBe(0);

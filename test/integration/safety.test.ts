@@ -324,3 +324,36 @@ describe('10. parallel onboarding of a user with no keys', () => {
     await expectConverged(clients, endpoint(), 'keyless', arnOf('keyless'), []);
   });
 });
+
+describe('10. a user keyrot has not onboarded, with both key slots active', () => {
+  it('status gives advice that works: free a slot by hand, then rotate; keyrot deactivates neither active key itself', async () => {
+    const used = await userWithUsedKey('two-active');
+    const { AccessKey } = await clients.iam.send(new CreateAccessKeyCommand({ UserName: 'two-active' }));
+    secretKeys.push(AccessKey?.SecretAccessKey ?? '');
+    const spare = AccessKey?.AccessKeyId ?? '';
+    const before = await keyIds(clients, 'two-active');
+
+    const status = await cli('status', '--user', 'two-active');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(
+      `not onboarded, and both key slots are taken by active keys: deactivate the one no consumer uses (aws iam update-access-key --user-name two-active --access-key-id ID --status Inactive; keyrot plan shows each key's last use), then keyrot rotate --user two-active`,
+    );
+    // The plain advice would fail: rotate refuses (exit 4) and changes nothing.
+    const refused = await cli('rotate', '--user', 'two-active');
+    expect(refused.code).toBe(4);
+    expect(await keyIds(clients, 'two-active')).toEqual(before);
+
+    // Following the advice works: the unused key deactivated by a person, then keyrot rotates.
+    await clients.iam.send(
+      new UpdateAccessKeyCommand({ UserName: 'two-active', AccessKeyId: spare, Status: 'Inactive' }),
+    );
+    const rotated = await cli('rotate', '--user', 'two-active');
+    expect(rotated.code).toBe(0);
+    const after = await keyIds(clients, 'two-active');
+    expect(after.find((k) => k.id === used)?.status).toBe('Active');
+    expect(after.map((k) => k.id)).not.toContain(spare);
+    expect(after).toHaveLength(2);
+    const onboarded = await cli('status', '--user', 'two-active');
+    expect(onboarded.stdout).not.toContain('not onboarded');
+  });
+});

@@ -3,6 +3,7 @@ import { usageLines } from '../../alerts/alerts.js';
 import { keyUsageLookup } from '../../alerts/key-usage.js';
 import { createClients, createCloudTrailClient } from '../../aws/clients.js';
 import { cloudTrailLookup } from '../../aws/cloudtrail.js';
+import { classifyAwsError } from '../../aws/errors.js';
 import { systemClock } from '../../clock.js';
 import { UsageError } from '../../errors.js';
 import { leakAlerts, withExposedKeyCalls } from '../../leak/alerts.js';
@@ -38,8 +39,11 @@ export async function respondCommand(argv: string[], io: CliIo): Promise<number>
   try {
     raw = JSON.parse(await readFile(values.event, 'utf8'));
   } catch (error) {
+    const missing = (error as { code?: string }).code === 'ENOENT';
     throw new UsageError(
-      `Cannot read the event ${values.event}: ${error instanceof Error ? error.message : String(error)}. Pass the event JSON as EventBridge delivers it.`,
+      missing
+        ? `There is no file ${values.event}. Pass the path of a saved AWS Health event (JSON, as EventBridge delivers it).`
+        : `Cannot read the event ${values.event}: ${error instanceof Error ? error.message : String(error)}. Pass the event JSON as EventBridge delivers it.`,
       { cause: error },
     );
   }
@@ -53,7 +57,7 @@ export async function respondCommand(argv: string[], io: CliIo): Promise<number>
   const enrich = withExposedKeyCalls(
     keyUsageLookup(cloudTrailLookup(createCloudTrailClient({ maxAttempts: 3 })), undefined, (keyId, error) =>
       io.stderr(
-        `keyrot: CloudTrail lookup for ${keyId} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+        `keyrot: CloudTrail lookup for ${keyId} failed: ${messageOf(classifyAwsError(error))} The response itself is done; look again later with the command in the steps below.\n`,
       ),
     ),
   );
@@ -64,4 +68,8 @@ export async function respondCommand(argv: string[], io: CliIo): Promise<number>
     io.stdout(`${alert.nextSteps.map((l) => `  - ${l}`).join('\n')}\n\n`);
   }
   return outcomes.some((o) => o.outcome === 'failed') ? 1 : 0;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -6,6 +6,7 @@ import { cloudTrailLookup } from '../../aws/cloudtrail.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { type Clock, simulatedClock, systemClock, wholeDaysBetween } from '../../clock.js';
 import { KeyrotError, UsageError } from '../../errors.js';
+import { listAccessKeys } from '../../inventory/per-user.js';
 import { planRetirement } from '../../retirement/plan.js';
 import { machineUsers, readRetireState } from '../../retirement/retire.js';
 import { unfinishedRotation } from '../../rotation/stuck.js';
@@ -38,7 +39,8 @@ cron or CI can run it.
 const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : '-');
 
 type UserStatus =
-  | { userName: string; state: 'not-onboarded' }
+  /** `bothKeysActive`: two active keys, so onboarding has no free slot until a person frees one. */
+  | { userName: string; state: 'not-onboarded'; bothKeysActive?: true }
   | { userName: string; state: 'error'; error: string; fix: string }
   | {
       userName: string;
@@ -165,7 +167,9 @@ function statusRows(statuses: readonly UserStatus[]): string[][] {
         '-',
         '-',
         '-',
-        `not onboarded: keyrot rotate --user ${u.userName}`,
+        u.bothKeysActive
+          ? `not onboarded, and both key slots are taken by active keys: deactivate the one no consumer uses (aws iam update-access-key --user-name ${u.userName} --access-key-id ID --status Inactive; keyrot plan shows each key's last use), then keyrot rotate --user ${u.userName}`
+          : `not onboarded: keyrot rotate --user ${u.userName}`,
       ]);
       continue;
     }
@@ -294,7 +298,13 @@ async function statusOf(
       fix: `keyrot status --user ${userName} --verbose`,
     };
   }
-  if (read === undefined) return { userName, state: 'not-onboarded' };
+  if (read === undefined) {
+    // keyrot never deactivates a key of a user it doesn't manage: with two active keys, a person must.
+    const active = (await listAccessKeys(deps.clients.iam, userName)).filter((k) => k.status === 'Active');
+    return active.length >= 2
+      ? { userName, state: 'not-onboarded', bothKeysActive: true }
+      : { userName, state: 'not-onboarded' };
+  }
   const { state, snapshot, managed } = read;
   const unfinished = await unfinishedRotation(
     deps.clients.secrets,

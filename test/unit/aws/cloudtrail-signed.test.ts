@@ -1,27 +1,7 @@
-import { Readable } from 'node:stream';
-import { type HttpRequest, HttpResponse } from '@smithy/protocol-http';
 import { describe, expect, it } from 'vitest';
 import { keyUsageLookup, type Pace } from '../../../lib/alerts/key-usage.js';
 import { CloudTrailError, signedCloudTrail } from '../../../lib/aws/cloudtrail-signed.js';
-
-/** An HTTP handler that answers from a list, recording each request. */
-function scripted(replies: Array<{ status: number; body: string }>) {
-  const requests: HttpRequest[] = [];
-  return {
-    requests,
-    handle: async (request: HttpRequest) => {
-      requests.push(request);
-      const reply = replies[Math.min(requests.length - 1, replies.length - 1)] ?? { status: 500, body: '' };
-      return {
-        response: new HttpResponse({
-          statusCode: reply.status,
-          headers: { 'content-type': 'application/x-amz-json-1.1' },
-          body: Readable.from([Buffer.from(reply.body)]),
-        }),
-      };
-    },
-  };
-}
+import { scriptedHandler } from '../../helpers/http-handler.js';
 
 const credentials = { accessKeyId: 'AKIAEXAMPLE000000001', secretAccessKey: 'not-a-real-secret' };
 const pace: Pace = { nowMs: () => Date.parse('2026-11-20T07:00:00Z'), sleep: async () => {} };
@@ -34,7 +14,7 @@ const trail = (ip: string, name: string, epochSeconds: number) => ({
 describe("the leak response's signed CloudTrail LookupEvents", () => {
   it('signs a JSON 1.1 LookupEvents by AccessKeyId, pages on, and reads epoch-second times', async () => {
     // Prepare: two pages.
-    const handler = scripted([
+    const handler = scriptedHandler([
       {
         status: 200,
         body: JSON.stringify({
@@ -85,7 +65,7 @@ describe("the leak response's signed CloudTrail LookupEvents", () => {
   });
 
   it('retries throttling, then gives up with CloudTrail’s error; a refusal is not retried', async () => {
-    const throttled = scripted([
+    const throttled = scriptedHandler([
       { status: 400, body: '{"__type":"ThrottlingException","message":"Rate exceeded"}' },
     ]);
     const cloudtrail = signedCloudTrail({
@@ -105,7 +85,7 @@ describe("the leak response's signed CloudTrail LookupEvents", () => {
     expect(error).toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
     expect(throttled.requests).toHaveLength(3);
 
-    const denied = scripted([
+    const denied = scriptedHandler([
       {
         status: 400,
         body: '{"__type":"com.amazonaws.cloudtrail#AccessDeniedException","Message":"not authorized"}',
@@ -125,7 +105,7 @@ describe("the leak response's signed CloudTrail LookupEvents", () => {
   });
 
   it('an emulator without LookupEvents (an HTML 500) gives a lookup of undefined, and says why', async () => {
-    const handler = scripted([{ status: 500, body: '<html>NotImplementedError</html>' }]);
+    const handler = scriptedHandler([{ status: 500, body: '<html>NotImplementedError</html>' }]);
     const failures: string[] = [];
     const lookup = keyUsageLookup(
       signedCloudTrail({ credentials, region: 'us-east-1', requestHandler: handler, sleep: async () => {} }),

@@ -1,32 +1,12 @@
-import { Readable } from 'node:stream';
-import { type HttpRequest, HttpResponse } from '@smithy/protocol-http';
 import { describe, expect, it } from 'vitest';
 import { createDynamoDb, DynamoDbError } from '../../../lib/aws/dynamodb.js';
-
-/** An HTTP handler that answers from a list, recording each request. */
-function scripted(replies: Array<{ status: number; body: string }>) {
-  const requests: HttpRequest[] = [];
-  return {
-    requests,
-    handle: async (request: HttpRequest) => {
-      requests.push(request);
-      const reply = replies[Math.min(requests.length - 1, replies.length - 1)] ?? { status: 500, body: '' };
-      return {
-        response: new HttpResponse({
-          statusCode: reply.status,
-          headers: { 'content-type': 'application/x-amz-json-1.0' },
-          body: Readable.from([Buffer.from(reply.body)]),
-        }),
-      };
-    },
-  };
-}
+import { scriptedHandler } from '../../helpers/http-handler.js';
 
 const credentials = { accessKeyId: 'AKIAEXAMPLE000000001', secretAccessKey: 'not-a-real-secret' };
 
 describe('the ledger’s DynamoDB calls', () => {
   it('signs a JSON 1.0 request for the operation and returns the parsed answer', async () => {
-    const handler = scripted([{ status: 200, body: '{"Attributes":{}}' }]);
+    const handler = scriptedHandler([{ status: 200, body: '{"Attributes":{}}' }]);
     const db = createDynamoDb({
       credentials,
       region: 'eu-west-1',
@@ -48,7 +28,7 @@ describe('the ledger’s DynamoDB calls', () => {
     const sleep = async (ms: number) => {
       sleeps.push(ms);
     };
-    const refused = scripted([
+    const refused = scriptedHandler([
       {
         status: 400,
         body: '{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}',
@@ -71,7 +51,7 @@ describe('the ledger’s DynamoDB calls', () => {
     });
     expect(refused.requests).toHaveLength(1);
 
-    const flaky = scripted([
+    const flaky = scriptedHandler([
       { status: 400, body: '{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException"}' },
       { status: 500, body: '{"__type":"InternalServerError"}' },
       { status: 200, body: '{}' },
@@ -87,7 +67,7 @@ describe('the ledger’s DynamoDB calls', () => {
     expect(flaky.requests).toHaveLength(3);
     expect(sleeps).toHaveLength(2);
 
-    const down = scripted([{ status: 503, body: '' }]);
+    const down = scriptedHandler([{ status: 503, body: '' }]);
     await expect(
       createDynamoDb({
         credentials,

@@ -1,7 +1,6 @@
-import { Readable } from 'node:stream';
-import { type HttpRequest, HttpResponse } from '@smithy/protocol-http';
 import { describe, expect, it } from 'vitest';
 import { jsonError, SignedCallError, signedCall } from '../../../lib/aws/signed.js';
+import { scriptedHandler } from '../../helpers/http-handler.js';
 
 const credentials = { accessKeyId: 'AKIAEXAMPLE000000001', secretAccessKey: 'not-a-real-secret' };
 const protocol = {
@@ -13,30 +12,9 @@ const protocol = {
   retryable: /Throttl/,
 };
 
-function answering(
-  ...replies: Array<Error | { status: number; body?: string; headers?: Record<string, string> }>
-) {
-  const requests: HttpRequest[] = [];
-  return {
-    requests,
-    handle: async (request: HttpRequest) => {
-      requests.push(request);
-      const reply = replies[Math.min(requests.length - 1, replies.length - 1)];
-      if (reply instanceof Error) throw reply;
-      return {
-        response: new HttpResponse({
-          statusCode: reply?.status ?? 500,
-          headers: reply?.headers ?? {},
-          body: Readable.from([Buffer.from(reply?.body ?? '')]),
-        }),
-      };
-    },
-  };
-}
-
 describe('signedCall', () => {
   it('sends the protocol’s content type and target, signed for the service and region', async () => {
-    const handler = answering({ status: 200, body: '{"ok":true}' });
+    const handler = scriptedHandler([{ status: 200, body: '{"ok":true}' }]);
     const call = signedCall(protocol, {
       credentials,
       region: 'eu-central-1',
@@ -53,7 +31,7 @@ describe('signedCall', () => {
 
   it('retries no answer and 5xx up to maxAttempts, then names the failure without a status', async () => {
     const sleeps: number[] = [];
-    const handler = answering(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const handler = scriptedHandler([Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })]);
     const call = signedCall(protocol, {
       credentials,
       endpoint: 'http://127.0.0.1:1',
@@ -69,7 +47,7 @@ describe('signedCall', () => {
     expect(handler.requests).toHaveLength(3);
     expect(sleeps).toHaveLength(2);
 
-    const timedOut = answering(Object.assign(new Error('timed out'), { name: 'TimeoutError' }));
+    const timedOut = scriptedHandler([Object.assign(new Error('timed out'), { name: 'TimeoutError' })]);
     const timeout = await signedCall(protocol, {
       credentials,
       endpoint: 'http://127.0.0.1:1',
@@ -80,10 +58,12 @@ describe('signedCall', () => {
   });
 
   it('does not retry a refusal, and retries what the protocol calls retryable', async () => {
-    const refused = answering({
-      status: 400,
-      headers: { 'x-amzn-errortype': 'ParameterNotFound:http://internal' },
-    });
+    const refused = scriptedHandler([
+      {
+        status: 400,
+        headers: { 'x-amzn-errortype': 'ParameterNotFound:http://internal' },
+      },
+    ]);
     const call = signedCall(protocol, {
       credentials,
       endpoint: 'http://127.0.0.1:1',
@@ -95,10 +75,10 @@ describe('signedCall', () => {
     });
     expect(refused.requests).toHaveLength(1);
 
-    const throttled = answering(
+    const throttled = scriptedHandler([
       { status: 400, body: '{"__type":"com.amazonaws#ThrottlingException","message":"Rate exceeded"}' },
       { status: 200, body: '{}' },
-    );
+    ]);
     const again = signedCall(protocol, {
       credentials,
       endpoint: 'http://127.0.0.1:1',

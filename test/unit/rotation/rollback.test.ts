@@ -209,7 +209,9 @@ describe('rollbackUser', () => {
     aws.addSecret({});
     const { deps } = mockDeps();
     await expect(rollbackUser(deps, config, 'ci')).rejects.toThrow(
-      new KeyrotError('keyrot/ci has no previous version to roll back to.'),
+      new KeyrotError(
+        'keyrot/ci has no previous version to roll back to: keyrot has stored only one key of ci so far. A key from before keyrot, if the user had one, is unchanged in IAM until retirement takes it out; `keyrot status --user ci` shows the keys.',
+      ),
     );
     expect(aws.secrets).not.toHaveReceivedCommand(TagResourceCommand);
   });
