@@ -105,3 +105,82 @@ describe('CreateAccessKey, which is not idempotent', () => {
     ]);
   });
 });
+
+describe('CreateAccessKey without an answer, at the edges', () => {
+  const NEW2 = { id: 'AKIANEWTWO0000000000', status: 'Active', created: '2026-06-01T00:00:01Z' };
+
+  it('gives up after three attempts that made no key, passing on the last failure', async () => {
+    const handler = iamScript(() => ({ status: 503, body: queryError('ServiceUnavailable') }), [OLD]);
+    await expect(createSecret(depsWith(handler), { secretId: ARN, token: TOKEN })).rejects.toMatchObject({
+      name: 'ServiceUnavailable',
+    });
+    expect(handler.actions).toEqual([
+      'ListAccessKeys',
+      'CreateAccessKey',
+      'ListAccessKeys',
+      'CreateAccessKey',
+      'ListAccessKeys',
+      'CreateAccessKey',
+      'ListAccessKeys',
+    ]);
+    expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+  });
+
+  it('treats an HTTP 500 as no answer: the SDK does not retry it blindly', async () => {
+    const handler = iamScript(
+      (attempt) =>
+        attempt === 1
+          ? { status: 500, body: queryError('ServiceFailure') }
+          : { status: 200, body: createdXml },
+      [OLD],
+    );
+    const result = await createSecret(depsWith(handler), { secretId: ARN, token: TOKEN });
+    expect(result.value.AccessKeyId).toBe(NEW.id);
+    expect(handler.actions).toEqual([
+      'ListAccessKeys',
+      'CreateAccessKey',
+      'ListAccessKeys',
+      'CreateAccessKey',
+    ]);
+  });
+
+  it('treats a connection that failed without any HTTP status as no answer', async () => {
+    const inner = iamScript(() => ({ status: 200, body: createdXml }), [OLD]);
+    let creates = 0;
+    const handler = {
+      actions: inner.actions,
+      handle: async (request: Parameters<typeof inner.handle>[0]) => {
+        const body = typeof request.body === 'string' ? request.body : '';
+        if (body.includes('Action=CreateAccessKey') && ++creates === 1) {
+          inner.actions.push('CreateAccessKey (connection reset)');
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        }
+        return inner.handle(request);
+      },
+    };
+    const result = await createSecret(depsWith(handler), { secretId: ARN, token: TOKEN });
+    expect(result.value.AccessKeyId).toBe(NEW.id);
+    expect(handler.actions).toEqual([
+      'ListAccessKeys',
+      'CreateAccessKey (connection reset)',
+      'ListAccessKeys',
+      'CreateAccessKey',
+    ]);
+  });
+
+  it('names every key that appeared, and keeps the lost answer as the cause', async () => {
+    const handler = scriptedHandler((action, attempt) =>
+      action === 'CreateAccessKey'
+        ? { status: 503, body: queryError('ServiceUnavailable') }
+        : { status: 200, body: listAccessKeysXml('ci', attempt === 1 ? [] : [NEW, NEW2]) },
+    );
+    const error = await createSecret(depsWith(handler), { secretId: ARN, token: TOKEN }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RotationInProgressError);
+    expect((error as Error).message).toBe(
+      `CreateAccessKey for ci failed without an answer, and key ${NEW.id}, ${NEW2.id} appeared. keyrot has no secret for it, so it is deleted once this attempt is 15 minutes old; run again then.`,
+    );
+    expect((error as Error).cause).toMatchObject({ name: 'ServiceUnavailable' });
+  });
+});

@@ -290,3 +290,138 @@ describe('startRotations', () => {
     });
   });
 });
+
+describe('startRotations: the queue and its edges', () => {
+  const started = (results: Array<{ userName: string; outcome: string }>) =>
+    results.map((r) => `${r.userName}:${r.outcome}`);
+
+  it('orders the queue by the age of the key to rotate, then by name, whatever the inventory order', async () => {
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'] }));
+    const aged = (userName: string, days: number) =>
+      user({
+        userName,
+        keys: [key({ accessKeyId: `AKIA${userName.toUpperCase()}`, createdAt: daysAgo(days) })],
+      });
+    const p = plan(
+      inventory([aged('d', 150), aged('b', 200), aged('a', 150), aged('c', 200)]),
+      defaultConfig,
+      NOW,
+    );
+    const results = await startRotations(new SecretsManagerClient({}), p, defaultConfig, LAMBDA);
+    expect(started(results)).toEqual(['b:started', 'c:started', 'a:started', 'd:started']);
+  });
+
+  it.each([
+    ['by key id', (n: number) => ({ accessKeyId: `AKIAX${n}` })],
+    ['by credential-report slot', (n: number) => ({ accessKeyId: undefined, slot: n as 1 | 2 })],
+  ])('dates a user by the key its rotation replaces, not its other key (%s)', async (_how, id) => {
+    // x's inactive key is the oldest of all (keys are listed oldest first); the key its rotation
+    // replaces is younger than y's.
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'] }));
+    const x = user({
+      userName: 'x',
+      keys: [
+        key({ ...id(1), status: 'Inactive', createdAt: daysAgo(400), lastUsedAt: undefined }),
+        key({ ...id(2), createdAt: daysAgo(150) }),
+      ],
+    });
+    const y = user({ userName: 'y', keys: [key({ accessKeyId: 'AKIAY', createdAt: daysAgo(200) })] });
+    const p = plan(inventory([x, y]), defaultConfig, NOW);
+    expect(p.actions.filter((a) => a.kind === 'rotate').map((a) => a.userName)).toEqual(['x', 'y']);
+    const results = await startRotations(new SecretsManagerClient({}), p, defaultConfig, LAMBDA);
+    expect(started(results)).toEqual(['y:started', 'x:started']);
+  });
+
+  it('starts only rotations: a machine user whose rotation the plan only reports is not started', async () => {
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'] }));
+    // Both slots hold active keys: the plan reports the stale one instead of rotating.
+    const blocked = user({
+      userName: 'blocked',
+      keys: [
+        key({ accessKeyId: 'AKIAOLD', createdAt: daysAgo(100) }),
+        key({ accessKeyId: 'AKIANEW', createdAt: daysAgo(95) }),
+      ],
+    });
+    const p = plan(inventory([blocked, user({ userName: 'ci', keys: stale })]), defaultConfig, NOW);
+    expect(p.actions.some((a) => a.userName === 'blocked' && a.kind === 'report')).toBe(true);
+    const results = await startRotations(new SecretsManagerClient({}), p, defaultConfig, LAMBDA);
+    expect(started(results)).toEqual(['ci:started']);
+    expect(secrets).toHaveReceivedCommandTimes(RotateSecretCommand, 1);
+    expect(secrets).not.toHaveReceivedCommand(CreateSecretCommand);
+  });
+
+  it('without the key data’s age, takes the plan’s time: a cut-over before it is no reason to wait', async () => {
+    secrets
+      .on(DescribeSecretCommand)
+      .resolves(describeOutput({ V1: ['AWSCURRENT'] }, { cutover: 'V1' }))
+      .on(DescribeSecretCommand, { SecretId: 'keyrot/later' })
+      .resolves({
+        ...describeOutput({ V1: ['AWSCURRENT'] }, { name: 'keyrot/later' }),
+        Tags: [
+          { Key: 'keyrot:user', Value: 'later' },
+          { Key: 'keyrot:cutover', Value: `V1 ${NOW.toISOString()}` },
+        ],
+      });
+    const results = await startRotations(
+      new SecretsManagerClient({}),
+      due('ci', 'later'),
+      defaultConfig,
+      LAMBDA,
+    );
+    expect(results).toEqual([
+      { userName: 'ci', secretName: 'keyrot/ci', outcome: 'started' },
+      {
+        userName: 'later',
+        secretName: 'keyrot/later',
+        outcome: 'recently-rotated',
+        detail: `rotated at ${NOW.toISOString()}, after the key data was read (${NOW.toISOString()})`,
+      },
+    ]);
+  });
+
+  it('fails a user whose secret can’t be read, creating nothing', async () => {
+    secrets.on(DescribeSecretCommand).rejects(awsError('AccessDeniedException', 400, 'no DescribeSecret'));
+    const results = await startRotations(new SecretsManagerClient({}), due('ci'), defaultConfig, LAMBDA);
+    expect(results).toEqual([
+      {
+        userName: 'ci',
+        secretName: 'keyrot/ci',
+        outcome: 'failed',
+        error: 'AccessDeniedException: no DescribeSecret',
+      },
+    ]);
+    expect(secrets).not.toHaveReceivedCommand(CreateSecretCommand);
+    expect(secrets).not.toHaveReceivedCommand(RotateSecretCommand);
+  });
+
+  it('counts as in progress only Secrets Manager’s refusal of a second rotation, not any error that says so', async () => {
+    secrets.on(DescribeSecretCommand).resolves(describeOutput({ V1: ['AWSCURRENT'] }));
+    secrets
+      .on(RotateSecretCommand)
+      .rejects(
+        awsError('AccessDeniedException', 400, 'not authorized to change the previous rotation settings'),
+      );
+    const [result] = await startRotations(new SecretsManagerClient({}), due('ci'), defaultConfig, LAMBDA);
+    expect(result).toEqual({
+      userName: 'ci',
+      secretName: 'keyrot/ci',
+      outcome: 'failed',
+      error: 'AccessDeniedException: not authorized to change the previous rotation settings',
+    });
+  });
+
+  it('names a failure without an error name "Error"', async () => {
+    const client = {
+      send: async () => {
+        throw { message: 'socket closed' };
+      },
+    } as unknown as SecretsManagerClient;
+    const [result] = await startRotations(client, due('ci'), defaultConfig, LAMBDA);
+    expect(result).toEqual({
+      userName: 'ci',
+      secretName: 'keyrot/ci',
+      outcome: 'failed',
+      error: 'Error: socket closed',
+    });
+  });
+});

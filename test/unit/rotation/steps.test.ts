@@ -327,6 +327,22 @@ describe('setSecret', () => {
   });
 });
 
+describe('setSecret, with the snapshot the caller already read', () => {
+  it('reads the targets’ records from that snapshot instead of describing the secret again', async () => {
+    const a = fakeTarget('a');
+    const { deps } = mockDeps([a.target]);
+    const output = describeOutput({ V1: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] });
+    secrets.on(DescribeSecretCommand).resolves(output);
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: credential('AKIANEW0000000000000') });
+    await setSecret(deps, { secretId: ARN, token: TOKEN, userName: 'ci' });
+    const withoutSnapshot = secrets.commandCalls(DescribeSecretCommand).length;
+    secrets.resetHistory();
+    await setSecret(deps, { secretId: ARN, token: TOKEN, userName: 'ci', snapshot: toSnapshot(output) });
+    expect(secrets.commandCalls(DescribeSecretCommand).length).toBe(withoutSnapshot - 1);
+    expect(a.pushed).toEqual(['AKIANEW0000000000000', 'AKIANEW0000000000000']);
+  });
+});
+
 describe('testSecret', () => {
   const pending = JSON.parse(credential('AKIANEW0000000000000'));
 
@@ -505,6 +521,25 @@ describe('finishSecret', () => {
       await finishSecret(deps, { secretId: ARN, token: TOKEN });
       await finishSecret(deps, { secretId: ARN, token: TOKEN });
       expect(fresh.calls).toEqual([TOKEN]);
+    });
+    it('redeploys nothing for a secret without the keyrot:user tag, and still records the cut-over', async () => {
+      const fresh = redeploying('fresh', TOKEN);
+      const { deps } = mockDeps([fresh.target]);
+      secrets
+        .on(DescribeSecretCommand)
+        .resolves(
+          withTags(describeOutput({ V1: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] }, { tags: false }), [
+            fresh.tag,
+          ]),
+        );
+      expect(await finishSecret(deps, { secretId: ARN, token: TOKEN })).toEqual({
+        moved: true,
+        redeployFailures: [],
+      });
+      expect(fresh.calls).toEqual([]);
+      expect(secrets).toHaveReceivedCommandWith(TagResourceCommand, {
+        Tags: [{ Key: 'keyrot:cutover', Value: `${TOKEN} ${START.toISOString()}` }],
+      });
     });
   });
 
