@@ -121,6 +121,21 @@ export function parseJson(scope: HttpScope, answer: HttpAnswer, what: string): u
   }
 }
 
+/**
+ * A CI variable's value: GET the variable (404 means there is none), then its JSON `value` when it is
+ * a string. GitHub's and GitLab's variable APIs both answer this shape.
+ */
+export async function readVariableValue(
+  scope: HttpScope,
+  url: string,
+  headers: Record<string, string>,
+): Promise<string | undefined> {
+  const answer = await httpCall(scope, { method: 'GET', url, headers, accept: [404] });
+  if (answer.status === 404) return undefined;
+  const body = parseJson(scope, answer, 'the variable') as { value?: unknown };
+  return typeof body.value === 'string' ? body.value : undefined;
+}
+
 function backoff(attempt: number): number {
   return Math.min(500 * 2 ** (attempt - 1), 8_000);
 }

@@ -1,6 +1,6 @@
 import type { GithubActionsOptions } from '../catalog.js';
 import { TargetFailure } from '../failure.js';
-import { type HttpScope, httpCall, parseJson } from '../http.js';
+import { type HttpScope, httpCall, parseJson, readVariableValue } from '../http.js';
 import type { CreateTarget, Fingerprint, PushedCredential, Target } from '../port.js';
 import { sealForGitHub } from '../sealed-box.js';
 
@@ -56,16 +56,11 @@ export const createGithubActions: CreateTarget<GithubActionsOptions> = (name, op
 
   const readVariable = async (): Promise<string | undefined> => {
     const token = await deps.readToken(options.tokenSecretId);
-    const http = scopeFor([token]);
-    const answer = await httpCall(http, {
-      method: 'GET',
-      url: `${scope.base}/variables/${enc(options.fingerprintVariable)}`,
-      headers: await headers(),
-      accept: [404],
-    });
-    if (answer.status === 404) return undefined;
-    const body = parseJson(http, answer, 'the variable') as { value?: unknown };
-    return typeof body.value === 'string' ? body.value : undefined;
+    return readVariableValue(
+      scopeFor([token]),
+      `${scope.base}/variables/${enc(options.fingerprintVariable)}`,
+      await headers(),
+    );
   };
 
   /**

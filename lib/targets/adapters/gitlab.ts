@@ -1,6 +1,6 @@
 import type { GitlabOptions } from '../catalog.js';
 import { TargetFailure } from '../failure.js';
-import { type HttpScope, httpCall, parseJson } from '../http.js';
+import { type HttpScope, httpCall, readVariableValue } from '../http.js';
 import type { CreateTarget, Fingerprint, Target } from '../port.js';
 
 /**
@@ -85,16 +85,11 @@ export const createGitlab: CreateTarget<GitlabOptions> = (name, options, deps) =
 
   const readKeyId = async (): Promise<string | undefined> => {
     const token = await deps.readToken(options.tokenSecretId);
-    const http = scopeFor([token]);
-    const answer = await httpCall(http, {
-      method: 'GET',
-      url: `${base}/${encodeURIComponent(options.accessKeyIdName)}?${filter}`,
-      headers: await headers(),
-      accept: [404],
-    });
-    if (answer.status === 404) return undefined;
-    const body = parseJson(http, answer, 'the variable') as { value?: unknown };
-    return typeof body.value === 'string' ? body.value : undefined;
+    return readVariableValue(
+      scopeFor([token]),
+      `${base}/${encodeURIComponent(options.accessKeyIdName)}?${filter}`,
+      await headers(),
+    );
   };
 
   /**
