@@ -1,14 +1,9 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { assertNoKeyMaterial } from './key-material.js';
+import { createQueue } from './sqs.js';
 
 export interface ReceivedAlert {
   subject?: string;
@@ -31,17 +26,15 @@ export async function alertQueue(
   filterPolicy?: Record<string, string[]>,
 ) {
   const sqs = new SQSClient({ region: 'us-east-1', ...(credentials ? { credentials } : {}) });
-  const { QueueUrl = '' } = await sqs.send(
-    new CreateQueueCommand({ QueueName: `alerts-${Date.now()}-${Math.random().toString(36).slice(2, 8)}` }),
-  );
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  const { url: QueueUrl, arn } = await createQueue(
+    sqs,
+    `alerts-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
   );
   await sns.send(
     new SubscribeCommand({
       TopicArn: topicArn,
       Protocol: 'sqs',
-      Endpoint: Attributes?.QueueArn,
+      Endpoint: arn,
       ...(filterPolicy ? { Attributes: { FilterPolicy: JSON.stringify(filterPolicy) } } : {}),
     }),
   );

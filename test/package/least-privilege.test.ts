@@ -34,12 +34,7 @@ import {
   PublishCommand,
   SubscribeCommand,
 } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ListQueuesCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -69,6 +64,7 @@ import { alertQueue } from '../helpers/alerts.js';
 import { type DeployContext, readPackagedTemplate, rolePolicies } from '../helpers/cfn.js';
 import { manualClock } from '../helpers/clock.js';
 import { expectConverged, keyIds } from '../helpers/rotation.js';
+import { createQueue } from '../helpers/sqs.js';
 import { ALLOW_LISTS, type Grant, resolveGrants } from './allow-lists.js';
 import {
   CATALOGUE,
@@ -307,13 +303,7 @@ beforeAll(async () => {
     }),
   );
   await bootstrap.sns.send(new CreateTopicCommand({ Name: 'someone-elses-topic' }));
-  const queue = async (name: string) => {
-    const { QueueUrl = '' } = await bootstrap.sqs.send(new CreateQueueCommand({ QueueName: name }));
-    const { Attributes } = await bootstrap.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    return { url: QueueUrl, arn: Attributes?.QueueArn ?? '' };
-  };
+  const queue = (name: string) => createQueue(bootstrap.sqs, name);
   const failed = await queue('keyrot-ci-failed');
   deployed['<FailedInvocations.Arn>'] = failed.arn;
   deployed.failedQueueUrl = failed.url;

@@ -23,7 +23,6 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, PublishCommand } from '@aws-sdk/client-sns';
 import {
-  CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -46,6 +45,7 @@ import { seedUsers } from '../../lib/testbed/seed.js';
 import { MEMBER_TEMPLATE_FILE } from '../../serverless/member-template.js';
 import { type DeployContext, readPackagedTemplate, rolePolicies, type Template } from '../helpers/cfn.js';
 import { HUB_PARAMS } from '../helpers/package-global-setup.js';
+import { createQueue } from '../helpers/sqs.js';
 import { type Grant, HUB_ALLOW_LISTS, MEMBER_ALLOW_LISTS, resolveGrants } from './allow-lists.js';
 import {
   CATALOGUE,
@@ -186,13 +186,7 @@ beforeAll(async () => {
   );
   deployed.otherKey =
     (await bootstrap.kms.send(new CreateKeyCommand({ Description: 'someone else' }))).KeyMetadata?.Arn ?? '';
-  const queue = async (name: string) => {
-    const { QueueUrl = '' } = await bootstrap.sqs.send(new CreateQueueCommand({ QueueName: name }));
-    const { Attributes } = await bootstrap.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    return { url: QueueUrl, arn: Attributes?.QueueArn ?? '' };
-  };
+  const queue = (name: string) => createQueue(bootstrap.sqs, name);
   const accounts = await queue('keyrot-hub-ci-accounts');
   deployed['<AccountQueue.Arn>'] = accounts.arn;
   deployed.accountQueueUrl = accounts.url;
