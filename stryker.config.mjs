@@ -1,9 +1,8 @@
-// Mutation testing of the code that guards keys and secrets (issue 15). `npm run test:mutation`.
-// Each mutant is run against the guarded modules' unit tests that cover it (perTest coverage), in a
-// sandbox copy. One module at a time while working:
-//   npx stryker run --mutate lib/secret/guard.ts
-// Incremental: reports/stryker-incremental.json keeps the last result; only mutants whose code or
-// covering tests changed run again.
+// Mutation testing of the code that guards keys and secrets (issue 15). Run it with
+// `npm run test:mutation` (test/mutation/run.ts), which takes these options, mutates one group of
+// modules at a time with that group's tests (test/mutation/groups.ts), starts from the result
+// committed in test/mutation/baseline/, and fails when a module scores under 90%. Each mutant is run
+// against the tests that cover it (perTest coverage), in a sandbox copy.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
