@@ -306,6 +306,12 @@ function describeIssue(issue: $ZodIssue, document: unknown): string {
       return `${field}: ${JSON.stringify(valueAt(document, issue.path))} is out of range; use ${bounds(issue.path)}${RANGE_REASON[field] ? ` (${RANGE_REASON[field]})` : ''}`;
     case 'invalid_type':
       return `${field}: expected ${article(issue.expected)}, got ${JSON.stringify(valueAt(document, issue.path))}`;
+    case 'invalid_key': {
+      // A record's key (a user or channel name) is refused: name the key, with its own schema's reason.
+      const record = issue.path.slice(0, -1).join('.') || '(top level)';
+      const reasons = issue.issues.map((inner) => inner.message).join('; ');
+      return `${record}: ${JSON.stringify(issue.path.at(-1))} ${reasons}`;
+    }
     default:
       return `${field}: ${issue.message} (got ${JSON.stringify(valueAt(document, issue.path))})`;
   }

@@ -143,6 +143,11 @@ describe('parseConfig', () => {
       'inventory.strategy: "fast" is not allowed; use one of "report", "exact"',
     ],
     [[1, 2], '(top level): expected an object, got [1,2]'],
+    [{ users: { 'ci deploy': {} } }, 'users: "ci deploy" is not an IAM user name'],
+    [
+      { alerts: { slack: { channels: { '#ops': { webhookSecretId: 'keyrot-slack/ops' } } } } },
+      'alerts.slack.channels: "#ops" is not a channel name (letters, digits, ._-)',
+    ],
   ])('rejects %j naming the field and what is allowed', (document, expected) => {
     const message = problems(document);
     expect(message).toContain('keyrot.yaml is not a valid keyrot config:');
