@@ -347,7 +347,10 @@ function allowedKeys(path: readonly PropertyKey[]): string[] {
   return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
-/** "a whole number from 1 to 3650" or "a string of 1 to 128 characters", from the schema's checks. */
+/**
+ * "a whole number from 1 to 3650", "a string of 1 to 128 characters" or "a string of at least 1
+ * character", from the schema's checks.
+ */
 function bounds(path: readonly PropertyKey[]): string {
   const def = shapeAt(path)?._zod.def as
     | { type: string; checks?: Array<{ _zod: { def: Record<string, unknown> } }> }
@@ -356,8 +359,12 @@ function bounds(path: readonly PropertyKey[]): string {
   const find = (check: string, field: string) => checks.find((c) => c.check === check)?.[field];
   if (def?.type === 'number')
     return `a whole number from ${find('greater_than', 'value')} to ${find('less_than', 'value')}`;
-  if (def?.type === 'string')
-    return `a string of ${find('min_length', 'minimum') ?? 0} to ${find('max_length', 'maximum')} characters`;
+  if (def?.type === 'string') {
+    const [min, max] = [find('min_length', 'minimum') ?? 0, find('max_length', 'maximum')];
+    return max === undefined
+      ? `a string of at least ${min} character${min === 1 ? '' : 's'}`
+      : `a string of ${min} to ${max} characters`;
+  }
   return 'a value in range';
 }
 

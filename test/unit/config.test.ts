@@ -127,6 +127,10 @@ describe('parseConfig', () => {
     ],
     [{ ownerTag: '' }, 'ownerTag: "" is out of range; use a string of 1 to 128 characters'],
     [
+      { alerts: { slack: { channels: {}, defaultChannel: '' } } },
+      'alerts.slack.defaultChannel: "" is out of range; use a string of at least 1 character',
+    ],
+    [
       { policy: { maxKeyAgeDays: 1001 } },
       "policy.maxKeyAgeDays: 1001 is out of range; use a whole number from 1 to 1000 (it becomes the secret's rotation schedule, and Secrets Manager accepts AutomaticallyAfterDays from 1 to 1000)",
     ],
