@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { $ZodType } from 'zod/v4/core';
-import { configSchema, defaultConfig, loadJsonConfigFile, parseConfig } from '../../lib/config.js';
+import {
+  type Config,
+  configSchema,
+  defaultConfig,
+  loadJsonConfigFile,
+  parseConfig,
+  parseConfigText,
+  readConfigText,
+} from '../../lib/config.js';
 import { loadConfigFile } from '../../lib/config-file.js';
 import { ConfigError } from '../../lib/errors.js';
 
@@ -164,6 +172,265 @@ describe('parseConfig', () => {
   });
 });
 
+/** The problem lines of a refused document (each "  - field: reason"). */
+const problemLines = (document: unknown) =>
+  problems(document)
+    .split('\n')
+    .filter((line) => line.startsWith('  - '));
+
+interface Pattern {
+  field: string;
+  /** A document with `value` in the field (as its value, or as a record's key). */
+  document: (value: string) => unknown;
+  /** Where the parsed config keeps that value. */
+  kept: (config: Config) => string | undefined;
+  /** The one problem line a refused value gives. */
+  refusal: (value: string) => string;
+  /** [why, value]: just inside the pattern, and just outside it. */
+  accepted: [string, string][];
+  refused: [string, string][];
+}
+
+const iamPathRefusals: [string, string][] = [
+  ['no leading "/"', 'machine/'],
+  ['no trailing "/"', '/machine'],
+  ['a name before the leading "/"', 'svc/machine/'],
+  ['a name after the trailing "/"', '/machine/ci'],
+  ['an empty segment', '/machine//'],
+  ['a space in a segment', '/machine ci/'],
+  ['an empty string', ''],
+];
+const secretPrefixAccepted: [string, string][] = [
+  ['one character', 'k'],
+  ['every allowed character', 'team-A/keyrot_9+x=y.z@w/'],
+];
+const secretPrefixRefused: [string, string][] = [
+  ['an empty string', ''],
+  ['a space', 'keyrot prod/'],
+  ['a comma', 'keyrot,prod/'],
+  ['junk before', '*keyrot/'],
+  ['junk after', 'keyrot/*'],
+];
+const slackChannel = { webhookSecretId: 'keyrot-slack/ops' };
+
+const PATTERNS: Pattern[] = [
+  {
+    field: 'machinePath',
+    document: (value) => ({ machinePath: value }),
+    kept: (config) => config.machinePath,
+    refusal: (value) =>
+      `machinePath: must be an IAM path that starts and ends with "/", e.g. "/machine/" (got ${JSON.stringify(value)})`,
+    accepted: [
+      ['one segment', '/machine/'],
+      ['nested segments', '/svc/ci/deploy/'],
+      ['every IAM path character', '/a_Z9+=,.@-/'],
+    ],
+    refused: iamPathRefusals,
+  },
+  {
+    field: 'accounts.memberRole.path',
+    document: (value) => ({ accounts: { memberRole: { path: value } } }),
+    kept: (config) => config.accounts.memberRole.path,
+    refusal: (value) =>
+      `accounts.memberRole.path: must be an IAM path that starts and ends with "/" (got ${JSON.stringify(value)})`,
+    accepted: [
+      ['the root path', '/'],
+      ['the default, given', '/keyrot/'],
+      ['nested segments', '/org/keyrot/'],
+    ],
+    refused: iamPathRefusals,
+  },
+  {
+    field: 'accounts.memberRole.name',
+    document: (value) => ({ accounts: { memberRole: { name: value } } }),
+    kept: (config) => config.accounts.memberRole.name,
+    refusal: (value) => `accounts.memberRole.name: is not an IAM role name (got ${JSON.stringify(value)})`,
+    accepted: [
+      ['the default, given', 'keyrot-member'],
+      ['one character', 'k'],
+      ['64 characters', 'r'.repeat(64)],
+      ['every IAM name character', 'Role_9+=,.@-'],
+    ],
+    refused: [
+      ['an empty string', ''],
+      ['65 characters', 'r'.repeat(65)],
+      ['a space', 'keyrot member'],
+      ['a "/"', 'org/keyrot-member'],
+      ['junk before', '!keyrot-member'],
+      ['junk after', 'keyrot-member!'],
+    ],
+  },
+  {
+    field: 'accounts.externalId',
+    document: (value) => ({ accounts: { externalId: value } }),
+    kept: (config) => config.accounts.externalId,
+    refusal: (value) => `accounts.externalId: is not a valid sts:ExternalId (got ${JSON.stringify(value)})`,
+    accepted: [
+      ['2 characters', 'k1'],
+      ['1224 characters', 'x'.repeat(1224)],
+      ['every allowed character', 'org:7f3a/x=y+z,w.v@u_-'],
+    ],
+    refused: [
+      ['1 character', 'k'],
+      ['1225 characters', 'x'.repeat(1225)],
+      ['a space', 'keyrot org'],
+      ['junk before', '!keyrot-org'],
+      ['junk after', 'keyrot-org!'],
+    ],
+  },
+  {
+    field: 'secretPrefix',
+    document: (value) => ({ secretPrefix: value }),
+    kept: (config) => config.secretPrefix,
+    refusal: (value) =>
+      `secretPrefix: may hold only letters, digits and /_+=.@- (got ${JSON.stringify(value)})`,
+    accepted: [['the default, given', 'keyrot/'], ...secretPrefixAccepted],
+    refused: secretPrefixRefused,
+  },
+  {
+    field: 'targetSecretPrefix',
+    document: (value) => ({ targetSecretPrefix: value }),
+    kept: (config) => config.targetSecretPrefix,
+    refusal: (value) =>
+      `targetSecretPrefix: may hold only letters, digits and /_+=.@- (got ${JSON.stringify(value)})`,
+    accepted: [['the default, given', 'keyrot-tokens/'], ...secretPrefixAccepted],
+    refused: secretPrefixRefused,
+  },
+  {
+    field: 'users (a user name)',
+    document: (value) => ({ users: { [value]: {} } }),
+    kept: (config) => Object.keys(config.users).join(),
+    refusal: (value) => `users: ${JSON.stringify(value)} is not an IAM user name`,
+    accepted: [
+      ['one character', 'c'],
+      ['64 characters', 'u'.repeat(64)],
+      ['every IAM name character', 'svc_A9+=,.@-'],
+    ],
+    refused: [
+      ['an empty string', ''],
+      ['65 characters', 'u'.repeat(65)],
+      ['a space', 'ci deploy'],
+      ['a "/"', 'ci/deploy'],
+      ['junk before', '#ci-deploy'],
+      ['junk after', 'ci-deploy!'],
+    ],
+  },
+  {
+    field: 'alerts.slack.channels (a channel name)',
+    document: (value) => ({ alerts: { slack: { channels: { [value]: slackChannel } } } }),
+    kept: (config) => Object.keys(config.alerts.slack?.channels ?? {}).join(),
+    refusal: (value) =>
+      `alerts.slack.channels: ${JSON.stringify(value)} is not a channel name (letters, digits, ._-)`,
+    accepted: [
+      ['one character', 'o'],
+      ['80 characters', 'c'.repeat(80)],
+      ['letters, digits and ._-', 'data.Alerts-2_x'],
+    ],
+    refused: [
+      ['an empty string', ''],
+      ['81 characters', 'c'.repeat(81)],
+      ['a space', 'ops alerts'],
+      ['junk before', '#ops'],
+      ['junk after', 'ops!'],
+    ],
+  },
+];
+
+describe.each(PATTERNS)('the pattern of $field', ({ document, kept, refusal, accepted, refused }) => {
+  it.each(accepted)('keeps %s', (_why, value) => {
+    expect(kept(parseConfig(document(value), 'k.yaml'))).toBe(value);
+  });
+
+  it.each(refused)('refuses %s, naming the field', (_why, value) => {
+    expect(problemLines(document(value))).toEqual([`  - ${refusal(value)}`]);
+  });
+});
+
+/** Every whole-number setting: [field, least, most]. The defaults are pinned by "fills every default". */
+const WHOLE_NUMBERS: [string, number, number][] = [
+  ['policy.maxKeyAgeDays', 1, 1000],
+  ['policy.unusedKeyDays', 1, 3650],
+  ['policy.deleteAfterDays', 1, 3650],
+  ['policy.deactivateAfterDays', 1, 3650],
+  ['policy.idleDaysBeforeDeactivate', 1, 3650],
+  ['policy.escalateAfterDays', 1, 3650],
+  ['inventory.concurrency', 1, 32],
+  ['inventory.reportTimeoutSeconds', 5, 900],
+  ['rotation.propagationTimeoutSeconds', 10, 180],
+  ['rotation.abandonAfterMinutes', 1, 1440],
+  ['rotation.targetConcurrency', 1, 32],
+  ['rotation.stuckAfterHours', 1, 720],
+  ['rotation.maxStartsPerRun', 1, 100],
+  ['rotation.startConcurrency', 1, 32],
+  ['alerts.remindEveryDays', 1, 3650],
+  ['alerts.slack.timeoutSeconds', 1, 30],
+  ['accounts.concurrency', 1, 32],
+];
+
+/** A document with `value` at `field` (a Slack section needs its channels). */
+const withNumber = (field: string, value: number): unknown =>
+  field.startsWith('alerts.slack.')
+    ? { alerts: { slack: { channels: {}, [field.split('.')[2] ?? '']: value } } }
+    : nest(field.split('.'), value);
+
+const numberAt = (config: Config, field: string): unknown =>
+  field.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown>)[key], config);
+
+describe.each(WHOLE_NUMBERS)('%s, from %i to %i', (field, least, most) => {
+  it('keeps both ends of its range', () => {
+    expect(numberAt(parseConfig(withNumber(field, least), 'k.yaml'), field)).toBe(least);
+    expect(numberAt(parseConfig(withNumber(field, most), 'k.yaml'), field)).toBe(most);
+  });
+
+  it.each([least - 1, most + 1])('refuses %i, naming the field and the range', (value) => {
+    const lines = problemLines(withNumber(field, value));
+    expect(lines).toHaveLength(1);
+    // Two fields add why their range is what it is, in parentheses (pinned above).
+    expect(lines[0]?.replace(/ \(.*\)$/, '')).toBe(
+      `  - ${field}: ${value} is out of range; use a whole number from ${least} to ${most}`,
+    );
+  });
+});
+
+describe('machinePath "/"', () => {
+  it('is refused unless allowRootPath says so on purpose', () => {
+    expect(problemLines({ machinePath: '/' })).toEqual([
+      '  - machinePath: "/" makes every IAM user, people included, a machine user whose keys keyrot rotates and deletes; use a dedicated path such as "/machine/", or set allowRootPath: true if that is really meant',
+    ]);
+    expect(problemLines({ machinePath: '/', allowRootPath: false })).toHaveLength(1);
+  });
+
+  it('is kept with allowRootPath: true', () => {
+    const config = parseConfig({ machinePath: '/', allowRootPath: true }, 'k.yaml');
+    expect([config.machinePath, config.allowRootPath]).toEqual(['/', true]);
+  });
+
+  it('allowRootPath: true changes nothing for another path', () => {
+    const config = parseConfig({ machinePath: '/svc/', allowRootPath: true }, 'k.yaml');
+    expect([config.machinePath, config.allowRootPath]).toEqual(['/svc/', true]);
+  });
+});
+
+describe('users', () => {
+  it('a user without targets gets none', () => {
+    expect(parseConfig({ users: { 'ci-deploy': {} } }, 'k.yaml').users).toEqual({
+      'ci-deploy': { targets: [] },
+    });
+  });
+});
+
+describe('alerts.slack.defaultChannel', () => {
+  it('names every channel there is, or none, when it is not one of them', () => {
+    const channels = { 'data-alerts': slackChannel, ops: slackChannel };
+    expect(problemLines({ alerts: { slack: { channels, defaultChannel: 'sec' } } })).toEqual([
+      '  - alerts.slack.defaultChannel: "sec" is not one of alerts.slack.channels (data-alerts, ops)',
+    ]);
+    expect(problemLines({ alerts: { slack: { channels: {}, defaultChannel: 'sec' } } })).toEqual([
+      '  - alerts.slack.defaultChannel: "sec" is not one of alerts.slack.channels (none)',
+    ]);
+  });
+});
+
 /**
  * Every object in the config schema, found by walking zod's definitions (defaults unwrapped, a
  * record's values under a sample key). A nesting level added later is covered without a new row.
@@ -264,6 +531,60 @@ describe('loadConfigFile', () => {
     const yaml = await write('lambda.yaml', 'policy:\n  deleteAfterDays: 3\n');
     expect((await loadJsonConfigFile(json)).policy.deleteAfterDays).toBe(3);
     await expect(loadJsonConfigFile(yaml)).rejects.toThrow(new RegExp(`^${yaml} is not valid JSON: `));
+  });
+
+  it('names a missing file from the environment, pointing at the variable, with the cause', async () => {
+    const error = await readConfigText('/nonexistent/keyrot.yaml', 'KEYROT_CONFIG').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(
+      'Cannot read config file /nonexistent/keyrot.yaml (from KEYROT_CONFIG): no such file. Point KEYROT_CONFIG at an existing file, or unset it.',
+    );
+    expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+  });
+
+  it('loadJsonConfigFile names a missing file as --config does', async () => {
+    await expect(loadJsonConfigFile('/nonexistent/keyrot.json')).rejects.toThrow(
+      new ConfigError(
+        'Cannot read config file /nonexistent/keyrot.json: no such file. Pass an existing file with --config.',
+      ),
+    );
+  });
+
+  it('gives the system error of a file that exists but cannot be read', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'keyrot-config-'));
+    const error = await readConfigText(directory).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^Cannot read config file ${directory}: Error: EISDIR: .*\\. Pass an existing file with --config\\.$`,
+      ),
+    );
+    expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe('EISDIR');
+  });
+
+  it('parseConfigText gives the first line of a parser error, and keeps the error as the cause', () => {
+    const thrown = new Error('bad indentation at line 2\n  policy: [\n          ^');
+    const error = (() => {
+      try {
+        return parseConfigText('text', 'k.yaml', 'YAML', () => {
+          throw thrown;
+        });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe('k.yaml is not valid YAML: bad indentation at line 2');
+    expect((error as Error).cause).toBe(thrown);
+  });
+
+  it('parseConfigText gives a thrown non-error as text, and returns what the parser returns', () => {
+    expect(() =>
+      parseConfigText('text', 'k.json', 'JSON', () => {
+        throw 'not an Error';
+      }),
+    ).toThrow(new ConfigError('k.json is not valid JSON: not an Error'));
+    expect(parseConfigText('{"a":1}', 'k.json', 'JSON', JSON.parse)).toEqual({ a: 1 });
   });
 
   it('names the file in schema errors', async () => {
