@@ -30,7 +30,8 @@ export function redactText(text: string): string {
 
 /** Removes key material before anything is serialized: secret-named fields and secret-shaped strings. */
 export function redact(key: string, value: unknown): unknown {
-  if (key !== '' && SECRET_KEYS.test(key) && value !== undefined && value !== null) return REDACTED;
+  // JSON.stringify calls this first with the key '' for the root value; no secret name matches ''.
+  if (SECRET_KEYS.test(key) && value !== undefined && value !== null) return REDACTED;
   if (typeof value === 'string') return redactText(value);
   return value;
 }
