@@ -3,8 +3,12 @@ import type { MiddlewareObj } from '@middy/core';
 
 const SECRET_KEYS =
   /secretaccesskey|secret_access_key|secretstring|secretbinary|sessiontoken|password|authorization|^token$/i;
-/** 40 characters of the base64 alphabet standing alone: the shape of an AWS secret access key. */
-const SECRET_SHAPE = /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/g;
+/**
+ * 40 characters of the base64 alphabet standing alone: the shape of an AWS secret access key. An `=`
+ * just before them still counts as standing alone: a key holds no `=` (and base64 pads only at its
+ * end), so there it ends an assignment (`secretKey=…`, `--secret-access-key=…`).
+ */
+const SECRET_SHAPE = /(?<![A-Za-z0-9/+])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/g;
 /**
  * 100 or more characters of the base64 alphabet in a row: the shape of an STS session token (they
  * run from a few hundred to over a thousand). Nothing else keyrot writes looks like this.
@@ -26,7 +30,8 @@ export function redactText(text: string): string {
 
 /** Removes key material before anything is serialized: secret-named fields and secret-shaped strings. */
 export function redact(key: string, value: unknown): unknown {
-  if (key !== '' && SECRET_KEYS.test(key) && value !== undefined && value !== null) return REDACTED;
+  // JSON.stringify calls this first with the key '' for the root value; no secret name matches ''.
+  if (SECRET_KEYS.test(key) && value !== undefined && value !== null) return REDACTED;
   if (typeof value === 'string') return redactText(value);
   return value;
 }

@@ -226,6 +226,16 @@ describe('classifyAwsError, edges', () => {
     expect(messageOf(classifyAwsError(raw))).toMatch(/with a body that is not an AWS error/);
   });
 
+  it('an error without a name is classified by its status alone, and its message names nothing', () => {
+    // An Error whose own name was set to undefined: no name list can claim it.
+    const raw = Object.assign(new Error('no body'), { name: undefined, $metadata: { httpStatusCode: 503 } });
+    const result = classifyAwsError(raw);
+    expect(result).toBeInstanceOf(AwsServiceError);
+    expect(messageOf(result)).toBe(
+      "AWS answered HTTP 503 on an AWS call (), and kept failing after the SDK's retries. This is on AWS's side (or the emulator's): run the command again later; keyrot's steps are safe to re-run.",
+    );
+  });
+
   it('operationOf names no operation for something that is not an error', () => {
     expect(operationOf(undefined)).toBe('an AWS call');
     expect(operationOf(null)).toBe('an AWS call');
