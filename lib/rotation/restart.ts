@@ -1,8 +1,7 @@
-import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.js';
 import { RotationInProgressError } from '../errors.js';
 import { listAccessKeys } from '../inventory/per-user.js';
-import { describeSecret, STAGE, secretNameFor } from '../secret/secret.js';
+import { cancelPending, describeSecret, secretNameFor } from '../secret/secret.js';
 import { getIamUser, requireMachineUser, requireTagsMatchIam } from '../secret/state.js';
 import { readVersion } from '../secret/value.js';
 import type { RotationDeps } from './steps.js';
@@ -16,8 +15,8 @@ export interface RestartResult {
 }
 
 /**
- * Cancels a stuck rotation so that a new one can start: it takes the AWSPENDING label off the pending
- * version, which is what Secrets Manager looks at before it refuses RotateSecret with "A previous
+ * Cancels a stuck rotation so that a new one can start: it records the cancellation (so the next
+ * locally driven rotation derives a new token) and takes the AWSPENDING label off the pending version, which is what Secrets Manager looks at before it refuses RotateSecret with "A previous
  * rotation isn't complete" (Secrets Manager User Guide, "Troubleshoot rotation": remove the
  * AWSPENDING label from the version). It never deletes a key. It cancels only an attempt nothing can
  * depend on: a pending version with no value yet (the stub RotateSecret makes, on AWS), or one whose
@@ -58,12 +57,6 @@ export async function restartRotation(
   } else {
     why = 'it holds no keyrot credential';
   }
-  await secrets.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: snapshot.arn,
-      VersionStage: STAGE.pending,
-      RemoveFromVersionId: unfinished.versionId,
-    }),
-  );
+  await cancelPending(secrets, snapshot.arn, unfinished.versionId, deps.clock.now());
   return { cancelledVersion: unfinished.versionId, why };
 }

@@ -4,6 +4,8 @@ import {
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   type SecretsManagerClient,
+  TagResourceCommand,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.js';
 
@@ -17,6 +19,8 @@ export const TAG = {
   intent: 'keyrot:intent',
   /** Written when a rotation finishes: `<version id> <ISO time>`. */
   cutover: 'keyrot:cutover',
+  /** Written when an unfinished rotation is abandoned or restarted: `<version id> <ISO time>`. */
+  cancelled: 'keyrot:cancelled',
 } as const;
 
 /** Per-key lifecycle tags (IAM records neither time): when keyrot deactivated a key, or first saw it inactive. */
@@ -122,14 +126,47 @@ export function unfinishedToken(snapshot: SecretSnapshot): string | undefined {
 
 /**
  * The token a locally driven rotation uses: derived from the secret and where it stands, so drivers
- * racing on one user pick the same token and only one can store a key under it.
+ * racing on one user pick the same token and only one can store a key under it. A cancelled rotation
+ * (abandoned or restarted) counts as a move: its version keeps its value, which no later write under
+ * its token may change, and DescribeSecret no longer lists it once it has no label.
  */
 export function derivedToken(snapshot: SecretSnapshot): string {
   const current = versionWith(snapshot, STAGE.current) ?? '-';
+  const cancelled = snapshot.tags[TAG.cancelled];
   const hex = createHash('sha256')
-    .update(`${snapshot.arn}|${current}|${snapshot.tags[TAG.cutover] ?? '-'}`)
+    .update(
+      `${snapshot.arn}|${current}|${snapshot.tags[TAG.cutover] ?? '-'}${cancelled === undefined ? '' : `|${cancelled}`}`,
+    )
     .digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * Cancels an unfinished rotation: records that it was cancelled, then takes AWSPENDING off its
+ * version. It deletes nothing. Without the record, the next locally driven rotation would derive the
+ * cancelled rotation's token again, and find its stored value (or be refused a new value under it).
+ * The record comes first: a crash between the two calls leaves the rotation unfinished, and running
+ * again converges.
+ */
+export async function cancelPending(
+  secrets: SecretsManagerClient,
+  secretArn: string,
+  versionId: string,
+  now: Date,
+): Promise<void> {
+  await secrets.send(
+    new TagResourceCommand({
+      SecretId: secretArn,
+      Tags: [{ Key: TAG.cancelled, Value: `${versionId} ${now.toISOString()}` }],
+    }),
+  );
+  await secrets.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: secretArn,
+      VersionStage: STAGE.pending,
+      RemoveFromVersionId: versionId,
+    }),
+  );
 }
 
 /**

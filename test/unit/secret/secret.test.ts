@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  SecretsManagerClient,
+  TagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { KeyrotError } from '../../../lib/errors.js';
 import {
+  cancelPending,
   createSecretInput,
   datesFromTags,
   derivedToken,
@@ -48,6 +54,67 @@ describe('derivedToken', () => {
     );
     expect(derivedToken(after)).not.toBe(derivedToken(before));
     expect(derivedToken(before)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  it('changes when a rotation was cancelled (abandoned or restarted), and with each cancellation', () => {
+    // The cancelled version keeps its value under its token: the next rotation must not pick it again.
+    const cancelled = (value: string) =>
+      toSnapshot({
+        ...describeOutput({ A: ['AWSCURRENT'] }, { cutover: 'A' }),
+        Tags: [
+          ...(describeOutput({ A: ['AWSCURRENT'] }, { cutover: 'A' }).Tags ?? []),
+          { Key: 'keyrot:cancelled', Value: value },
+        ],
+      });
+    const plain = derivedToken(toSnapshot(describeOutput({ A: ['AWSCURRENT'] }, { cutover: 'A' })));
+    const once = derivedToken(cancelled('T1 2026-06-01T12:00:00.000Z'));
+    expect(once).not.toBe(plain);
+    expect(derivedToken(cancelled('T1 2026-06-01T12:00:00.000Z'))).toBe(once);
+    expect(derivedToken(cancelled('T2 2026-06-02T12:00:00.000Z'))).not.toBe(once);
+  });
+});
+
+describe('cancelPending', () => {
+  /** A client that records what it is sent, failing the commands named in `failing`. */
+  const recorder = (failing: Record<string, Error> = {}) => {
+    const sent: { command: string; input: unknown }[] = [];
+    const client = {
+      send: async (command: { constructor: { name: string }; input: unknown }) => {
+        const name = command.constructor.name;
+        sent.push({ command: name, input: command.input });
+        if (failing[name]) throw failing[name];
+        return {};
+      },
+    } as unknown as SecretsManagerClient;
+    return { client, sent };
+  };
+
+  it('records the cancellation, then takes AWSPENDING off the version, and nothing else', async () => {
+    const { client, sent } = recorder();
+    await cancelPending(client, 'arn:s', 'T1', new Date('2026-06-01T12:00:00Z'));
+    expect(sent).toEqual([
+      {
+        command: TagResourceCommand.name,
+        input: {
+          SecretId: 'arn:s',
+          Tags: [{ Key: 'keyrot:cancelled', Value: 'T1 2026-06-01T12:00:00.000Z' }],
+        },
+      },
+      {
+        command: UpdateSecretVersionStageCommand.name,
+        input: { SecretId: 'arn:s', VersionStage: 'AWSPENDING', RemoveFromVersionId: 'T1' },
+      },
+    ]);
+  });
+
+  it('takes no label off when the record could not be written', async () => {
+    const { client, sent } = recorder({ [TagResourceCommand.name]: awsError('ThrottlingException') });
+    await expect(
+      cancelPending(client, 'arn:s', 'T1', new Date('2026-06-01T12:00:00Z')),
+    ).rejects.toMatchObject({
+      name: 'ThrottlingException',
+    });
+    expect(sent.map((c) => c.command)).toEqual([TagResourceCommand.name]);
   });
 });
 
@@ -148,6 +215,14 @@ describe('the secret’s records, exactly', () => {
   it('derives the token from the ARN, AWSCURRENT and the cut-over record, with "-" for what is missing', () => {
     const snapshot = toSnapshot({ $metadata: {}, ARN: 'arn:s' });
     const hex = createHash('sha256').update('arn:s|-|-').digest('hex');
+    expect(derivedToken(snapshot)).toBe(
+      `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`,
+    );
+  });
+
+  it('derives the token with the cancellation record appended when there is one', () => {
+    const snapshot = toSnapshot(describeOutputWith('keyrot:cancelled', 'T1 2026-06-01T12:00:00.000Z'));
+    const hex = createHash('sha256').update('arn:s|-|-|T1 2026-06-01T12:00:00.000Z').digest('hex');
     expect(derivedToken(snapshot)).toBe(
       `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`,
     );
