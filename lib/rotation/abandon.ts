@@ -1,8 +1,7 @@
-import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config.js';
-import { KeyrotError, NotManagedError } from '../errors.js';
-import { describeSecret, STAGE, secretNameFor, unfinishedToken, versionWith } from '../secret/secret.js';
-import { readCredential } from '../secret/value.js';
+import { BrokenUserError, KeyrotError, NotManagedError } from '../errors.js';
+import { cancelPending, secretNameFor, unfinishedToken } from '../secret/secret.js';
+import { keyIdOf, readManagedUser } from '../secret/state.js';
 import { readTargetRecords } from '../targets/state.js';
 import type { RotationDeps } from './steps.js';
 import { pushToUserTargets } from './targets.js';
@@ -20,35 +19,56 @@ export interface AbandonResult {
 
 /**
  * Abandons an unfinished rotation: the targets that received its pending key get the current key
- * back, then AWSPENDING is taken off the pending version. No target is left holding a key that
- * retirement will deactivate: the pending key becomes an ordinary replaced key, retired as usual
- * (and held while any target still shows it). Re-running after a crash converges.
+ * back, then the rotation is cancelled (recorded, and AWSPENDING taken off the pending version). No
+ * target is left holding a key that retirement will deactivate: the pending key becomes an ordinary
+ * replaced key, retired as usual (and held while any target still shows it). Re-running after a
+ * crash converges.
+ *
+ * The user comes from IAM and the secret must agree with it. Refused, changing nothing: a rotation
+ * that already made its key AWSCURRENT (there is no earlier key to go back to), and a broken user
+ * (AWSCURRENT's key missing or inactive), whose current key pushed back would take a working key away
+ * from the targets.
  */
 export async function abandonRotation(
   deps: RotationDeps,
   config: Config,
   userName: string,
 ): Promise<AbandonResult> {
-  const { secrets } = deps.clients;
-  const snapshot = await describeSecret(secrets, secretNameFor(config, userName));
-  if (snapshot.userName !== userName)
-    throw new NotManagedError(`Secret ${snapshot.name} is not keyrot's secret for ${userName}.`);
-  const currentVersion = versionWith(snapshot, STAGE.current);
-  const current = await readCredential(secrets, snapshot.arn, currentVersion);
-  if (currentVersion === undefined || current === undefined)
-    throw new KeyrotError(`${snapshot.name} has no current key to go back to; finish the rotation instead.`);
+  const managed = await readManagedUser(deps, config, userName);
+  if (managed === undefined) {
+    throw new NotManagedError(
+      `${userName} has no keyrot secret (${secretNameFor(config, userName)}), so there is no rotation to abandon.`,
+    );
+  }
+  const { snapshot, stages } = managed;
   const pendingVersion = unfinishedToken(snapshot);
-  const records = readTargetRecords(snapshot.tags);
+  if (pendingVersion !== undefined && pendingVersion === stages.current?.versionId) {
+    throw new KeyrotError(
+      `The unfinished rotation of ${userName} already made its version ${pendingVersion} AWSCURRENT, so there is no earlier key to go back to. Finish it instead: keyrot rotate --user ${userName}.`,
+    );
+  }
+  if (managed.broken) {
+    throw new BrokenUserError(
+      `Can't abandon the rotation of ${userName}: ${managed.broken.detail}. The targets would get that key back in place of the pending one; finish the rotation instead: keyrot rotate --user ${userName}.`,
+      managed.broken,
+    );
+  }
+  const current = stages.current;
+  // Not broken, so AWSCURRENT holds a working credential, unless nothing is current yet at all.
+  if (current?.kind !== 'credential') {
+    throw new KeyrotError(
+      `${snapshot.name} has no current key to go back to; finish the rotation instead: keyrot rotate --user ${userName}.`,
+    );
+  }
   // Targets whose last record is not the current version: they got the pending key (or a crash
   // of an earlier abandon left them so).
+  const records = readTargetRecords(snapshot.tags);
   const configured = new Set((config.users[userName]?.targets ?? []).map((t) => t.name));
   const behind = [...records.values()]
-    .filter((r) => configured.has(r.name) && r.state === 'received' && r.versionId !== currentVersion)
+    .filter((r) => configured.has(r.name) && r.state === 'received' && r.versionId !== current.versionId)
     .map((r) => r.name);
   if (pendingVersion === undefined && behind.length === 0)
     throw new KeyrotError(`${userName} has no unfinished rotation to abandon.`);
-  const pending =
-    pendingVersion === undefined ? undefined : await readCredential(secrets, snapshot.arn, pendingVersion);
   if (behind.length > 0) {
     const subset: RotationDeps = {
       ...deps,
@@ -56,25 +76,19 @@ export async function abandonRotation(
     };
     await pushToUserTargets(
       subset,
-      { secretId: snapshot.arn, versionId: currentVersion, userName, snapshot },
-      current,
+      { secretId: snapshot.arn, versionId: current.versionId, userName, snapshot },
+      current.value,
       'the current key back',
     );
   }
-  if (pendingVersion !== undefined && pendingVersion !== currentVersion) {
-    await secrets.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: snapshot.arn,
-        VersionStage: STAGE.pending,
-        RemoveFromVersionId: pendingVersion,
-      }),
-    );
-  }
+  const abandonedKeyId = pendingVersion === undefined ? undefined : keyIdOf(stages.pending);
+  if (pendingVersion !== undefined)
+    await cancelPending(deps.clients.secrets, snapshot.arn, pendingVersion, deps.clock.now());
   return {
     userName,
     secretName: snapshot.name,
-    ...(pending ? { abandonedKeyId: pending.AccessKeyId } : {}),
-    currentKeyId: current.AccessKeyId,
+    ...(abandonedKeyId ? { abandonedKeyId } : {}),
+    currentKeyId: current.value.AccessKeyId,
     restoredTargets: behind,
   };
 }
