@@ -63,24 +63,23 @@ export async function abandonRotation(
   // Targets whose last record is not the current version: they got the pending key (or a crash
   // of an earlier abandon left them so).
   const records = readTargetRecords(snapshot.tags);
-  const configured = new Set((config.users[userName]?.targets ?? []).map((t) => t.name));
+  const configured = new Set(config.users[userName]?.targets.map((t) => t.name));
   const behind = [...records.values()]
     .filter((r) => configured.has(r.name) && r.state === 'received' && r.versionId !== current.versionId)
     .map((r) => r.name);
   if (pendingVersion === undefined && behind.length === 0)
     throw new KeyrotError(`${userName} has no unfinished rotation to abandon.`);
-  if (behind.length > 0) {
-    const subset: RotationDeps = {
-      ...deps,
-      targetsFor: (name) => deps.targetsFor(name).filter((t) => behind.includes(t.name)),
-    };
-    await pushToUserTargets(
-      subset,
-      { secretId: snapshot.arn, versionId: current.versionId, userName, snapshot },
-      current.value,
-      'the current key back',
-    );
-  }
+  // With no target behind, the subset is empty and the push makes no call.
+  const subset: RotationDeps = {
+    ...deps,
+    targetsFor: (name) => deps.targetsFor(name).filter((t) => behind.includes(t.name)),
+  };
+  await pushToUserTargets(
+    subset,
+    { secretId: snapshot.arn, versionId: current.versionId, userName, snapshot },
+    current.value,
+    'the current key back',
+  );
   const abandonedKeyId = pendingVersion === undefined ? undefined : keyIdOf(stages.pending);
   if (pendingVersion !== undefined)
     await cancelPending(deps.clients.secrets, snapshot.arn, pendingVersion, deps.clock.now());
