@@ -18,7 +18,8 @@ again and records the cut-over. The newer key becomes AWSPREVIOUS and is retired
 secret's version history stays intact. Refused once the previous key has been deleted.
   --abandon         abandon an unfinished rotation instead: the targets that received its pending
                     key get the current key back, and AWSPENDING is removed; the pending key is then
-                    retired as usual
+                    retired as usual. Refused for a broken user and for a rotation already made
+                    current: finish those with keyrot rotate --user NAME
 `;
 
 export async function rollbackCommand(argv: string[], io: CliIo): Promise<number> {
