@@ -32,4 +32,7 @@ export default {
   concurrency: 1,
   timeoutMS: 10000,
   tempDirName: '.stryker-tmp',
+  // Static mutants are slow by nature here (the config schema, the redaction patterns): known, and why
+  // config and redaction are groups of their own (test/mutation/groups.ts).
+  warnings: { slow: false },
 };

@@ -63,7 +63,7 @@ export async function pushToUserTargets(
   const { active, disabled } = await activeTargets(deps, input.secretId, input.userName, input.snapshot);
   for (const target of disabled)
     logger.warn('target disabled; not pushed to', { user: input.userName, target: target.describe() });
-  if (active.length === 0) return;
+  // Every target disabled: nothing is pushed, so nothing is recorded (recordTargets writes no record).
   const report = await pushToTargets(
     active,
     credentialOf(value),
@@ -81,7 +81,7 @@ export async function pushToUserTargets(
         target: record.name,
         accessKeyId: record.accessKeyId,
       });
-  if (report.failures.length > 0)
+  if (nonEmpty(report.failures))
     throw failed(`Pushing ${what} of ${input.userName}`, input.userName, active.length, report.failures);
 }
 
@@ -91,8 +91,8 @@ export async function verifyUserTargets(
   input: { secretId: string; versionId: string },
   value: SecretValue,
 ): Promise<void> {
-  if (deps.targetsFor(value.UserName).length === 0) return;
-  // Read afresh: setSecret may have disabled a target since the caller's snapshot.
+  // Read afresh: setSecret may have disabled a target since the caller's snapshot. A user without
+  // targets reads nothing (activeTargets).
   const { active } = await activeTargets(deps, input.secretId, value.UserName);
   const failures = await verifyTargets(
     active,
@@ -100,7 +100,7 @@ export async function verifyUserTargets(
     contextOf(value, input.versionId),
     deps.settings.targetConcurrency ?? 8,
   );
-  if (failures.length > 0)
+  if (nonEmpty(failures))
     throw failed(`Verifying the new key of ${value.UserName}`, value.UserName, active.length, failures);
 }
 
@@ -144,7 +144,15 @@ export async function redeployUserTargets(
   return failures;
 }
 
-function failed(doing: string, userName: string, total: number, failures: TargetProblem[]): TargetError {
+const nonEmpty = <T>(list: readonly T[]): list is readonly [T, ...T[]] => list.length > 0;
+
+function failed(
+  doing: string,
+  userName: string,
+  total: number,
+  failures: readonly [TargetProblem, ...TargetProblem[]],
+): TargetError {
+  const [first] = failures;
   const lines = failures
     .map((f) =>
       f.error instanceof TargetFailure
@@ -157,9 +165,6 @@ function failed(doing: string, userName: string, total: number, failures: Target
     : `Fix this, then run keyrot rotate --user ${userName}: it resumes this rotation and pushes again.`;
   return new TargetError(
     `${doing} failed for ${failures.length} of ${total} target${total === 1 ? '' : 's'}; the old key stays current. ${next}\n${lines}`,
-    {
-      cause: failures[0]?.error,
-      ...(failures[0] ? { target: { type: failures[0].target.type, name: failures[0].target.name } } : {}),
-    },
+    { cause: first.error, target: { type: first.target.type, name: first.target.name } },
   );
 }

@@ -31,7 +31,11 @@ export const GROUPS: Group[] = [
   {
     name: 'config',
     mutate: ['lib/config.ts'],
-    tests: ['test/unit/config.test.ts', 'test/unit/targets/registry.test.ts'],
+    tests: [
+      'test/unit/config.test.ts',
+      'test/unit/config-loads.test.ts',
+      'test/unit/targets/registry.test.ts',
+    ],
   },
   {
     name: 'redaction',
