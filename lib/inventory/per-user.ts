@@ -5,11 +5,11 @@ import {
   paginateListAccessKeys,
 } from '@aws-sdk/client-iam';
 import { errorName } from '../aws/errors.js';
-import type { AccessKeyRecord, KeyStatus } from './types.js';
+import type { AccessKeyRecord, KeyStatus, ListedKey } from './types.js';
 
 /** A user's keys by id, from ListAccessKeys (paginated), without last-use data. */
-export async function listAccessKeys(iam: IAMClient, userName: string): Promise<AccessKeyRecord[]> {
-  const keys: AccessKeyRecord[] = [];
+export async function listAccessKeys(iam: IAMClient, userName: string): Promise<ListedKey[]> {
+  const keys: ListedKey[] = [];
   for await (const page of paginateListAccessKeys({ client: iam, pageSize: 100 }, { UserName: userName })) {
     for (const key of page.AccessKeyMetadata ?? []) {
       keys.push({

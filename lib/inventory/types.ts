@@ -19,6 +19,9 @@ export interface AccessKeyRecord {
   lastUsedService?: string;
 }
 
+/** A key as ListAccessKeys gives it: always with its id (the per-user reads of keyrot's use cases). */
+export type ListedKey = AccessKeyRecord & { accessKeyId: string };
+
 /** A policy that reaches a user, directly or through a group, with its document when IAM gave it. */
 export interface PolicyGrant {
   name: string;

@@ -2,8 +2,8 @@ import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/cl
 import type { Config } from '../config.js';
 import { BrokenUserError, KeyrotError, NotManagedError } from '../errors.js';
 import { reactivateKey } from '../secret/guard.js';
-import { STAGE, secretNameFor, TAG, unfinishedToken } from '../secret/secret.js';
-import { keyIdOf, readManagedUser } from '../secret/state.js';
+import { STAGE, secretNameFor, TAG, unfinishedToken, versionWith } from '../secret/secret.js';
+import { readManagedUser } from '../secret/state.js';
 import { type RotationDeps, setSecret } from './steps.js';
 
 export interface RollbackResult {
@@ -49,42 +49,52 @@ export async function rollbackUser(
       managed.broken,
     );
   }
-  const current = stages.current?.versionId;
-  const previous = stages.previous?.versionId;
-
-  // A rollback that moved AWSCURRENT but crashed before recording the cut-over: finish it, don't flip
-  // back. (The current key is known to exist and be active: the user is not broken.)
-  if (
-    current !== undefined &&
-    snapshot.cutover !== undefined &&
-    snapshot.cutover.versionId !== current &&
-    snapshot.cutover.versionId === previous
-  ) {
-    // The crash may have come before or during the push: push again (idempotent), then record.
-    const restored = stages.current?.kind === 'credential' ? stages.current.value : undefined;
-    if (restored)
-      await setSecret(deps, { secretId: snapshot.arn, token: current, pending: restored, userName });
-    await recordCutover(deps, snapshot.arn, current);
-    return {
-      userName,
-      secretName: snapshot.name,
-      restoredKeyId: keyIdOf(stages.current) ?? '',
-      reactivated: false,
-      completed: true,
-    };
+  // Not broken, no rotation unfinished: AWSCURRENT holds this user's credential, for a key IAM has and
+  // that is Active; or no version holds any stage yet (a secret whose first key was never stored).
+  const { current, previous } = stages;
+  if (current?.kind !== 'credential') {
+    throw new KeyrotError(
+      `${snapshot.name} has no AWSCURRENT version: keyrot has not stored a key of ${userName} in it yet, so there is nothing to roll back to. Rotate it: keyrot rotate --user ${userName}.`,
+    );
   }
-  if (current === undefined || previous === undefined || stages.previous === undefined) {
+  if (previous === undefined) {
     throw new KeyrotError(
       `${snapshot.name} has no previous version to roll back to: keyrot has stored only one key of ${userName} so far. A key from before keyrot, if the user had one, is unchanged in IAM until retirement takes it out; \`keyrot status --user ${userName}\` shows the keys.`,
     );
   }
-  if (stages.previous.kind !== 'credential' || stages.previous.value.UserName !== userName) {
+  // Secrets Manager moves AWSPREVIOUS off the new version whenever AWSCURRENT moves; only a hand edit
+  // puts both on one version, and then no older version is named to roll back to.
+  if (previous.versionId === current.versionId) {
+    throw new KeyrotError(
+      `AWSPREVIOUS of ${snapshot.name} is on its AWSCURRENT version ${current.versionId} (a hand edit), so no older version is named to roll back to. Put AWSPREVIOUS on the version to restore, then roll back.`,
+    );
+  }
+
+  // A rollback that moved AWSCURRENT but crashed before recording the cut-over: the cut-over still
+  // names the version it demoted. Finish it, don't flip back. The crash may have come before or during
+  // the push: push again (idempotent), then record.
+  if (snapshot.cutover?.versionId === previous.versionId) {
+    await setSecret(deps, {
+      secretId: snapshot.arn,
+      token: current.versionId,
+      pending: current.value,
+      userName,
+    });
+    await recordCutover(deps, snapshot.arn, current.versionId);
+    return {
+      userName,
+      secretName: snapshot.name,
+      restoredKeyId: current.value.AccessKeyId,
+      reactivated: false,
+      completed: true,
+    };
+  }
+  if (previous.kind !== 'credential' || previous.value.UserName !== userName) {
     throw new KeyrotError(
       `The previous version of ${snapshot.name} holds no keyrot credential of ${userName}; nothing to roll back to.`,
     );
   }
-  const restore = stages.previous.value;
-  const replacedKeyId = keyIdOf(stages.current);
+  const restore = previous.value;
   const key = keys.find((k) => k.accessKeyId === restore.AccessKeyId);
   if (key === undefined) {
     throw new KeyrotError(
@@ -95,12 +105,12 @@ export async function rollbackUser(
   if (reactivated) await reactivateKey(deps, userName, snapshot.arn, restore.AccessKeyId);
   // A driven rotation leaves AWSPENDING on the version it made current. Detach it before demoting that
   // version, or it would look like an unfinished rotation. (Harmless if the run stops right here.)
-  if (snapshot.versions.get(current)?.includes(STAGE.pending)) {
+  if (versionWith(snapshot, STAGE.pending) === current.versionId) {
     await secrets.send(
       new UpdateSecretVersionStageCommand({
         SecretId: snapshot.arn,
         VersionStage: STAGE.pending,
-        RemoveFromVersionId: current,
+        RemoveFromVersionId: current.versionId,
       }),
     );
   }
@@ -108,18 +118,18 @@ export async function rollbackUser(
     new UpdateSecretVersionStageCommand({
       SecretId: snapshot.arn,
       VersionStage: STAGE.current,
-      MoveToVersionId: previous,
-      RemoveFromVersionId: current,
+      MoveToVersionId: previous.versionId,
+      RemoveFromVersionId: current.versionId,
     }),
   );
-  await setSecret(deps, { secretId: snapshot.arn, token: previous, pending: restore, userName });
-  await recordCutover(deps, snapshot.arn, previous);
+  await setSecret(deps, { secretId: snapshot.arn, token: previous.versionId, pending: restore, userName });
+  await recordCutover(deps, snapshot.arn, previous.versionId);
   return {
     userName,
     secretName: snapshot.name,
     restoredKeyId: restore.AccessKeyId,
     reactivated,
-    ...(replacedKeyId ? { replacedKeyId } : {}),
+    replacedKeyId: current.value.AccessKeyId,
     completed: false,
   };
 }

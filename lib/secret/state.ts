@@ -4,7 +4,7 @@ import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
 import { NotManagedError } from '../errors.js';
 import { listAccessKeys } from '../inventory/per-user.js';
-import type { AccessKeyRecord } from '../inventory/types.js';
+import type { AccessKeyRecord, ListedKey } from '../inventory/types.js';
 import { isMachineUser } from '../policy/plan.js';
 import { describeSecret, type SecretSnapshot, STAGE, secretNameFor, TAG, versionWith } from './secret.js';
 import { readVersion, type VersionRead } from './value.js';
@@ -165,7 +165,7 @@ export interface ManagedUser {
   user: IamUser;
   snapshot: SecretSnapshot;
   stages: StageReads;
-  keys: AccessKeyRecord[];
+  keys: ListedKey[];
   broken?: Broken;
 }
 

@@ -349,6 +349,26 @@ describe('plan', () => {
     expect(result.actions[0]?.reason).toMatch(/^key slot 1 is 200 days old .* newer active key key slot 2/);
   });
 
+  it('never matches a key known by id with one known by neither id nor slot, either way round', () => {
+    // A key ListAccessKeys gave without an id is listed with accessKeyId '' (lib/inventory/per-user.ts),
+    // and named by neither id nor slot: another key's findings and actions are not its, nor its theirs.
+    const result = planFor({
+      keys: [
+        key({ accessKeyId: 'AKIAOLD', createdAt: daysAgo(200) }),
+        { accessKeyId: '', status: 'Inactive', createdAt: daysAgo(100) },
+      ],
+    });
+    expect(result.users[0]?.keys.map((k) => k.key)).toEqual([{ accessKeyId: 'AKIAOLD' }, {}]);
+    expect(result.findings.map((f) => [f.code, f.key])).toEqual([
+      ['stale-key', { accessKeyId: 'AKIAOLD' }],
+      ['inactive-key-past-retention', {}],
+    ]);
+    expect(result.users[0]?.keys.map((k) => [k.findings, k.action])).toEqual([
+      [['stale-key'], 'rotate'],
+      [['inactive-key-past-retention'], 'delete-key'],
+    ]);
+  });
+
   it('reports a machine user whose name AWS refuses for secrets and tags, and never plans its rotation', () => {
     const result = planFor({
       userName: 'etl,eu',

@@ -8,8 +8,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../lib/config.js';
 import { KeyrotError, UsageError } from '../../../lib/errors.js';
 import { emergencyRotate } from '../../../lib/rotation/emergency.js';
+import type { Target } from '../../../lib/targets/port.js';
 import { awsModel, credentialOf, MODEL_SECRET_ARN, MODEL_USER_ARN } from '../../helpers/aws-model.js';
-import { mockDeps, START } from '../../helpers/rotation-mocks.js';
+import { fakeTarget, mockDeps, START } from '../../helpers/rotation-mocks.js';
 
 const aws = awsModel();
 const config = defaultConfig;
@@ -32,6 +33,24 @@ const deactivations = () =>
     .commandCalls(UpdateAccessKeyCommand)
     .map((c) => `${c.args[0].input.AccessKeyId} ${c.args[0].input.Status}`);
 const deletions = () => aws.iam.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId);
+
+/** A target whose receiver is gone for good (a webhook that answered 410): its record says disabled. */
+const goneTarget = (name: string): Target => {
+  const { target } = fakeTarget(name);
+  return { ...target, push: async () => ({ outcome: 'disabled', reason: 'HTTP 410 Gone' }) };
+};
+
+/** Runs `change` on the model's secret right after the emergency's rotation records its cut-over. */
+const afterCutover = (change: (tags: Record<string, string>) => void) =>
+  aws.secrets
+    .on(TagResourceCommand)
+    .callsFake((input: { Tags?: Array<{ Key?: string; Value?: string }> }) => {
+      const secret = aws.state.secret;
+      if (secret === undefined) return {};
+      for (const t of input.Tags ?? []) secret.tags[t.Key ?? ''] = t.Value ?? '';
+      if (input.Tags?.some((t) => t.Key === 'keyrot:cutover')) change(secret.tags);
+      return {};
+    });
 
 describe('emergencyRotate (a compromised key)', () => {
   it('rotates, then deactivates the old key at once although it is in use; the new key stays', async () => {
@@ -214,5 +233,74 @@ describe('emergencyRotate (a compromised key)', () => {
     expect(result.deactivated).toEqual([CUR]);
     expect(aws.key('AKIANEXT000000000000')).toMatchObject({ status: 'Active' });
     expect(deactivations()).toEqual([`${CUR} Inactive`]);
+  });
+  it('names the targets that received and proved the new key, not one whose receiver is gone', async () => {
+    // Prepare
+    aws.addKey(CUR, { lastUsed: today });
+    aws.addSecret({ V1: [CUR, ['AWSCURRENT']] }, { 'keyrot:cutover': 'V1 2026-05-01T00:00:00.000Z' });
+    const repo = fakeTarget('ci-repo');
+    const { deps } = mockDeps([repo.target, goneTarget('ci-hook')]);
+    // Act
+    const result = await emergencyRotate(deps, config, 'ci');
+    // Assess
+    expect(result).toMatchObject({ accessKeyId: NEW, deactivated: [CUR], targetsUpdated: ['ci-repo'] });
+    expect(repo.pushed).toEqual([NEW]);
+    expect(repo.verified).toEqual([NEW]);
+    expect(aws.state.secret?.tags['keyrot:target:ci-repo']).toMatch(new RegExp(`^${NEW} `));
+    expect(aws.state.secret?.tags['keyrot:target:ci-hook']).toMatch(/^disabled - /);
+    expect(aws.keyAt('AWSCURRENT')).toBe(NEW);
+    expect(aws.key(CUR)).toMatchObject({ status: 'Inactive' });
+  });
+
+  it('names no target a rotation started after its cut-over has since pushed its own key to', async () => {
+    aws.addKey(CUR, { lastUsed: today });
+    aws.addSecret({ V1: [CUR, ['AWSCURRENT']] }, { 'keyrot:cutover': 'V1 2026-05-01T00:00:00.000Z' });
+    afterCutover((tags) => {
+      const secret = aws.state.secret;
+      if (secret === undefined || secret.versions.has('T9')) return;
+      // The next rotation stores its key as AWSPENDING and pushes it to the target (setSecret).
+      for (const v of secret.versions.values()) v.stages = v.stages.filter((x) => x !== 'AWSPENDING');
+      aws.addKey('AKIANEXT000000000000', { created: START });
+      secret.versions.set('T9', { value: credentialOf('AKIANEXT000000000000'), stages: ['AWSPENDING'] });
+      tags['keyrot:target:ci-repo'] = `AKIANEXT000000000000 T9 ${START.toISOString()}`;
+    });
+    const repo = fakeTarget('ci-repo');
+    const { deps } = mockDeps([repo.target]);
+    const result = await emergencyRotate(deps, config, 'ci');
+    expect(result).toMatchObject({ accessKeyId: NEW, deactivated: [CUR], targetsUpdated: [] });
+    expect(repo.pushed).toEqual([NEW]);
+    expect(aws.key('AKIANEXT000000000000')).toMatchObject({ status: 'Active' });
+    expect(aws.key(NEW)).toMatchObject({ status: 'Active' });
+  });
+
+  it('still reports what it did when a target’s record was removed by hand under it, naming no target', async () => {
+    aws.addKey(CUR, { lastUsed: today });
+    aws.addSecret({ V1: [CUR, ['AWSCURRENT']] }, { 'keyrot:cutover': 'V1 2026-05-01T00:00:00.000Z' });
+    afterCutover((tags) => {
+      delete tags['keyrot:target:ci-repo'];
+    });
+    const repo = fakeTarget('ci-repo');
+    const { deps } = mockDeps([repo.target]);
+    const result = await emergencyRotate(deps, config, 'ci');
+    expect(result).toMatchObject({ accessKeyId: NEW, deactivated: [CUR], targetsUpdated: [] });
+    expect(repo.pushed).toEqual([NEW]);
+    expect(aws.keyAt('AWSCURRENT')).toBe(NEW);
+    expect(aws.key(CUR)).toMatchObject({ status: 'Inactive' });
+  });
+
+  it('deactivates nothing when the secret was deleted under it after the rotation', async () => {
+    aws.addKey(CUR, { lastUsed: today });
+    aws.addSecret({ V1: [CUR, ['AWSCURRENT']] }, { 'keyrot:cutover': 'V1 2026-05-01T00:00:00.000Z' });
+    afterCutover(() => {
+      aws.state.secret = undefined;
+    });
+    const { deps } = mockDeps();
+    const error = await emergencyRotate(deps, config, 'ci').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeyrotError);
+    expect((error as Error).message).toMatch(
+      /^AWSCURRENT of keyrot\/ci moved away from the new key AKIAMODEL00000000001 .* no old key was deactivated/,
+    );
+    expect(deactivations()).toEqual([]);
+    expect(aws.state.keys.map((k) => `${k.id} ${k.status}`)).toEqual([`${CUR} Active`, `${NEW} Active`]);
   });
 });

@@ -204,17 +204,55 @@ describe('rollbackUser', () => {
     expect(aws.keyAt('AWSCURRENT')).toBe(OLD);
   });
 
-  it('refuses a secret with no version at all, changing nothing', async () => {
+  it('refuses a secret with no version at all (its first key never stored), changing nothing', async () => {
     aws.addKey(OLD);
     aws.addSecret({});
+    const { deps } = mockDeps();
+    const error = await rollbackUser(deps, config, 'ci').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeyrotError);
+    expect((error as Error).message).toBe(
+      'keyrot/ci has no AWSCURRENT version: keyrot has not stored a key of ci in it yet, so there is nothing to roll back to. Rotate it: keyrot rotate --user ci.',
+    );
+    expect(aws.secrets).not.toHaveReceivedCommand(TagResourceCommand);
+    expect(aws.secrets).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+    expect(aws.state.secret?.versions.size).toBe(0);
+    expect(aws.key(OLD)).toMatchObject({ status: 'Active' });
+  });
+
+  it('refuses only one stored key with its exact advice, changing nothing', async () => {
+    aws.addKey(NEW, { created: START });
+    aws.addSecret({ V2: [NEW, ['AWSCURRENT']] }, CUTOVER('V2'));
     const { deps } = mockDeps();
     await expect(rollbackUser(deps, config, 'ci')).rejects.toThrow(
       new KeyrotError(
         'keyrot/ci has no previous version to roll back to: keyrot has stored only one key of ci so far. A key from before keyrot, if the user had one, is unchanged in IAM until retirement takes it out; `keyrot status --user ci` shows the keys.',
       ),
     );
-    expect(aws.secrets).not.toHaveReceivedCommand(TagResourceCommand);
+    expect(aws.keyAt('AWSCURRENT')).toBe(NEW);
   });
+
+  it.each([
+    ['with a cut-over naming it', CUTOVER('V2')],
+    ['with no cut-over recorded', {}],
+  ])(
+    'refuses AWSPREVIOUS on the AWSCURRENT version itself (a hand edit) %s: nothing flipped, pushed or recorded',
+    async (_what, tags) => {
+      aws.addKey(OLD);
+      aws.addKey(NEW, { created: START });
+      aws.addSecret({ V1: [OLD, []], V2: [NEW, ['AWSCURRENT', 'AWSPREVIOUS']] }, tags);
+      const { target, pushed } = fakeTarget('ci-target');
+      const { deps } = mockDeps([target]);
+      const error = await rollbackUser(deps, config, 'ci').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyrotError);
+      expect((error as Error).message).toBe(
+        'AWSPREVIOUS of keyrot/ci is on its AWSCURRENT version V2 (a hand edit), so no older version is named to roll back to. Put AWSPREVIOUS on the version to restore, then roll back.',
+      );
+      expect(stageMoves()).toEqual([]);
+      expect(pushed).toEqual([]);
+      expect(aws.secrets).not.toHaveReceivedCommand(TagResourceCommand);
+      expect(aws.state.secret?.versions.get('V2')?.stages).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+    },
+  );
 
   it('refuses a previous version that holds no keyrot credential', async () => {
     aws.addKey(NEW, { created: START });
