@@ -1,5 +1,6 @@
+import { errorName } from '../aws/errors.js';
 import type { Config } from '../config.js';
-import { RotationInProgressError } from '../errors.js';
+import { NotManagedError, RotationInProgressError } from '../errors.js';
 import { listAccessKeys } from '../inventory/per-user.js';
 import { cancelPending, describeSecret, secretNameFor } from '../secret/secret.js';
 import { getIamUser, requireMachineUser, requireTagsMatchIam } from '../secret/state.js';
@@ -32,7 +33,13 @@ export async function restartRotation(
   const { iam, secrets } = deps.clients;
   const user = await getIamUser(iam, userName);
   requireMachineUser(config, user);
-  const snapshot = await describeSecret(secrets, secretNameFor(config, userName));
+  const name = secretNameFor(config, userName);
+  const snapshot = await describeSecret(secrets, name).catch((error: unknown) => {
+    if (errorName(error) !== 'ResourceNotFoundException') throw error;
+    throw new NotManagedError(
+      `${userName} has no keyrot secret (${name}), so there is no rotation to restart. Rotate it: keyrot rotate --user ${userName}.`,
+    );
+  });
   requireTagsMatchIam(snapshot, user);
   const unfinished = await unfinishedRotation(
     secrets,

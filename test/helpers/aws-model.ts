@@ -180,6 +180,7 @@ export function awsModel() {
         return { ARN: MODEL_SECRET_ARN, Name: input.Name };
       });
     secrets.on(DescribeSecretCommand).callsFake((input: { SecretId?: string }) => {
+      failing('DescribeSecret');
       const s = secretFor(input.SecretId);
       return {
         ARN: s.arn,

@@ -251,12 +251,23 @@ describe('restartRotation (keyrot rotate --restart)', () => {
       expectNothingChanged();
     });
 
+    it('a secret it is not allowed to read: the error as AWS gave it', async () => {
+      stuckRotation();
+      aws.state.failOnce.set('DescribeSecret', awsError('AccessDeniedException', 400));
+      const { deps } = mockDeps();
+      const error = await failure(restartRotation(deps, config, 'ci'));
+      expect(error.name).toBe('AccessDeniedException');
+      expectNothingChanged();
+    });
+
     it('a user without a keyrot secret', async () => {
       aws.addKey(OLD);
       const { deps } = mockDeps();
-      await expect(restartRotation(deps, config, 'ci')).rejects.toMatchObject({
-        name: 'ResourceNotFoundException',
-      });
+      const error = await failure(restartRotation(deps, config, 'ci'));
+      expect(error).toBeInstanceOf(NotManagedError);
+      expect(error.message).toBe(
+        'ci has no keyrot secret (keyrot/ci), so there is no rotation to restart. Rotate it: keyrot rotate --user ci.',
+      );
       expectNothingChanged();
     });
   });
