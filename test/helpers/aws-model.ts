@@ -186,7 +186,11 @@ export function awsModel() {
         ARN: s.arn,
         Name: s.name,
         RotationEnabled: false,
-        VersionIdsToStages: Object.fromEntries([...s.versions].map(([id, v]) => [id, [...v.stages]])),
+        // "VersionIdsToStages: A list of the versions of the secret that have staging labels attached"
+        // (DescribeSecret, Secrets Manager API Reference): a version without a label is not listed.
+        VersionIdsToStages: Object.fromEntries(
+          [...s.versions].filter(([, v]) => v.stages.length > 0).map(([id, v]) => [id, [...v.stages]]),
+        ),
         Tags: Object.entries(s.tags).map(([Key, Value]) => ({ Key, Value })),
       };
     });
@@ -196,10 +200,17 @@ export function awsModel() {
       if (v?.value === undefined) throw awsError('ResourceNotFoundException');
       return { SecretString: v.value, VersionId: input.VersionId };
     });
-    secrets.on(ListSecretVersionIdsCommand).callsFake((input: { SecretId?: string }) => {
-      const s = secretFor(input.SecretId);
-      return { Versions: [...s.versions].map(([VersionId, v]) => ({ VersionId, VersionStages: v.stages })) };
-    });
+    secrets
+      .on(ListSecretVersionIdsCommand)
+      .callsFake((input: { SecretId?: string; IncludeDeprecated?: boolean }) => {
+        const s = secretFor(input.SecretId);
+        // Versions without a staging label are deprecated, and listed only with IncludeDeprecated
+        // (ListSecretVersionIds, Secrets Manager API Reference).
+        const listed = [...s.versions].filter(
+          ([, v]) => input.IncludeDeprecated === true || v.stages.length > 0,
+        );
+        return { Versions: listed.map(([VersionId, v]) => ({ VersionId, VersionStages: v.stages })) };
+      });
     secrets
       .on(PutSecretValueCommand)
       .callsFake(
