@@ -1,5 +1,6 @@
 // The pure part of the mutation runner (run.ts): per-module scores, the committed baseline, and what
 // counts as a change. Unit-tested in test/unit/scripts/mutation-runner.test.ts.
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -150,4 +151,33 @@ export function matches(pattern: string, file: string): boolean {
   const flat = pattern.match(/^(.*)\/\*\.ts$/);
   if (flat?.[1] !== undefined) return dirname(file) === flat[1] && file.endsWith('.ts');
   return false;
+}
+
+/**
+ * What the group's tests run that Stryker's incremental diff does not look at: the source files it
+ * does not mutate and the test helpers (it diffs only the mutated files and the test files). A
+ * change there can change a result without Stryker seeing it, so a `--force` run records their
+ * digests, and a later incremental run names the ones that changed since.
+ */
+export function unseenInputs(group: Group, root = ROOT): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const dir of ['lib', 'test/helpers', 'test/fakes']) {
+    if (!existsSync(join(root, dir))) continue;
+    for (const entry of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
+      const file = `${dir}/${entry}`;
+      if (!/\.(ts|py|mjs|js)$/.test(file) || file.endsWith('.test.ts')) continue;
+      if (group.mutate.some((pattern) => matches(pattern, file))) continue;
+      files[file] = createHash('sha256')
+        .update(readFileSync(join(root, file)))
+        .digest('hex')
+        .slice(0, 16);
+    }
+  }
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** The files of `now` that are new, changed or gone against `recorded`. */
+export function changedInputs(recorded: Record<string, string>, now: Record<string, string>): string[] {
+  const names = new Set([...Object.keys(recorded), ...Object.keys(now)]);
+  return [...names].filter((name) => recorded[name] !== now[name]).sort();
 }

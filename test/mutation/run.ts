@@ -19,6 +19,7 @@ import type { MutantResult, PartialStrykerOptions } from '@stryker-mutator/api/c
 import { Stryker } from '@stryker-mutator/core';
 import { GROUPS, type Group } from './groups.js';
 import {
+  changedInputs,
   type FileScore,
   forgetStaticSurvivors,
   MIN_SCORE,
@@ -28,6 +29,7 @@ import {
   readBaseline,
   scoresByFile,
   signature,
+  unseenInputs,
 } from './report.js';
 
 const baselineOf = (group: Group) => join(ROOT, 'test/mutation/baseline', `${group.name}.json.gz`);
@@ -47,12 +49,28 @@ async function runGroup(
       `${group.name}: no ${relative(ROOT, baseline)}, so every mutant is tested (minutes, not seconds)`,
     );
   }
+  const inputsFile = baseline.replace(/\.json\.gz$/, '.inputs.json');
   if (!subset && !options.force && existsSync(baseline)) {
     writeFileSync(incrementalFile, JSON.stringify(forgetStaticSurvivors(readBaseline(baseline), group)));
+    const recorded = existsSync(inputsFile)
+      ? (JSON.parse(readFileSync(inputsFile, 'utf8')) as { forcedAt: string; files: Record<string, string> })
+      : undefined;
+    const changed = recorded ? changedInputs(recorded.files, unseenInputs(group)) : [];
+    if (recorded === undefined || changed.length > 0) {
+      const what =
+        recorded === undefined
+          ? `no ${relative(ROOT, inputsFile)}`
+          : `${changed.length} file(s) its tests run but Stryker's incremental diff does not see changed since the --force run of ${recorded.forcedAt} (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''})`;
+      console.log(
+        `${group.name}: ${what}. Results that depend on them are reused as they were; \`npm run test:mutation -- --group ${group.name} --force\` re-tests everything.`,
+      );
+    }
   }
   // Stryker's test runner processes read the group from the environment (vitest.config.ts).
   process.env.KEYROT_MUTATION_GROUP = group.name;
   const started = Date.now();
+  // Taken before Stryker copies the files it tests, so an edit made while it runs is not recorded.
+  const inputsAtStart = unseenInputs(group);
   const strykerOptions: PartialStrykerOptions = {
     configFile: join(ROOT, 'stryker.config.mjs'),
     mutate: options.mutate ?? group.mutate,
@@ -67,6 +85,10 @@ async function runGroup(
   };
   const results = await new Stryker(strykerOptions).runMutationTest();
   const seconds = Math.round((Date.now() - started) / 1000);
+  if (!subset && options.force) {
+    const forcedAt = new Date(started).toISOString().slice(0, 10);
+    writeFileSync(inputsFile, `${JSON.stringify({ forcedAt, files: inputsAtStart }, null, 1)}\n`);
+  }
   if (!subset && existsSync(incrementalFile)) {
     const next = normalizeReport(
       JSON.parse(readFileSync(incrementalFile, 'utf8')) as Record<string, unknown>,
