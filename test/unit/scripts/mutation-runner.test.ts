@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Group } from '../../mutation/groups.js';
 import {
+  changedInputs,
   forgetStaticSurvivors,
   type IncrementalReport,
   matches,
@@ -14,6 +15,7 @@ import {
   scoresByFile,
   signature,
   testFilesOf,
+  unseenInputs,
 } from '../../mutation/report.js';
 
 let dir: string;
@@ -185,3 +187,39 @@ describe('matches (which group guards a file given to --mutate)', () => {
     expect(matches(pattern, file)).toBe(expected);
   });
 });
+
+describe('unseenInputs (what Stryker does not diff)', () => {
+  it('digests the unmutated source files and the test helpers, not the mutated files or the tests', () => {
+    for (const dir of ['lib/rotation', 'lib/aws', 'test/helpers/moto', 'test/fakes'])
+      mkdirSync(join(dir, dir), { recursive: true });
+    writeFileSync(join(dir, 'lib/rotation/steps.ts'), 'mutated');
+    writeFileSync(join(dir, 'lib/aws/clients.ts'), 'unmutated');
+    writeFileSync(join(dir, 'lib/notes.md'), 'not code');
+    writeFileSync(join(dir, 'test/helpers/aws-model.ts'), 'model');
+    writeFileSync(join(dir, 'test/helpers/moto/shim.py'), 'shim');
+    writeFileSync(join(dir, 'test/helpers/some.test.ts'), 'a test: Stryker diffs it');
+    writeFileSync(join(dir, 'test/fakes/github.ts'), 'fake');
+    const group: Group = { name: 'g', mutate: ['lib/rotation/**/*.ts'], tests: [] };
+    const before = unseenInputs(group, dir);
+    expect(Object.keys(before)).toEqual([
+      'lib/aws/clients.ts',
+      'test/fakes/github.ts',
+      'test/helpers/aws-model.ts',
+      'test/helpers/moto/shim.py',
+    ]);
+    writeFileSync(join(dir, 'lib/rotation/steps.ts'), 'mutated, and changed');
+    expect(changedInputs(before, unseenInputs(group, dir))).toEqual([]);
+    writeFileSync(join(dir, 'test/helpers/aws-model.ts'), 'model, changed');
+    rmSync(join(dir, 'test/fakes/github.ts'));
+    writeFileSync(join(dir, 'lib/aws/new.ts'), 'new');
+    expect(changedInputs(before, unseenInputs(group, dir))).toEqual([
+      'lib/aws/new.ts',
+      'test/fakes/github.ts',
+      'test/helpers/aws-model.ts',
+    ]);
+  });
+});
+
+function dir: string {
+  return dir;
+}
