@@ -219,7 +219,3 @@ describe('unseenInputs (what Stryker does not diff)', () => {
     ]);
   });
 });
-
-function dir: string {
-  return dir;
-}
