@@ -190,8 +190,8 @@ describe('matches (which group guards a file given to --mutate)', () => {
 
 describe('unseenInputs (what Stryker does not diff)', () => {
   it('digests the unmutated source files and the test helpers, not the mutated files or the tests', () => {
-    for (const dir of ['lib/rotation', 'lib/aws', 'test/helpers/moto', 'test/fakes'])
-      mkdirSync(join(dir, dir), { recursive: true });
+    for (const sub of ['lib/rotation', 'lib/aws', 'test/helpers/moto', 'test/fakes'])
+      mkdirSync(join(dir, sub), { recursive: true });
     writeFileSync(join(dir, 'lib/rotation/steps.ts'), 'mutated');
     writeFileSync(join(dir, 'lib/aws/clients.ts'), 'unmutated');
     writeFileSync(join(dir, 'lib/notes.md'), 'not code');
