@@ -120,9 +120,9 @@ export async function createSecret(deps: RotationDeps, input: StepInput): Promis
   let keys = await listAccessKeys(iam, userName);
   const intent = snapshot.intent;
   if (intent && snapshot.cutover?.versionId !== intent.token) {
-    const unexplained = keys.filter((k) => !intent.knownKeyIds.includes(k.accessKeyId ?? ''));
+    const unexplained = keys.filter((k) => !intent.knownKeyIds.includes(k.accessKeyId));
     const held = heldKeyIds(await readStages(secrets, snapshot));
-    const candidates = unexplained.filter((k) => !held.has(k.accessKeyId ?? ''));
+    const candidates = unexplained.filter((k) => !held.has(k.accessKeyId));
     const age = deps.clock.now().getTime() - intent.at.getTime();
     if (candidates.length > 0 && age < deps.settings.abandonAfterMs) {
       throw new RotationInProgressError(
@@ -130,7 +130,7 @@ export async function createSecret(deps: RotationDeps, input: StepInput): Promis
       );
     }
     for (const candidate of candidates) {
-      const id = candidate.accessKeyId ?? '';
+      const id = candidate.accessKeyId;
       try {
         const outcome = await guardedDelete(deps, snapshot.arn, userName, id, 'orphan');
         if (outcome.changed) result.orphansDeleted.push(id);
@@ -157,7 +157,7 @@ export async function createSecret(deps: RotationDeps, input: StepInput): Promis
           Value: formatIntent({
             token: input.token,
             at: deps.clock.now(),
-            knownKeyIds: keys.map((k) => k.accessKeyId ?? ''),
+            knownKeyIds: keys.map((k) => k.accessKeyId),
           }),
         },
       ],

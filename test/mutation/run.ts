@@ -87,7 +87,7 @@ async function runGroup(
   const seconds = Math.round((Date.now() - started) / 1000);
   if (!subset && options.force) {
     const forcedAt = new Date(started).toISOString().slice(0, 10);
-    writeFileSync(inputsFile, `${JSON.stringify({ forcedAt, files: inputsAtStart }, null, 1)}\n`);
+    writeFileSync(inputsFile, `${JSON.stringify({ forcedAt, files: inputsAtStart }, null, 2)}\n`);
   }
   if (!subset && existsSync(incrementalFile)) {
     const next = normalizeReport(
