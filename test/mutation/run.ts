@@ -60,9 +60,9 @@ async function runGroup(
       const what =
         recorded === undefined
           ? `no ${relative(ROOT, inputsFile)}`
-          : `${changed.length} file(s) its tests run but Stryker's incremental diff does not see changed since the --force run of ${recorded.forcedAt} (${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''})`;
+          : `${changed.length} file(s) that Stryker's incremental diff does not look at (unmutated code, test helpers) changed since the --force run of ${recorded.forcedAt}: ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''}`;
       console.log(
-        `${group.name}: ${what}. Results that depend on them are reused as they were; \`npm run test:mutation -- --group ${group.name} --force\` re-tests everything.`,
+        `${group.name}: ${what}. Results that depend on them, if this group's tests use them, are reused as they were; \`npm run test:mutation -- --group ${group.name} --force\` re-tests everything.`,
       );
     }
   }
