@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import { expect } from 'vitest';
 import { awsError } from './aws-errors.js';
 
 /**
@@ -321,3 +322,30 @@ export const credentialOf = (id: string, userName = MODEL_USER) =>
     UserName: userName,
     CreatedAt: '2026-01-01T00:00:00.000Z',
   });
+
+type AwsModel = ReturnType<typeof awsModel>;
+
+/** No key was created, switched or deleted. */
+export function expectNoKeyChanged(aws: AwsModel): void {
+  expect(aws.iam).not.toHaveReceivedCommand(CreateAccessKeyCommand);
+  expect(aws.iam).not.toHaveReceivedCommand(UpdateAccessKeyCommand);
+  expect(aws.iam).not.toHaveReceivedCommand(DeleteAccessKeyCommand);
+}
+
+/** No key changed, and neither did the secret: no stage moved, no tag written, no value stored. */
+export function expectNothingChanged(aws: AwsModel): void {
+  expectNoKeyChanged(aws);
+  expect(aws.secrets).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
+  expect(aws.secrets).not.toHaveReceivedCommand(TagResourceCommand);
+  expect(aws.secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
+}
+
+/** The error a promise rejects with; a promise that resolves, or rejects with no Error, fails the test. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof Error)) throw new Error(`expected a rejection, got ${String(error)}`);
+  return error;
+}

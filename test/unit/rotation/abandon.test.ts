@@ -1,16 +1,18 @@
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import {
-  PutSecretValueCommand,
-  TagResourceCommand,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type Config, defaultConfig } from '../../../lib/config.js';
 import { BrokenUserError, KeyrotError, NotManagedError, TargetError } from '../../../lib/errors.js';
 import { abandonRotation } from '../../../lib/rotation/abandon.js';
 import { rotateUser } from '../../../lib/rotation/driver.js';
 import { awsError } from '../../helpers/aws-errors.js';
-import { awsModel, MODEL_SECRET_ARN, MODEL_USER_ARN } from '../../helpers/aws-model.js';
+import {
+  awsModel,
+  expectNoKeyChanged,
+  expectNothingChanged,
+  MODEL_SECRET_ARN,
+  MODEL_USER_ARN,
+  rejectionOf,
+} from '../../helpers/aws-model.js';
 import { fakeTarget, mockDeps, START } from '../../helpers/rotation-mocks.js';
 
 const aws = awsModel();
@@ -59,28 +61,6 @@ const tagCalls = () => aws.secrets.commandCalls(TagResourceCommand).map((c) => c
 const keys = () => aws.state.keys.map((k) => `${k.id} ${k.status}`);
 const tags = () => aws.state.secret?.tags ?? {};
 
-function expectNoKeyChanged() {
-  expect(aws.iam).not.toHaveReceivedCommand(CreateAccessKeyCommand);
-  expect(aws.iam).not.toHaveReceivedCommand(UpdateAccessKeyCommand);
-  expect(aws.iam).not.toHaveReceivedCommand(DeleteAccessKeyCommand);
-}
-
-function expectNothingChanged() {
-  expectNoKeyChanged();
-  expect(aws.secrets).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
-  expect(aws.secrets).not.toHaveReceivedCommand(TagResourceCommand);
-  expect(aws.secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof Error)) throw new Error(`expected a rejection, got ${String(error)}`);
-  return error;
-}
-
 describe('abandonRotation (keyrot rollback --abandon)', () => {
   it('pushes the current key back to the targets that got the pending one, then cancels the rotation, deleting no key', async () => {
     // Prepare
@@ -125,7 +105,7 @@ describe('abandonRotation (keyrot rollback --abandon)', () => {
       'keyrot:cancelled': `T ${NOW}`,
     });
     expect(keys()).toEqual([`${OLD} Active`, `${NEW} Active`]);
-    expectNoKeyChanged();
+    expectNoKeyChanged(aws);
   });
 
   it('pushes to no target that already holds the current key, is disabled, or is no longer configured', async () => {
@@ -166,7 +146,7 @@ describe('abandonRotation (keyrot rollback --abandon)', () => {
       { SecretId: MODEL_SECRET_ARN, VersionStage: 'AWSPENDING', RemoveFromVersionId: 'T' },
     ]);
     expect(aws.keyAt('AWSCURRENT')).toBe(OLD);
-    expectNoKeyChanged();
+    expectNoKeyChanged(aws);
   });
 
   it('cancels a rotation whose pending version holds no key yet, naming no abandoned key', async () => {
@@ -224,7 +204,7 @@ describe('abandonRotation (keyrot rollback --abandon)', () => {
       const { deps } = mockDeps([repo.target, hook.target]);
       const config = configWith('repo', 'hook');
       // Act 1
-      const error = await failure(abandonRotation(deps, config, 'ci'));
+      const error = await rejectionOf(abandonRotation(deps, config, 'ci'));
       // Assess 1: repo is back on the current key (recorded), hook is not, and nothing is cancelled.
       expect(error).toBeInstanceOf(TargetError);
       expect(error.message).toMatch(/^Pushing the current key back of ci failed for 1 of 2 targets/);
@@ -335,41 +315,41 @@ describe('abandonRotation (keyrot rollback --abandon)', () => {
       );
       const repo = fakeTarget('repo');
       const { deps } = mockDeps([repo.target]);
-      const error = await failure(abandonRotation(deps, configWith('repo'), 'ci'));
+      const error = await rejectionOf(abandonRotation(deps, configWith('repo'), 'ci'));
       expect(error).toBeInstanceOf(KeyrotError);
       expect(error.message).toBe('ci has no unfinished rotation to abandon.');
       expect(repo.pushed).toEqual([]);
-      expectNothingChanged();
+      expectNothingChanged(aws);
     });
 
     it('a user without a keyrot secret', async () => {
       aws.addKey(OLD);
       const { deps } = mockDeps();
-      const error = await failure(abandonRotation(deps, defaultConfig, 'ci'));
+      const error = await rejectionOf(abandonRotation(deps, defaultConfig, 'ci'));
       expect(error).toBeInstanceOf(NotManagedError);
       expect(error.message).toBe('ci has no keyrot secret (keyrot/ci), so there is no rotation to abandon.');
-      expectNothingChanged();
+      expectNothingChanged(aws);
     });
 
     it('a secret whose keyrot tags disagree with IAM', async () => {
       unfinishedRotation({ 'keyrot:user': 'other' });
       const repo = fakeTarget('repo');
       const { deps } = mockDeps([repo.target]);
-      const error = await failure(abandonRotation(deps, configWith('repo'), 'ci'));
+      const error = await rejectionOf(abandonRotation(deps, configWith('repo'), 'ci'));
       expect(error).toBeInstanceOf(NotManagedError);
       expect(error.message).toMatch(/^Secret keyrot\/ci does not match IAM \(keyrot:user is "other"/);
       expect(repo.pushed).toEqual([]);
-      expectNothingChanged();
+      expectNothingChanged(aws);
     });
 
     it('a user outside the machine path', async () => {
       unfinishedRotation();
       aws.state.user = { name: 'ci', arn: MODEL_USER_ARN, path: '/people/' };
       const { deps } = mockDeps();
-      const error = await failure(abandonRotation(deps, defaultConfig, 'ci'));
+      const error = await rejectionOf(abandonRotation(deps, defaultConfig, 'ci'));
       expect(error).toBeInstanceOf(NotManagedError);
       expect(error.message).toMatch(/^ci is not a machine user/);
-      expectNothingChanged();
+      expectNothingChanged(aws);
     });
 
     it.each([
@@ -389,13 +369,13 @@ describe('abandonRotation (keyrot rollback --abandon)', () => {
         aws.addSecret(versions, { 'keyrot:target:repo': `${OLD} V1 ${EARLIER}` });
         const repo = fakeTarget('repo');
         const { deps } = mockDeps([repo.target]);
-        const error = await failure(abandonRotation(deps, configWith('repo'), 'ci'));
+        const error = await rejectionOf(abandonRotation(deps, configWith('repo'), 'ci'));
         expect(error).toBeInstanceOf(KeyrotError);
         expect(error.message).toBe(
           'The unfinished rotation of ci already made its version T AWSCURRENT, so there is no earlier key to go back to. Finish it instead: keyrot rotate --user ci.',
         );
         expect(repo.pushed).toEqual([]);
-        expectNothingChanged();
+        expectNothingChanged(aws);
       },
     );
 
@@ -422,7 +402,7 @@ describe('abandonRotation (keyrot rollback --abandon)', () => {
         breakIt();
         const repo = fakeTarget('repo');
         const { deps } = mockDeps([repo.target]);
-        const error = await failure(abandonRotation(deps, configWith('repo'), 'ci'));
+        const error = await rejectionOf(abandonRotation(deps, configWith('repo'), 'ci'));
         expect(error).toBeInstanceOf(BrokenUserError);
         expect(error.message).toBe(
           `Can't abandon the rotation of ci: ${detail}. The targets would get that key back in place of the pending one; finish the rotation instead: keyrot rotate --user ci.`,
@@ -430,7 +410,7 @@ describe('abandonRotation (keyrot rollback --abandon)', () => {
         expect(repo.pushed).toEqual([]);
         expect(tags()['keyrot:target:repo']).toBe(`${NEW} T ${PUSHED}`);
         expect(aws.stageHolder('AWSPENDING')).toBe('T');
-        expectNothingChanged();
+        expectNothingChanged(aws);
       },
     );
 
@@ -443,12 +423,12 @@ describe('abandonRotation (keyrot rollback --abandon)', () => {
         aws.addKey(NEW, { created: START });
         aws.addSecret(versions);
         const { deps } = mockDeps();
-        const error = await failure(abandonRotation(deps, defaultConfig, 'ci'));
+        const error = await rejectionOf(abandonRotation(deps, defaultConfig, 'ci'));
         expect(error).toBeInstanceOf(KeyrotError);
         expect(error.message).toBe(
           'keyrot/ci has no current key to go back to; finish the rotation instead: keyrot rotate --user ci.',
         );
-        expectNothingChanged();
+        expectNothingChanged(aws);
       },
     );
   });

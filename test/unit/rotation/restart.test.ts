@@ -1,21 +1,19 @@
-import {
-  CreateAccessKeyCommand,
-  DeleteAccessKeyCommand,
-  ListAccessKeysCommand,
-  UpdateAccessKeyCommand,
-} from '@aws-sdk/client-iam';
-import {
-  PutSecretValueCommand,
-  TagResourceCommand,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type Config, defaultConfig } from '../../../lib/config.js';
 import { NotManagedError, RotationInProgressError } from '../../../lib/errors.js';
 import { rotateUser } from '../../../lib/rotation/driver.js';
 import { restartRotation } from '../../../lib/rotation/restart.js';
 import { awsError } from '../../helpers/aws-errors.js';
-import { awsModel, MODEL_SECRET_ARN, MODEL_USER_ARN } from '../../helpers/aws-model.js';
+import {
+  awsModel,
+  expectNoKeyChanged,
+  expectNothingChanged,
+  MODEL_SECRET_ARN,
+  MODEL_USER_ARN,
+  rejectionOf,
+} from '../../helpers/aws-model.js';
 import { fakeTarget, mockDeps, START } from '../../helpers/rotation-mocks.js';
 
 const aws = awsModel();
@@ -51,28 +49,6 @@ const keys = () => aws.state.keys.map((k) => `${k.id} ${k.status}`);
 const stageCalls = () =>
   aws.secrets.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input);
 const tagCalls = () => aws.secrets.commandCalls(TagResourceCommand).map((c) => c.args[0].input);
-
-function expectNoKeyChanged() {
-  expect(aws.iam).not.toHaveReceivedCommand(CreateAccessKeyCommand);
-  expect(aws.iam).not.toHaveReceivedCommand(UpdateAccessKeyCommand);
-  expect(aws.iam).not.toHaveReceivedCommand(DeleteAccessKeyCommand);
-}
-
-function expectNothingChanged() {
-  expectNoKeyChanged();
-  expect(aws.secrets).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand);
-  expect(aws.secrets).not.toHaveReceivedCommand(TagResourceCommand);
-  expect(aws.secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof Error)) throw new Error(`expected a rejection, got ${String(error)}`);
-  return error;
-}
 
 describe('restartRotation (keyrot rotate --restart)', () => {
   it.each([
@@ -111,7 +87,7 @@ describe('restartRotation (keyrot rotate --restart)', () => {
       expect(aws.state.secret?.versions.get('T')).toEqual({ value, stages: [] });
       expect(aws.state.secret?.tags['keyrot:cancelled']).toBe(`T ${NOW}`);
       expect(keys()).toEqual([`${OLD} Active`]);
-      expectNoKeyChanged();
+      expectNoKeyChanged(aws);
     },
   );
 
@@ -124,7 +100,7 @@ describe('restartRotation (keyrot rotate --restart)', () => {
       stuckRotation();
       aws.addKey(NEW, { created: START, status });
       const { deps } = mockDeps();
-      const error = await failure(restartRotation(deps, config, 'ci'));
+      const error = await rejectionOf(restartRotation(deps, config, 'ci'));
       expect(error).toBeInstanceOf(RotationInProgressError);
       expect(error.message).toBe(
         `The unfinished rotation of ci (AWSPENDING version T) holds key ${NEW}, which exists and may already be at a target, so keyrot won't cancel it. Fix what stopped it (the rotate function's log says), then finish it with "keyrot rotate --user ci".`,
@@ -132,7 +108,7 @@ describe('restartRotation (keyrot rotate --restart)', () => {
       expect(aws.iam).toHaveReceivedCommandWith(ListAccessKeysCommand, { UserName: 'ci' });
       expect(aws.stageHolder('AWSPENDING')).toBe('T');
       expect(keys()).toEqual([`${OLD} Active`, `${NEW} ${status}`]);
-      expectNothingChanged();
+      expectNothingChanged(aws);
     },
   );
 
@@ -142,7 +118,7 @@ describe('restartRotation (keyrot rotate --restart)', () => {
     const { deps } = mockDeps();
     await expect(restartRotation(deps, config, 'ci')).rejects.toThrow(RotationInProgressError);
     expect(aws.state.secret?.versions.get('T')?.stages).toEqual(['AWSCURRENT', 'AWSPENDING']);
-    expectNothingChanged();
+    expectNothingChanged(aws);
   });
 
   it.each([
@@ -159,7 +135,7 @@ describe('restartRotation (keyrot rotate --restart)', () => {
       const { deps } = mockDeps();
       await expect(restartRotation(deps, config, 'ci')).resolves.toStrictEqual({});
       expect(aws.iam).not.toHaveReceivedCommand(ListAccessKeysCommand);
-      expectNothingChanged();
+      expectNothingChanged(aws);
     },
   );
 
@@ -223,20 +199,20 @@ describe('restartRotation (keyrot rotate --restart)', () => {
       stuckRotation();
       aws.state.user = { name: 'ci', arn: 'arn:aws:iam::123456789012:user/people/ci', path: '/people/' };
       const { deps } = mockDeps();
-      const error = await failure(restartRotation(deps, config, 'ci'));
+      const error = await rejectionOf(restartRotation(deps, config, 'ci'));
       expect(error).toBeInstanceOf(NotManagedError);
       expect(error.message).toMatch(/^ci is not a machine user \(IAM path \/people\/\)/);
       expect(aws.stageHolder('AWSPENDING')).toBe('T');
-      expectNothingChanged();
+      expectNothingChanged(aws);
     });
 
     it('a user IAM does not have', async () => {
       stuckRotation();
       const { deps } = mockDeps();
-      const error = await failure(restartRotation(deps, config, 'nobody'));
+      const error = await rejectionOf(restartRotation(deps, config, 'nobody'));
       expect(error).toBeInstanceOf(NotManagedError);
       expect(error.message).toMatch(/^IAM has no user named "nobody"/);
-      expectNothingChanged();
+      expectNothingChanged(aws);
     });
 
     it('a secret whose keyrot tags disagree with IAM', async () => {
@@ -244,31 +220,31 @@ describe('restartRotation (keyrot rotate --restart)', () => {
       if (aws.state.secret)
         aws.state.secret.tags['keyrot:user-arn'] = 'arn:aws:iam::123456789012:user/machine/other';
       const { deps } = mockDeps();
-      const error = await failure(restartRotation(deps, config, 'ci'));
+      const error = await rejectionOf(restartRotation(deps, config, 'ci'));
       expect(error).toBeInstanceOf(NotManagedError);
       expect(error.message).toMatch(/^Secret keyrot\/ci does not match IAM \(keyrot:user-arn is /);
       expect(aws.stageHolder('AWSPENDING')).toBe('T');
-      expectNothingChanged();
+      expectNothingChanged(aws);
     });
 
     it('a secret it is not allowed to read: the error as AWS gave it', async () => {
       stuckRotation();
       aws.state.failOnce.set('DescribeSecret', awsError('AccessDeniedException', 400));
       const { deps } = mockDeps();
-      const error = await failure(restartRotation(deps, config, 'ci'));
+      const error = await rejectionOf(restartRotation(deps, config, 'ci'));
       expect(error.name).toBe('AccessDeniedException');
-      expectNothingChanged();
+      expectNothingChanged(aws);
     });
 
     it('a user without a keyrot secret', async () => {
       aws.addKey(OLD);
       const { deps } = mockDeps();
-      const error = await failure(restartRotation(deps, config, 'ci'));
+      const error = await rejectionOf(restartRotation(deps, config, 'ci'));
       expect(error).toBeInstanceOf(NotManagedError);
       expect(error.message).toBe(
         'ci has no keyrot secret (keyrot/ci), so there is no rotation to restart. Rotate it: keyrot rotate --user ci.',
       );
-      expectNothingChanged();
+      expectNothingChanged(aws);
     });
   });
 });
