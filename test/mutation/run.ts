@@ -110,14 +110,22 @@ function describeSurvivor(m: MutantResult): string {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      group: { type: 'string', multiple: true },
-      force: { type: 'boolean', default: false },
-      concurrency: { type: 'string', default: '1' },
-      mutate: { type: 'string' },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        group: { type: 'string', multiple: true },
+        force: { type: 'boolean', default: false },
+        concurrency: { type: 'string', default: '1' },
+        mutate: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    console.error(
+      `${(error as Error).message}. The options are --group NAME (repeatable), --force, --concurrency N and --mutate FILE,FILE (the top of test/mutation/run.ts shows each).`,
+    );
+    return 2;
+  }
   const unknown = (values.group ?? []).filter((name) => !GROUPS.some((g) => g.name === name));
   if (unknown.length > 0) {
     console.error(
