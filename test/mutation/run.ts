@@ -109,23 +109,27 @@ function describeSurvivor(m: MutantResult): string {
   return `  ${at} ${m.mutatorName} → ${replacement} (${m.status})`;
 }
 
-async function main(): Promise<number> {
-  let values;
+function parseOptions() {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       options: {
         group: { type: 'string', multiple: true },
         force: { type: 'boolean', default: false },
         concurrency: { type: 'string', default: '1' },
         mutate: { type: 'string' },
       },
-    }));
+    }).values;
   } catch (error) {
     console.error(
       `${(error as Error).message}. The options are --group NAME (repeatable), --force, --concurrency N and --mutate FILE,FILE (the top of test/mutation/run.ts shows each).`,
     );
-    return 2;
+    return undefined;
   }
+}
+
+async function main(): Promise<number> {
+  const values = parseOptions();
+  if (values === undefined) return 2;
   const unknown = (values.group ?? []).filter((name) => !GROUPS.some((g) => g.name === name));
   if (unknown.length > 0) {
     console.error(
