@@ -50,12 +50,14 @@ async function runGroup(
     );
   }
   const inputsFile = baseline.replace(/\.json\.gz$/, '.inputs.json');
+  // Taken before Stryker copies the files it tests, so an edit made while it runs is not recorded.
+  const inputsAtStart = unseenInputs(group);
   if (!subset && !options.force && existsSync(baseline)) {
     writeFileSync(incrementalFile, JSON.stringify(forgetStaticSurvivors(readBaseline(baseline), group)));
     const recorded = existsSync(inputsFile)
       ? (JSON.parse(readFileSync(inputsFile, 'utf8')) as { forcedAt: string; files: Record<string, string> })
       : undefined;
-    const changed = recorded ? changedInputs(recorded.files, unseenInputs(group)) : [];
+    const changed = recorded ? changedInputs(recorded.files, inputsAtStart) : [];
     if (recorded === undefined || changed.length > 0) {
       const what =
         recorded === undefined
@@ -69,8 +71,6 @@ async function runGroup(
   // Stryker's test runner processes read the group from the environment (vitest.config.ts).
   process.env.KEYROT_MUTATION_GROUP = group.name;
   const started = Date.now();
-  // Taken before Stryker copies the files it tests, so an edit made while it runs is not recorded.
-  const inputsAtStart = unseenInputs(group);
   const strykerOptions: PartialStrykerOptions = {
     configFile: join(ROOT, 'stryker.config.mjs'),
     mutate: options.mutate ?? group.mutate,
